@@ -1,0 +1,454 @@
+"""Typed contact-center events: the contract between sources, fanout and collectors.
+
+Every event is a frozen msgspec Struct tagged by its ``type`` field. The envelope fields
+(protocol version, tenant, source, per-source sequence number, event id, timestamp) are common
+to all; the rest name the objects involved. ``docs/protocol.md`` documents each type with an
+example, and a test decodes every example in that document.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, ClassVar, Final
+
+import msgspec
+
+from wallboard.core.ids import (
+    AgentId,
+    CallId,
+    DnId,
+    EventId,
+    InteractionId,
+    QueueId,
+    SourceId,
+    TenantId,
+    VirtualQueueId,
+)
+
+PROTOCOL_VERSION: Final = 1
+"""The wire protocol version this code speaks; bumped only for incompatible changes."""
+
+# Bounds that keep a hostile or broken peer from making us hold arbitrary data.
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+Seq = Annotated[int, msgspec.Meta(ge=0)]
+TimestampMs = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799_999)]  # up to 9999-12-31
+AttachedData = Annotated[dict[str, str], msgspec.Meta(max_length=64)]
+
+
+class Media(enum.StrEnum):
+    VOICE = "voice"
+    CHAT = "chat"
+    EMAIL = "email"
+    WORKITEM = "workitem"
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    INTERNAL = "internal"
+
+
+class QueueKind(enum.StrEnum):
+    """Where a call waits: an ACD queue or a routing point in front of queues."""
+
+    QUEUE = "queue"
+    ROUTING_POINT = "routing_point"
+
+
+class RefusalReason(enum.StrEnum):
+    """Why a call was turned away at entry to a queue."""
+
+    FULL = "full"
+    CLOSED = "closed"
+    NO_AGENTS = "no_agents"
+
+
+class TransferKind(enum.StrEnum):
+    BLIND = "blind"
+    CONSULT = "consult"
+
+
+class ReleasedBy(enum.StrEnum):
+    CALLER = "caller"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class VirtualQueueExit(enum.StrEnum):
+    """Why a contact left a virtual queue."""
+
+    ROUTED = "routed"
+    ABANDONED = "abandoned"
+    CLEARED = "cleared"
+    DIVERTED = "diverted"
+    TIMEOUT = "timeout"
+
+
+class InteractionOutcome(enum.StrEnum):
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+    STOPPED = "stopped"
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_defaults=True):
+    """Envelope shared by every event.
+
+    ``seq`` is monotonic per ``source`` so a consumer can detect gaps and resume; ``id`` is unique
+    per event so a consumer can drop duplicates; ``ts`` is the UTC time of the fact, in
+    milliseconds since the Unix epoch.
+    """
+
+    v: int = PROTOCOL_VERSION
+    tenant: TenantId
+    source: SourceId
+    seq: Seq
+    id: EventId
+    ts: TimestampMs
+
+    # Fields that name configuration or runtime objects; used by subscription filters.
+    REFERENCES: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def type(self) -> str:
+        return type(self).__struct_config__.tag  # type: ignore[return-value]
+
+    def references(self) -> tuple[str, ...]:
+        """The ids of every object this event names (agent, DN, queue, call, interaction…)."""
+        refs: list[str] = []
+        for name in self.REFERENCES:
+            value = getattr(self, name)
+            if value is not None:
+                refs.append(value)
+        return tuple(refs)
+
+
+# --- Agent states (voice and multimedia) -------------------------------------------------------
+
+
+class AgentLogin(Event, frozen=True, kw_only=True, tag="agent.login"):
+    """The agent logged in, at a DN for voice, for the listed media (and queues, where the
+    platform has per-queue membership)."""
+
+    agent: AgentId
+    dn: DnId | None = None
+    media: tuple[Media, ...] = (Media.VOICE,)
+    queues: Annotated[tuple[QueueId, ...], msgspec.Meta(max_length=1024)] = ()
+    REFERENCES = ("agent", "dn")
+
+
+class AgentLogout(Event, frozen=True, kw_only=True, tag="agent.logout"):
+    agent: AgentId
+    reason: Name | None = None
+    REFERENCES = ("agent",)
+
+
+class AgentReady(Event, frozen=True, kw_only=True, tag="agent.ready"):
+    """The agent can take contacts of ``media``."""
+
+    agent: AgentId
+    media: Media = Media.VOICE
+    REFERENCES = ("agent",)
+
+
+class AgentNotReady(Event, frozen=True, kw_only=True, tag="agent.not_ready"):
+    """The agent cannot take contacts of ``media``; ``reason`` is the reason code (break, lunch…)."""
+
+    agent: AgentId
+    media: Media = Media.VOICE
+    reason: Name | None = None
+    REFERENCES = ("agent",)
+
+
+class AgentAfterCallWork(Event, frozen=True, kw_only=True, tag="agent.acw"):
+    """The agent entered after-call work (wrap-up), usually right after releasing ``call``."""
+
+    agent: AgentId
+    media: Media = Media.VOICE
+    call: CallId | None = None
+    REFERENCES = ("agent", "call")
+
+
+class AgentDndOn(Event, frozen=True, kw_only=True, tag="agent.dnd_on"):
+    agent: AgentId
+    REFERENCES = ("agent",)
+
+
+class AgentDndOff(Event, frozen=True, kw_only=True, tag="agent.dnd_off"):
+    agent: AgentId
+    REFERENCES = ("agent",)
+
+
+class AgentCapacity(Event, frozen=True, kw_only=True, tag="agent.capacity"):
+    """How many contacts of ``media`` the agent may handle at once (e.g. 1 call, 3 chats)."""
+
+    agent: AgentId
+    media: Media
+    capacity: Annotated[int, msgspec.Meta(ge=0, le=1000)]
+    REFERENCES = ("agent",)
+
+
+# --- Call lifecycle ----------------------------------------------------------------------------
+
+
+class CallQueued(Event, frozen=True, kw_only=True, tag="call.queued"):
+    """The call entered ``queue`` (an ACD queue or a routing point) and waits there."""
+
+    call: CallId
+    queue: QueueId
+    point: QueueKind = QueueKind.QUEUE
+    direction: Direction = Direction.INBOUND
+    data: AttachedData = {}
+    REFERENCES = ("call", "queue")
+
+
+class CallRefused(Event, frozen=True, kw_only=True, tag="call.refused"):
+    """The call was turned away at entry to ``queue``; it never waited there."""
+
+    call: CallId
+    queue: QueueId
+    reason: RefusalReason
+    REFERENCES = ("call", "queue")
+
+
+class CallDiverted(Event, frozen=True, kw_only=True, tag="call.diverted"):
+    """The call left ``queue`` without being answered there, sent on to ``target``."""
+
+    call: CallId
+    queue: QueueId
+    target: Name
+    REFERENCES = ("call", "queue")
+
+
+class CallRinging(Event, frozen=True, kw_only=True, tag="call.ringing"):
+    """The call rings at ``dn`` (the agent's, for a distributed call)."""
+
+    call: CallId
+    agent: AgentId | None = None
+    dn: DnId | None = None
+    queue: QueueId | None = None
+    direction: Direction = Direction.INBOUND
+    REFERENCES = ("call", "agent", "dn", "queue")
+
+
+class CallEstablished(Event, frozen=True, kw_only=True, tag="call.established"):
+    """The call was answered; ``queue`` is the queue it was distributed from, if any."""
+
+    call: CallId
+    agent: AgentId | None = None
+    dn: DnId | None = None
+    queue: QueueId | None = None
+    direction: Direction = Direction.INBOUND
+    REFERENCES = ("call", "agent", "dn", "queue")
+
+
+class CallHeld(Event, frozen=True, kw_only=True, tag="call.held"):
+    call: CallId
+    agent: AgentId | None = None
+    dn: DnId | None = None
+    REFERENCES = ("call", "agent", "dn")
+
+
+class CallRetrieved(Event, frozen=True, kw_only=True, tag="call.retrieved"):
+    call: CallId
+    agent: AgentId | None = None
+    dn: DnId | None = None
+    REFERENCES = ("call", "agent", "dn")
+
+
+class CallReleased(Event, frozen=True, kw_only=True, tag="call.released"):
+    """An established call ended for ``agent``/``dn``."""
+
+    call: CallId
+    agent: AgentId | None = None
+    dn: DnId | None = None
+    queue: QueueId | None = None
+    by: ReleasedBy | None = None
+    REFERENCES = ("call", "agent", "dn", "queue")
+
+
+class CallAbandoned(Event, frozen=True, kw_only=True, tag="call.abandoned"):
+    """The caller hung up while waiting in ``queue`` (or while it rang, before an answer)."""
+
+    call: CallId
+    queue: QueueId
+    REFERENCES = ("call", "queue")
+
+
+class CallTransferred(Event, frozen=True, kw_only=True, tag="call.transferred"):
+    """``agent`` transferred the call to ``target`` (a DN, queue or routing point)."""
+
+    call: CallId
+    agent: AgentId | None = None
+    target: Name
+    kind: TransferKind = TransferKind.BLIND
+    REFERENCES = ("call", "agent")
+
+
+class CallConferenced(Event, frozen=True, kw_only=True, tag="call.conferenced"):
+    """``agent`` added ``target`` to the call."""
+
+    call: CallId
+    agent: AgentId | None = None
+    target: Name
+    REFERENCES = ("call", "agent")
+
+
+class CallDataUpdated(Event, frozen=True, kw_only=True, tag="call.data"):
+    """Attached data of the call changed; ``data`` holds the new or updated keys."""
+
+    call: CallId
+    data: AttachedData
+    REFERENCES = ("call",)
+
+
+# --- Virtual queues ----------------------------------------------------------------------------
+
+
+class VirtualQueueEntered(Event, frozen=True, kw_only=True, tag="vq.entered"):
+    """A call or interaction started waiting in virtual queue ``vq``."""
+
+    vq: VirtualQueueId
+    call: CallId | None = None
+    interaction: InteractionId | None = None
+    media: Media = Media.VOICE
+    REFERENCES = ("vq", "call", "interaction")
+
+
+class VirtualQueueLeft(Event, frozen=True, kw_only=True, tag="vq.left"):
+    vq: VirtualQueueId
+    call: CallId | None = None
+    interaction: InteractionId | None = None
+    media: Media = Media.VOICE
+    reason: VirtualQueueExit
+    target: Name | None = None
+    REFERENCES = ("vq", "call", "interaction")
+
+
+# --- Non-voice interactions (chat, email, work items) -------------------------------------------
+
+
+class InteractionCreated(Event, frozen=True, kw_only=True, tag="interaction.created"):
+    interaction: InteractionId
+    media: Media
+    direction: Direction = Direction.INBOUND
+    data: AttachedData = {}
+    REFERENCES = ("interaction",)
+
+
+class InteractionQueued(Event, frozen=True, kw_only=True, tag="interaction.queued"):
+    interaction: InteractionId
+    media: Media
+    queue: QueueId
+    REFERENCES = ("interaction", "queue")
+
+
+class InteractionOffered(Event, frozen=True, kw_only=True, tag="interaction.offered"):
+    interaction: InteractionId
+    media: Media
+    agent: AgentId
+    queue: QueueId | None = None
+    REFERENCES = ("interaction", "agent", "queue")
+
+
+class InteractionAccepted(Event, frozen=True, kw_only=True, tag="interaction.accepted"):
+    interaction: InteractionId
+    media: Media
+    agent: AgentId
+    queue: QueueId | None = None
+    REFERENCES = ("interaction", "agent", "queue")
+
+
+class InteractionRejected(Event, frozen=True, kw_only=True, tag="interaction.rejected"):
+    interaction: InteractionId
+    media: Media
+    agent: AgentId
+    REFERENCES = ("interaction", "agent")
+
+
+class InteractionRevoked(Event, frozen=True, kw_only=True, tag="interaction.revoked"):
+    """An offer to ``agent`` was withdrawn (it timed out or was routed elsewhere)."""
+
+    interaction: InteractionId
+    media: Media
+    agent: AgentId
+    REFERENCES = ("interaction", "agent")
+
+
+class InteractionTransferred(Event, frozen=True, kw_only=True, tag="interaction.transferred"):
+    interaction: InteractionId
+    media: Media
+    agent: AgentId | None = None
+    target: Name
+    REFERENCES = ("interaction", "agent")
+
+
+class InteractionDone(Event, frozen=True, kw_only=True, tag="interaction.done"):
+    """The interaction ended: handled by ``agent``, or abandoned while queued, or stopped."""
+
+    interaction: InteractionId
+    media: Media
+    agent: AgentId | None = None
+    queue: QueueId | None = None
+    outcome: InteractionOutcome = InteractionOutcome.COMPLETED
+    REFERENCES = ("interaction", "agent", "queue")
+
+
+EVENT_TYPES: Final[tuple[type[Event], ...]] = (
+    AgentLogin,
+    AgentLogout,
+    AgentReady,
+    AgentNotReady,
+    AgentAfterCallWork,
+    AgentDndOn,
+    AgentDndOff,
+    AgentCapacity,
+    CallQueued,
+    CallRefused,
+    CallDiverted,
+    CallRinging,
+    CallEstablished,
+    CallHeld,
+    CallRetrieved,
+    CallReleased,
+    CallAbandoned,
+    CallTransferred,
+    CallConferenced,
+    CallDataUpdated,
+    VirtualQueueEntered,
+    VirtualQueueLeft,
+    InteractionCreated,
+    InteractionQueued,
+    InteractionOffered,
+    InteractionAccepted,
+    InteractionRejected,
+    InteractionRevoked,
+    InteractionTransferred,
+    InteractionDone,
+)
+
+EVENT_TYPE_NAMES: Final[frozenset[str]] = frozenset(
+    str(cls.__struct_config__.tag) for cls in EVENT_TYPES
+)
+
+
+class UnknownEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An event of a type this version does not know (sent by a newer peer).
+
+    It is passed through unchanged (``raw`` is the original JSON object) and counted, never
+    treated as an error: forward compatibility means an old consumer survives a new producer.
+    """
+
+    type: str
+    v: int
+    tenant: TenantId
+    source: SourceId
+    seq: int
+    id: EventId
+    ts: int
+    raw: bytes
+
+    def references(self) -> tuple[str, ...]:
+        return ()
+
+
+AnyEvent = Event | UnknownEvent

@@ -1,0 +1,144 @@
+"""Settings: every ``WALLBOARD_*`` environment variable, parsed once into one object.
+
+The object is passed down to whatever needs it; nothing reads the environment elsewhere.
+``.env.example`` is generated from the declarations below (``wallboard settings --example``),
+and a test keeps the two in sync.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from wallboard.core.errors import ConfigError
+
+PREFIX = "WALLBOARD_"
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ValueError("a port is between 0 and 65535")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a whole number above 0")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError("must be a number above 0")
+    return value
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _log_level(text: str) -> str:
+    return _choice("debug", "info", "warning", "error")(text).upper()
+
+
+def _text(text: str) -> str:
+    return text.strip()
+
+
+def _setting(default: Any, parse: Callable[[str], Any], doc: str) -> Any:
+    return dataclasses.field(default=default, metadata={"parse": parse, "doc": doc})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The process configuration; field ``x_y`` is read from ``WALLBOARD_X_Y``."""
+
+    log_format: str = _setting(
+        "console", _choice("console", "json"), "Log output: console (human) or json (one object a line)."
+    )
+    log_level: str = _setting("INFO", _log_level, "Lowest level logged: debug, info, warning, error.")
+    database_url: str = _setting(
+        "sqlite+aiosqlite:///wallboard.db",
+        _text,
+        "Metadata database (SQLAlchemy async URL). PostgreSQL in production: postgresql+asyncpg://user@host/db.",
+    )
+    redis_url: str = _setting(
+        "",
+        _text,
+        "Redis for values, permissions and change streams (redis://host:6379/0). Empty: in-process memory store.",
+    )
+    redis_prefix: str = _setting(
+        "wb", _text, "First part of every Redis key, so several installations can share a Redis."
+    )
+    http_host: str = _setting("127.0.0.1", _text, "Address the web tier listens on.")
+    http_port: int = _setting(8080, _port, "Port of the web tier (REST API, WebSocket, UI).")
+    metrics_port: int = _setting(
+        9091, _port, "Port of /metrics, /healthz and /readyz for services without their own HTTP port."
+    )
+    voice_port: int = _setting(8000, _port, "Port of the voice event source.")
+    voice_vq_port: int = _setting(8001, _port, "Port of the voice virtual-queue event source.")
+    interactions_port: int = _setting(7120, _port, "Port of the interactions (chat, email, work item) source.")
+    interactions_vq_port: int = _setting(7122, _port, "Port of the interaction virtual-queue source.")
+    config_port: int = _setting(8888, _port, "Port of the configuration service.")
+    wire_max_line: int = _setting(
+        65536, _positive_int, "Longest wire message accepted, in bytes; longer lines are refused and counted."
+    )
+    heartbeat_seconds: float = _setting(
+        10.0, _positive_float, "A wire connection silent this long gets a heartbeat; silent 3 times as long, it is closed."
+    )
+    resume_buffer: int = _setting(
+        100000, _positive_int, "Events a wire server keeps so clients can resume after a reconnect."
+    )
+    client_queue: int = _setting(
+        10000, _positive_int, "Messages queued for one slow wire or WebSocket client before it is dropped."
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Parse the environment; a wrong value raises ConfigError naming the variable."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            name = PREFIX + field.name.upper()
+            raw = env.get(name)
+            if raw is None or raw == "" and field.default != "":
+                continue
+            try:
+                values[field.name] = field.metadata["parse"](raw)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{name}={raw!r} is not valid: {exc}", variable=name, value=raw
+                ) from None
+        known = {PREFIX + f.name.upper() for f in dataclasses.fields(cls)}
+        unknown = sorted(k for k in env if k.startswith(PREFIX) and k not in known)
+        unknown = [k for k in unknown if not k.startswith(PREFIX + "TEST_")]
+        if unknown:
+            raise ConfigError(
+                f"unknown setting {unknown[0]} (a typo?); see .env.example", variable=unknown[0]
+            )
+        return cls(**values)
+
+
+def render_env_example() -> str:
+    """The text of ``.env.example``: every variable, its default and its meaning."""
+    lines = [
+        "# Every setting Wallboard reads, with its default. Generated by `wallboard settings --example`.",
+        "# Variables named WALLBOARD_TEST_* are read only by the test suite (see docs/development.md).",
+        "",
+    ]
+    for field in dataclasses.fields(Settings):
+        lines.append(f"# {field.metadata['doc']}")
+        lines.append(f"{PREFIX}{field.name.upper()}={field.default}")
+        lines.append("")
+    return "\n".join(lines)
