@@ -65,9 +65,13 @@ class Settings:
     """The process configuration; field ``x_y`` is read from ``WALLBOARD_X_Y``."""
 
     log_format: str = _setting(
-        "console", _choice("console", "json"), "Log output: console (human) or json (one object a line)."
+        "console",
+        _choice("console", "json"),
+        "Log output: console (human) or json (one object a line).",
     )
-    log_level: str = _setting("INFO", _log_level, "Lowest level logged: debug, info, warning, error.")
+    log_level: str = _setting(
+        "INFO", _log_level, "Lowest level logged: debug, info, warning, error."
+    )
     database_url: str = _setting(
         "sqlite+aiosqlite:///wallboard.db",
         _text,
@@ -84,24 +88,36 @@ class Settings:
     http_host: str = _setting("127.0.0.1", _text, "Address the web tier listens on.")
     http_port: int = _setting(8080, _port, "Port of the web tier (REST API, WebSocket, UI).")
     metrics_port: int = _setting(
-        9091, _port, "Port of /metrics, /healthz and /readyz for services without their own HTTP port."
+        9091,
+        _port,
+        "Port of /metrics, /healthz and /readyz for services without their own HTTP port.",
     )
     voice_port: int = _setting(8000, _port, "Port of the voice event source.")
     voice_vq_port: int = _setting(8001, _port, "Port of the voice virtual-queue event source.")
-    interactions_port: int = _setting(7120, _port, "Port of the interactions (chat, email, work item) source.")
-    interactions_vq_port: int = _setting(7122, _port, "Port of the interaction virtual-queue source.")
+    interactions_port: int = _setting(
+        7120, _port, "Port of the interactions (chat, email, work item) source."
+    )
+    interactions_vq_port: int = _setting(
+        7122, _port, "Port of the interaction virtual-queue source."
+    )
     config_port: int = _setting(8888, _port, "Port of the configuration service.")
     wire_max_line: int = _setting(
-        65536, _positive_int, "Longest wire message accepted, in bytes; longer lines are refused and counted."
+        65536,
+        _positive_int,
+        "Longest wire message accepted, in bytes; longer lines are refused and counted.",
     )
     heartbeat_seconds: float = _setting(
-        10.0, _positive_float, "A wire connection silent this long gets a heartbeat; silent 3 times as long, it is closed."
+        10.0,
+        _positive_float,
+        "A wire connection silent this long gets a heartbeat; silent 3 times as long, it is closed.",
     )
     resume_buffer: int = _setting(
         100000, _positive_int, "Events a wire server keeps so clients can resume after a reconnect."
     )
     client_queue: int = _setting(
-        10000, _positive_int, "Messages queued for one slow wire or WebSocket client before it is dropped."
+        10000,
+        _positive_int,
+        "Messages queued for one slow wire or WebSocket client before it is dropped.",
     )
 
     @classmethod
@@ -112,7 +128,7 @@ class Settings:
         for field in dataclasses.fields(cls):
             name = PREFIX + field.name.upper()
             raw = env.get(name)
-            if raw is None or raw == "" and field.default != "":
+            if raw is None or (raw == "" and field.default != ""):
                 continue
             try:
                 values[field.name] = field.metadata["parse"](raw)

@@ -22,7 +22,7 @@ DEFAULT_MAX_LINE: Final = 64 * 1024
 
 _MAX_VALUE_CHARS: Final = 80
 
-_KnownMessage = Union[tuple([*EVENT_TYPES, *CONTROL_TYPES])]  # type: ignore[valid-type]  # noqa: UP007
+_KnownMessage = Union[(*EVENT_TYPES, *CONTROL_TYPES)]  # type: ignore[valid-type]
 
 
 class _Envelope(msgspec.Struct):
@@ -116,10 +116,7 @@ class Decoder:
             raise MalformedMessage(
                 f"unknown message type {value}", reason="unknown_type", field="type", value=value
             )
-        if value is None:
-            text = f"{field}: {error}"
-        else:
-            text = f"{field}: {error} (got {value})"
+        text = f"{field}: {error}" if value is None else f"{field}: {error} (got {value})"
         raise MalformedMessage(text, reason="invalid_field", field=field, value=value)
 
 

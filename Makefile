@@ -1,0 +1,49 @@
+# Wallboard: the one entry point for people and CI. `make help` lists the targets.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help demo test lint typecheck pytest bench fmt services clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Wallboard needs Python 3.11 or newer (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP) ## Set up and run the whole system in one process, fed by a simulated contact center
+	$(BIN)/wallboard demo
+
+test: $(STAMP) services lint typecheck pytest ## Set up, then lint, type-check and run every test
+
+services: ## Make sure PostgreSQL and Redis answer (start them when installed but stopped)
+	@bash tools/ensure-services
+
+lint: $(STAMP) ## ruff: lint and format check
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP) ## mypy (strict for core and stats)
+	$(BIN)/mypy
+
+pytest: $(STAMP) ## Run the test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) ## Run the benchmarks; each prints its figures
+	@for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+fmt: $(STAMP) ## Format the code and apply safe lint fixes
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+clean: ## Remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

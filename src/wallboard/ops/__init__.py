@@ -1,0 +1,1 @@
+"""What every Wallboard process shares to be operable: logging, metrics, health endpoints."""

@@ -1,0 +1,67 @@
+"""The operations endpoints every process serves: ``/metrics``, ``/healthz`` and ``/readyz``.
+
+``/healthz`` answers 200 while the process runs (a liveness probe); ``/readyz`` runs the
+process's readiness checks (database reachable, upstream connected…) and answers 503 naming the
+failing ones, so an orchestrator routes traffic only to replicas that can serve it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+def ops_router(
+    checks: Mapping[str, ReadinessCheck] | None = None,
+    registry: CollectorRegistry = REGISTRY,
+) -> APIRouter:
+    """Routes for the three endpoints; mount on the process's own app or on a small one."""
+    router = APIRouter(tags=["operations"])
+    named_checks = dict(checks or {})
+
+    @router.get("/healthz", summary="Liveness: the process is running")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: every dependency answers")
+    async def readyz() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in named_checks.items():
+            try:
+                ok = await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
+            except TimeoutError:
+                results[name] = "timeout"
+                continue
+            except Exception as exc:  # a readiness probe reports failures, it never raises
+                results[name] = f"error: {type(exc).__name__}"
+                continue
+            results[name] = "ok" if ok else "failing"
+        ready = all(result == "ok" for result in results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": results},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def ops_app(
+    checks: Mapping[str, ReadinessCheck] | None = None,
+    registry: CollectorRegistry = REGISTRY,
+) -> FastAPI:
+    """A stand-alone app with only the operations endpoints, for processes without HTTP."""
+    app = FastAPI(title="Wallboard operations", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(ops_router(checks, registry))
+    return app

@@ -1,0 +1,90 @@
+"""Every process serves /healthz, /readyz (naming failing checks) and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+
+from wallboard.ops import health
+from wallboard.ops.health import ops_app
+from wallboard.ops.logging import configure_logging
+from wallboard.ops.metrics import counter, gauge, metric_name
+from wallboard.settings import Settings
+
+
+async def _get(app: object, path: str) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.get(path)
+
+
+async def test_readiness_reports_each_check() -> None:
+    async def ok() -> bool:
+        return True
+
+    async def down() -> bool:
+        return False
+
+    async def broken() -> bool:
+        raise ConnectionError("refused")
+
+    app = ops_app({"database": ok, "redis": down, "upstream": broken}, CollectorRegistry())
+    assert (await _get(app, "/healthz")).status_code == 200
+    response = await _get(app, "/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "redis": "failing",
+        "upstream": "error: ConnectionError",
+    }
+    ready = await _get(ops_app({"database": ok}, CollectorRegistry()), "/readyz")
+    assert ready.status_code == 200
+
+
+async def test_a_hanging_check_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(health, "CHECK_TIMEOUT_SECONDS", 0.05)
+
+    async def hangs() -> bool:
+        await asyncio.sleep(10)
+        return True
+
+    response = await _get(ops_app({"slow": hangs}, CollectorRegistry()), "/readyz")
+    assert response.json()["checks"] == {"slow": "timeout"}
+
+
+async def test_metrics_are_exposed_with_conventional_names() -> None:
+    registry = CollectorRegistry()
+    events = counter("test", "events_received", "Events received.", registry=registry)
+    events.inc(3)
+    assert counter("test", "events_received", "again", registry=registry) is events
+    gauge("test", "clients", "Clients.", registry=registry).set(2)
+    body = (await _get(ops_app(None, registry), "/metrics")).text
+    assert "wallboard_test_events_received_total 3.0" in body
+    assert "wallboard_test_clients 2.0" in body
+
+
+def test_metric_names_follow_the_convention() -> None:
+    assert metric_name("wire", "sent", "bytes") == "wallboard_wire_sent_bytes"
+    with pytest.raises(ValueError, match="snake_case"):
+        metric_name("Wire", "sent")
+    with pytest.raises(ValueError, match="base unit"):
+        metric_name("wire", "latency", "milliseconds")
+
+
+def test_json_logs_are_one_object_per_line_with_extra_fields() -> None:
+    stream = io.StringIO()
+    configure_logging(Settings.from_env({"WALLBOARD_LOG_FORMAT": "json"}), stream)
+    try:
+        logging.getLogger("wallboard.test").warning("dropped %d", 2, extra={"client": "c1"})
+    finally:
+        configure_logging(Settings.from_env({}))
+    entry = json.loads(stream.getvalue().strip())
+    assert entry["message"] == "dropped 2"
+    assert entry["client"] == "c1"
+    assert entry["level"] == "warning"

@@ -1,0 +1,74 @@
+"""Settings: parsed once from WALLBOARD_* variables, wrong values named, .env.example in sync."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wallboard.cli import app
+from wallboard.core.errors import ConfigError
+from wallboard.settings import PREFIX, Settings, render_env_example
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_without_environment() -> None:
+    settings = Settings.from_env({})
+    assert settings.http_port == 8080
+    assert settings.redis_url == ""
+    assert settings.database_url.startswith("sqlite+aiosqlite://")
+
+
+def test_values_are_parsed_to_their_types() -> None:
+    settings = Settings.from_env(
+        {
+            "WALLBOARD_HTTP_PORT": "9000",
+            "WALLBOARD_LOG_LEVEL": "debug",
+            "WALLBOARD_HEARTBEAT_SECONDS": "2.5",
+        }
+    )
+    assert settings.http_port == 9000
+    assert settings.log_level == "DEBUG"
+    assert settings.heartbeat_seconds == 2.5
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("WALLBOARD_HTTP_PORT", "99999"),
+        ("WALLBOARD_HTTP_PORT", "eighty"),
+        ("WALLBOARD_LOG_FORMAT", "xml"),
+        ("WALLBOARD_CLIENT_QUEUE", "0"),
+        ("WALLBOARD_HEARTBEAT_SECONDS", "-1"),
+    ],
+)
+def test_a_wrong_value_names_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({variable: value})
+    assert variable in caught.value.message
+    assert caught.value.detail["variable"] == variable
+
+
+def test_an_unknown_variable_is_refused_as_a_likely_typo() -> None:
+    with pytest.raises(ConfigError, match="WALLBOARD_HTTP_PROT"):
+        Settings.from_env({"WALLBOARD_HTTP_PROT": "1"})
+
+
+def test_test_only_variables_are_not_settings() -> None:
+    Settings.from_env({"WALLBOARD_TEST_REDIS_URL": "redis://x"})
+
+
+def test_env_example_lists_every_variable_with_its_default() -> None:
+    committed = (ROOT / ".env.example").read_text()
+    assert committed == render_env_example(), "run: wallboard settings --example > .env.example"
+    for field in dataclasses.fields(Settings):
+        assert f"{PREFIX}{field.name.upper()}={field.default}\n" in committed
+
+
+def test_cli_reports_a_configuration_error_and_exits_2() -> None:
+    result = CliRunner().invoke(app, ["settings"], env={"WALLBOARD_HTTP_PORT": "-3"})
+    assert result.exit_code == 2
+    assert "WALLBOARD_HTTP_PORT" in result.output
