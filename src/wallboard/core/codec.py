@@ -12,7 +12,15 @@ from typing import Any, Final, Union
 import msgspec
 
 from wallboard.core.errors import MalformedMessage
-from wallboard.core.events import EVENT_TYPES, AnyEvent, Event, UnknownEvent
+from wallboard.core.events import (
+    EVENT_TYPE_NAMES,
+    EVENT_TYPES,
+    AnyEvent,
+    Event,
+    Seq,
+    TimestampMs,
+    UnknownEvent,
+)
 from wallboard.core.protocol import CONTROL_TYPES, Control
 
 Message = Event | UnknownEvent | Control
@@ -31,9 +39,9 @@ class _Envelope(msgspec.Struct):
     type: str
     tenant: str
     source: str
-    seq: int
+    seq: Seq
     id: str
-    ts: int
+    ts: TimestampMs
     v: int = 1
 
 
@@ -58,6 +66,8 @@ def _field_and_value(message: str, line: bytes) -> tuple[str, str | None]:
         value: Any = msgspec.json.decode(line)
         for name, index in parts:
             value = value[name] if name else value[int(index)]
+    except UnicodeDecodeError:
+        raise  # reported as bad UTF-8 by Decoder.decode, not as a wrong field
     except (msgspec.DecodeError, KeyError, IndexError, TypeError, ValueError):
         return field, None
     text = msgspec.json.encode(value).decode()
@@ -83,11 +93,31 @@ class Decoder:
                 limit=self.max_line,
             )
         try:
+            return self._decode_within_limit(line)
+        except UnicodeDecodeError as exc:
+            # msgspec checks UTF-8 when it builds a str, so a bad byte inside a string surfaces
+            # as this (from the decoder, _field_and_value or the envelope decoder).
+            raise MalformedMessage(
+                f"not valid UTF-8 at byte {exc.start}",
+                reason="bad_utf8",
+                field="message",
+                value=None,
+                position=exc.start,
+            ) from None
+        except RecursionError:
+            raise MalformedMessage(
+                "JSON nested too deeply", reason="too_deep", field="message", value=None
+            ) from None
+
+    def _decode_within_limit(self, line: bytes) -> Message:
+        try:
             return self._decoder.decode(line)
         except msgspec.ValidationError as exc:
             return self._unknown_or_raise(line, str(exc))
         except msgspec.DecodeError as exc:
-            raise MalformedMessage(f"not a JSON object: {exc}", reason="bad_json") from None
+            raise MalformedMessage(
+                f"not a JSON object: {exc}", reason="bad_json", field="message", value=None
+            ) from None
 
     def _unknown_or_raise(self, line: bytes, error: str) -> UnknownEvent:
         field, value = _field_and_value(error, line)
@@ -102,6 +132,14 @@ class Decoder:
                     field="type",
                     value=value,
                 ) from None
+            if env.type in EVENT_TYPE_NAMES:
+                # Only a repeated "type" key gets here: the first said one type, the last another.
+                raise MalformedMessage(
+                    f"conflicting type keys (last one {env.type!r})",
+                    reason="invalid_field",
+                    field="type",
+                    value=value,
+                )
             if "." in env.type:
                 return UnknownEvent(
                     type=env.type,

@@ -30,9 +30,21 @@ PROTOCOL_VERSION: Final = 1
 
 # Bounds that keep a hostile or broken peer from making us hold arbitrary data.
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
-Seq = Annotated[int, msgspec.Meta(ge=0)]
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 TimestampMs = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799_999)]  # up to 9999-12-31
 AttachedData = Annotated[dict[str, str], msgspec.Meta(max_length=64)]
+
+# Object references: ids are opaque, non-empty and bounded.
+_ID = msgspec.Meta(min_length=1, max_length=256)
+TenantIdRef = Annotated[TenantId, _ID]
+SourceIdRef = Annotated[SourceId, _ID]
+EventIdRef = Annotated[EventId, _ID]
+AgentIdRef = Annotated[AgentId, _ID]
+DnIdRef = Annotated[DnId, _ID]
+QueueIdRef = Annotated[QueueId, _ID]
+VirtualQueueIdRef = Annotated[VirtualQueueId, _ID]
+CallIdRef = Annotated[CallId, _ID]
+InteractionIdRef = Annotated[InteractionId, _ID]
 
 
 class Media(enum.StrEnum):
@@ -99,10 +111,10 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_de
     """
 
     v: int = PROTOCOL_VERSION
-    tenant: TenantId
-    source: SourceId
+    tenant: TenantIdRef
+    source: SourceIdRef
     seq: Seq
-    id: EventId
+    id: EventIdRef
     ts: TimestampMs
 
     # Fields that name configuration or runtime objects; used by subscription filters.
@@ -129,15 +141,15 @@ class AgentLogin(Event, frozen=True, kw_only=True, tag="agent.login"):
     """The agent logged in, at a DN for voice, for the listed media (and queues, where the
     platform has per-queue membership)."""
 
-    agent: AgentId
-    dn: DnId | None = None
+    agent: AgentIdRef
+    dn: DnIdRef | None = None
     media: tuple[Media, ...] = (Media.VOICE,)
     queues: Annotated[tuple[QueueId, ...], msgspec.Meta(max_length=1024)] = ()
     REFERENCES = ("agent", "dn")
 
 
 class AgentLogout(Event, frozen=True, kw_only=True, tag="agent.logout"):
-    agent: AgentId
+    agent: AgentIdRef
     reason: Name | None = None
     REFERENCES = ("agent",)
 
@@ -145,7 +157,7 @@ class AgentLogout(Event, frozen=True, kw_only=True, tag="agent.logout"):
 class AgentReady(Event, frozen=True, kw_only=True, tag="agent.ready"):
     """The agent can take contacts of ``media``."""
 
-    agent: AgentId
+    agent: AgentIdRef
     media: Media = Media.VOICE
     REFERENCES = ("agent",)
 
@@ -153,7 +165,7 @@ class AgentReady(Event, frozen=True, kw_only=True, tag="agent.ready"):
 class AgentNotReady(Event, frozen=True, kw_only=True, tag="agent.not_ready"):
     """The agent cannot take contacts of ``media``; ``reason`` is the reason code (break, lunch…)."""
 
-    agent: AgentId
+    agent: AgentIdRef
     media: Media = Media.VOICE
     reason: Name | None = None
     REFERENCES = ("agent",)
@@ -162,26 +174,26 @@ class AgentNotReady(Event, frozen=True, kw_only=True, tag="agent.not_ready"):
 class AgentAfterCallWork(Event, frozen=True, kw_only=True, tag="agent.acw"):
     """The agent entered after-call work (wrap-up), usually right after releasing ``call``."""
 
-    agent: AgentId
+    agent: AgentIdRef
     media: Media = Media.VOICE
-    call: CallId | None = None
+    call: CallIdRef | None = None
     REFERENCES = ("agent", "call")
 
 
 class AgentDndOn(Event, frozen=True, kw_only=True, tag="agent.dnd_on"):
-    agent: AgentId
+    agent: AgentIdRef
     REFERENCES = ("agent",)
 
 
 class AgentDndOff(Event, frozen=True, kw_only=True, tag="agent.dnd_off"):
-    agent: AgentId
+    agent: AgentIdRef
     REFERENCES = ("agent",)
 
 
 class AgentCapacity(Event, frozen=True, kw_only=True, tag="agent.capacity"):
     """How many contacts of ``media`` the agent may handle at once (e.g. 1 call, 3 chats)."""
 
-    agent: AgentId
+    agent: AgentIdRef
     media: Media
     capacity: Annotated[int, msgspec.Meta(ge=0, le=1000)]
     REFERENCES = ("agent",)
@@ -193,8 +205,8 @@ class AgentCapacity(Event, frozen=True, kw_only=True, tag="agent.capacity"):
 class CallQueued(Event, frozen=True, kw_only=True, tag="call.queued"):
     """The call entered ``queue`` (an ACD queue or a routing point) and waits there."""
 
-    call: CallId
-    queue: QueueId
+    call: CallIdRef
+    queue: QueueIdRef
     point: QueueKind = QueueKind.QUEUE
     direction: Direction = Direction.INBOUND
     data: AttachedData = {}
@@ -204,8 +216,8 @@ class CallQueued(Event, frozen=True, kw_only=True, tag="call.queued"):
 class CallRefused(Event, frozen=True, kw_only=True, tag="call.refused"):
     """The call was turned away at entry to ``queue``; it never waited there."""
 
-    call: CallId
-    queue: QueueId
+    call: CallIdRef
+    queue: QueueIdRef
     reason: RefusalReason
     REFERENCES = ("call", "queue")
 
@@ -213,8 +225,8 @@ class CallRefused(Event, frozen=True, kw_only=True, tag="call.refused"):
 class CallDiverted(Event, frozen=True, kw_only=True, tag="call.diverted"):
     """The call left ``queue`` without being answered there, sent on to ``target``."""
 
-    call: CallId
-    queue: QueueId
+    call: CallIdRef
+    queue: QueueIdRef
     target: Name
     REFERENCES = ("call", "queue")
 
@@ -222,10 +234,10 @@ class CallDiverted(Event, frozen=True, kw_only=True, tag="call.diverted"):
 class CallRinging(Event, frozen=True, kw_only=True, tag="call.ringing"):
     """The call rings at ``dn`` (the agent's, for a distributed call)."""
 
-    call: CallId
-    agent: AgentId | None = None
-    dn: DnId | None = None
-    queue: QueueId | None = None
+    call: CallIdRef
+    agent: AgentIdRef | None = None
+    dn: DnIdRef | None = None
+    queue: QueueIdRef | None = None
     direction: Direction = Direction.INBOUND
     REFERENCES = ("call", "agent", "dn", "queue")
 
@@ -233,35 +245,35 @@ class CallRinging(Event, frozen=True, kw_only=True, tag="call.ringing"):
 class CallEstablished(Event, frozen=True, kw_only=True, tag="call.established"):
     """The call was answered; ``queue`` is the queue it was distributed from, if any."""
 
-    call: CallId
-    agent: AgentId | None = None
-    dn: DnId | None = None
-    queue: QueueId | None = None
+    call: CallIdRef
+    agent: AgentIdRef | None = None
+    dn: DnIdRef | None = None
+    queue: QueueIdRef | None = None
     direction: Direction = Direction.INBOUND
     REFERENCES = ("call", "agent", "dn", "queue")
 
 
 class CallHeld(Event, frozen=True, kw_only=True, tag="call.held"):
-    call: CallId
-    agent: AgentId | None = None
-    dn: DnId | None = None
+    call: CallIdRef
+    agent: AgentIdRef | None = None
+    dn: DnIdRef | None = None
     REFERENCES = ("call", "agent", "dn")
 
 
 class CallRetrieved(Event, frozen=True, kw_only=True, tag="call.retrieved"):
-    call: CallId
-    agent: AgentId | None = None
-    dn: DnId | None = None
+    call: CallIdRef
+    agent: AgentIdRef | None = None
+    dn: DnIdRef | None = None
     REFERENCES = ("call", "agent", "dn")
 
 
 class CallReleased(Event, frozen=True, kw_only=True, tag="call.released"):
     """An established call ended for ``agent``/``dn``."""
 
-    call: CallId
-    agent: AgentId | None = None
-    dn: DnId | None = None
-    queue: QueueId | None = None
+    call: CallIdRef
+    agent: AgentIdRef | None = None
+    dn: DnIdRef | None = None
+    queue: QueueIdRef | None = None
     by: ReleasedBy | None = None
     REFERENCES = ("call", "agent", "dn", "queue")
 
@@ -269,16 +281,16 @@ class CallReleased(Event, frozen=True, kw_only=True, tag="call.released"):
 class CallAbandoned(Event, frozen=True, kw_only=True, tag="call.abandoned"):
     """The caller hung up while waiting in ``queue`` (or while it rang, before an answer)."""
 
-    call: CallId
-    queue: QueueId
+    call: CallIdRef
+    queue: QueueIdRef
     REFERENCES = ("call", "queue")
 
 
 class CallTransferred(Event, frozen=True, kw_only=True, tag="call.transferred"):
     """``agent`` transferred the call to ``target`` (a DN, queue or routing point)."""
 
-    call: CallId
-    agent: AgentId | None = None
+    call: CallIdRef
+    agent: AgentIdRef | None = None
     target: Name
     kind: TransferKind = TransferKind.BLIND
     REFERENCES = ("call", "agent")
@@ -287,8 +299,8 @@ class CallTransferred(Event, frozen=True, kw_only=True, tag="call.transferred"):
 class CallConferenced(Event, frozen=True, kw_only=True, tag="call.conferenced"):
     """``agent`` added ``target`` to the call."""
 
-    call: CallId
-    agent: AgentId | None = None
+    call: CallIdRef
+    agent: AgentIdRef | None = None
     target: Name
     REFERENCES = ("call", "agent")
 
@@ -296,7 +308,7 @@ class CallConferenced(Event, frozen=True, kw_only=True, tag="call.conferenced"):
 class CallDataUpdated(Event, frozen=True, kw_only=True, tag="call.data"):
     """Attached data of the call changed; ``data`` holds the new or updated keys."""
 
-    call: CallId
+    call: CallIdRef
     data: AttachedData
     REFERENCES = ("call",)
 
@@ -307,17 +319,17 @@ class CallDataUpdated(Event, frozen=True, kw_only=True, tag="call.data"):
 class VirtualQueueEntered(Event, frozen=True, kw_only=True, tag="vq.entered"):
     """A call or interaction started waiting in virtual queue ``vq``."""
 
-    vq: VirtualQueueId
-    call: CallId | None = None
-    interaction: InteractionId | None = None
+    vq: VirtualQueueIdRef
+    call: CallIdRef | None = None
+    interaction: InteractionIdRef | None = None
     media: Media = Media.VOICE
     REFERENCES = ("vq", "call", "interaction")
 
 
 class VirtualQueueLeft(Event, frozen=True, kw_only=True, tag="vq.left"):
-    vq: VirtualQueueId
-    call: CallId | None = None
-    interaction: InteractionId | None = None
+    vq: VirtualQueueIdRef
+    call: CallIdRef | None = None
+    interaction: InteractionIdRef | None = None
     media: Media = Media.VOICE
     reason: VirtualQueueExit
     target: Name | None = None
@@ -328,7 +340,7 @@ class VirtualQueueLeft(Event, frozen=True, kw_only=True, tag="vq.left"):
 
 
 class InteractionCreated(Event, frozen=True, kw_only=True, tag="interaction.created"):
-    interaction: InteractionId
+    interaction: InteractionIdRef
     media: Media
     direction: Direction = Direction.INBOUND
     data: AttachedData = {}
@@ -336,48 +348,48 @@ class InteractionCreated(Event, frozen=True, kw_only=True, tag="interaction.crea
 
 
 class InteractionQueued(Event, frozen=True, kw_only=True, tag="interaction.queued"):
-    interaction: InteractionId
+    interaction: InteractionIdRef
     media: Media
-    queue: QueueId
+    queue: QueueIdRef
     REFERENCES = ("interaction", "queue")
 
 
 class InteractionOffered(Event, frozen=True, kw_only=True, tag="interaction.offered"):
-    interaction: InteractionId
+    interaction: InteractionIdRef
     media: Media
-    agent: AgentId
-    queue: QueueId | None = None
+    agent: AgentIdRef
+    queue: QueueIdRef | None = None
     REFERENCES = ("interaction", "agent", "queue")
 
 
 class InteractionAccepted(Event, frozen=True, kw_only=True, tag="interaction.accepted"):
-    interaction: InteractionId
+    interaction: InteractionIdRef
     media: Media
-    agent: AgentId
-    queue: QueueId | None = None
+    agent: AgentIdRef
+    queue: QueueIdRef | None = None
     REFERENCES = ("interaction", "agent", "queue")
 
 
 class InteractionRejected(Event, frozen=True, kw_only=True, tag="interaction.rejected"):
-    interaction: InteractionId
+    interaction: InteractionIdRef
     media: Media
-    agent: AgentId
+    agent: AgentIdRef
     REFERENCES = ("interaction", "agent")
 
 
 class InteractionRevoked(Event, frozen=True, kw_only=True, tag="interaction.revoked"):
     """An offer to ``agent`` was withdrawn (it timed out or was routed elsewhere)."""
 
-    interaction: InteractionId
+    interaction: InteractionIdRef
     media: Media
-    agent: AgentId
+    agent: AgentIdRef
     REFERENCES = ("interaction", "agent")
 
 
 class InteractionTransferred(Event, frozen=True, kw_only=True, tag="interaction.transferred"):
-    interaction: InteractionId
+    interaction: InteractionIdRef
     media: Media
-    agent: AgentId | None = None
+    agent: AgentIdRef | None = None
     target: Name
     REFERENCES = ("interaction", "agent")
 
@@ -385,10 +397,10 @@ class InteractionTransferred(Event, frozen=True, kw_only=True, tag="interaction.
 class InteractionDone(Event, frozen=True, kw_only=True, tag="interaction.done"):
     """The interaction ended: handled by ``agent``, or abandoned while queued, or stopped."""
 
-    interaction: InteractionId
+    interaction: InteractionIdRef
     media: Media
-    agent: AgentId | None = None
-    queue: QueueId | None = None
+    agent: AgentIdRef | None = None
+    queue: QueueIdRef | None = None
     outcome: InteractionOutcome = InteractionOutcome.COMPLETED
     REFERENCES = ("interaction", "agent", "queue")
 
@@ -440,10 +452,10 @@ class UnknownEvent(msgspec.Struct, frozen=True, kw_only=True):
 
     type: str
     v: int
-    tenant: TenantId
-    source: SourceId
+    tenant: TenantIdRef
+    source: SourceIdRef
     seq: int
-    id: EventId
+    id: EventIdRef
     ts: int
     raw: bytes
 

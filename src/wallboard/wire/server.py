@@ -1,0 +1,249 @@
+"""The wire server: serves one source's event stream to many clients over TCP or WebSocket.
+
+The source calls :meth:`WireServer.publish` for each event, in sequence order; the server
+encodes it once, keeps it in the resume buffer, and queues the same bytes for every matching
+subscriber without ever waiting, so a slow client cannot hold up the source or other clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+from typing import Self
+
+from prometheus_client import CollectorRegistry
+
+from wallboard.core.clock import Clock, SystemClock
+from wallboard.core.codec import Decoder, encode
+from wallboard.core.errors import ResumeGap
+from wallboard.core.events import AnyEvent, UnknownEvent
+from wallboard.core.protocol import Welcome
+from wallboard.settings import Settings
+from wallboard.wire.metrics import WireMetrics
+from wallboard.wire.resume import BufferedEvent, ResumeBuffer
+from wallboard.wire.session import ServerSession
+from wallboard.wire.subscription import SubscriptionFilter
+from wallboard.wire.transport import TcpTransport, Transport
+
+logger = logging.getLogger(__name__)
+
+
+class WireServer:
+    """Fans one source's events out to subscribed clients, with resume and backpressure.
+
+    ``source`` is the source id every published event must carry. ``last_seq`` is the sequence
+    number of the last event the source emitted before this server started (0 for a fresh
+    source), so clients that saw it can resume even before the first new event.
+    """
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        name: str = "wallboard",
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        registry: CollectorRegistry | None = None,
+        last_seq: int = 0,
+        write_timeout: float | None = None,
+    ) -> None:
+        settings = settings or Settings()
+        self.source = source
+        self.name = name
+        self.settings = settings
+        self._clock: Clock = clock or SystemClock()
+        self._metrics = WireMetrics.for_registry(registry)
+        self._decoder = Decoder(max_line=settings.wire_max_line)
+        self._buffer = ResumeBuffer(settings.resume_buffer, last_seq=last_seq)
+        # A client that cannot take a write within a heartbeat interval is as good as dead.
+        self._write_timeout = settings.heartbeat_seconds if write_timeout is None else write_timeout
+        self._subscribers: set[ServerSession] = set()
+        self._sessions: set[ServerSession] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._listener: asyncio.Server | None = None
+        self._closing = False
+
+    # --- for the source ------------------------------------------------------------------
+
+    @property
+    def seq(self) -> int:
+        """The sequence number of the last event published (``last_seq`` before any)."""
+        return self._buffer.last_seq
+
+    @property
+    def oldest(self) -> int:
+        """The oldest sequence number still replayable (``seq + 1`` when none is held)."""
+        return self._buffer.oldest
+
+    @property
+    def write_timeout(self) -> float:
+        """Longest wait for a client to take a write before it is dropped."""
+        return self._write_timeout
+
+    @property
+    def connected_clients(self) -> int:
+        return len(self._sessions)
+
+    @property
+    def subscribed_clients(self) -> int:
+        return len(self._subscribers)
+
+    def publish(self, event: AnyEvent) -> bool:
+        """Send ``event`` to every matching subscriber; never waits.
+
+        The event must come from this server's source with a sequence number above the last
+        one; anything else is refused, counted and logged, and ``False`` is returned, so a
+        source's loop goes on.
+        """
+        if event.source != self.source:
+            self._metrics.events_rejected.labels(reason="wrong_source").inc()
+            logger.error(
+                "refused event %s: source %r is not this server's %r",
+                event.id,
+                event.source,
+                self.source,
+            )
+            return False
+        if event.seq <= self._buffer.last_seq:
+            self._metrics.events_rejected.labels(reason="stale_seq").inc()
+            logger.warning(
+                "refused event %s: seq %d is not above the last published %d",
+                event.id,
+                event.seq,
+                self._buffer.last_seq,
+            )
+            return False
+        line = encode(event)
+        self._buffer.append(BufferedEvent(seq=event.seq, event=event, line=line))
+        self._metrics.events_published.inc()
+        if isinstance(event, UnknownEvent):
+            self._metrics.unknown_events.labels(side="server").inc()
+        sent = 0
+        # offer() may drop a slow session, which unregisters it: iterate over a snapshot.
+        for session in tuple(self._subscribers):
+            if session.filter.matches(event) and session.offer(line):
+                sent += 1
+        if sent:
+            self._metrics.events_sent.inc(sent)
+        return True
+
+    # --- for sessions ----------------------------------------------------------------------
+
+    def welcome(self) -> Welcome:
+        return Welcome(server=self.name, source=self.source, seq=self.seq, oldest=self.oldest)
+
+    def replay_after(
+        self, resume_from: int | None, subscription: SubscriptionFilter
+    ) -> list[bytes]:
+        """The lines a subscriber resuming after ``resume_from`` missed; raises ResumeGap."""
+        if resume_from is None:
+            return []
+        if not self._buffer.can_resume_from(resume_from):
+            raise ResumeGap(
+                f"cannot resume after seq {resume_from}: this server holds {self.oldest}..{self.seq}; "
+                "refetch the state and subscribe again",
+                resume_from=resume_from,
+                oldest=self.oldest,
+                seq=self.seq,
+            )
+        return [
+            item.line
+            for item in self._buffer.after(resume_from)
+            if subscription.matches(item.event)
+        ]
+
+    def register(self, session: ServerSession) -> None:
+        self._subscribers.add(session)
+
+    def unregister(self, session: ServerSession) -> None:
+        self._subscribers.discard(session)
+
+    # --- serving -----------------------------------------------------------------------------
+
+    async def serve(self, transport: Transport) -> None:
+        """Run one client session over any transport until it ends; never raises."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        try:
+            if self._closing:
+                await transport.close()
+                return
+            session = ServerSession(
+                self,
+                transport,
+                clock=self._clock,
+                decoder=self._decoder,
+                metrics=self._metrics,
+                heartbeat_seconds=self.settings.heartbeat_seconds,
+                queue_size=self.settings.client_queue,
+                write_timeout=self._write_timeout,
+            )
+            self._sessions.add(session)
+            self._metrics.connected_clients.inc()
+            logger.info("wire client connected from %s", transport.peer)
+            try:
+                await session.run()
+            finally:
+                self._sessions.discard(session)
+                self._metrics.connected_clients.dec()
+                logger.info("wire client %s (%s) disconnected", transport.peer, session.client_name)
+        finally:
+            if task is not None:
+                self._handlers.discard(task)
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Listen on TCP; port 0 picks a free port (see :attr:`port`)."""
+        if self._listener is not None:
+            raise RuntimeError("the wire server is already listening")
+        self._listener = await asyncio.start_server(self._serve_tcp, host, port)
+
+    @property
+    def port(self) -> int:
+        """The TCP port listened on."""
+        if self._listener is None or not self._listener.sockets:
+            raise RuntimeError("the wire server is not listening")
+        return int(self._listener.sockets[0].getsockname()[1])
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        transport = TcpTransport(
+            reader, writer, max_line=self.settings.wire_max_line, write_timeout=self._write_timeout
+        )
+        await self.serve(transport)
+
+    async def close(self) -> None:
+        """Stop listening and end every session (TCP and WebSocket), without cancelling the
+        connection handlers: each session stops itself and closes its transport."""
+        self._closing = True
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        # Handlers of connections accepted just now start here and see ``_closing``.
+        await asyncio.sleep(0)
+        for session in tuple(self._sessions):
+            session.stop()
+        handlers = tuple(self._handlers)
+        if handlers:
+            _, stuck = await asyncio.wait(handlers, timeout=2 * self._write_timeout + 1)
+            for task in stuck:
+                task.cancel()
+            for task in stuck:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if listener is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._write_timeout):
+                    await listener.wait_closed()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
