@@ -1,0 +1,1 @@
+"""The contact-center simulator: scenarios in, the four sources' event streams and ground truth out."""
