@@ -1,0 +1,495 @@
+"""The Redis value store: values, change streams, interval history and checkpoints in Redis.
+
+Key layout (``p`` = the configured prefix, ``t`` = the tenant id)::
+
+    p:{t}:version                 string  the tenant's current version
+    p:{t}:origin                  string  the version before the tenant's first batch
+    p:{t}:changes                 stream  one entry per batch, entry id "<version>-0",
+                                          field "b" = {"written_ms", "changes"} (JSON)
+    p:{t}:objects                 set     "<object type>:<object id>" of objects with values
+    p:{t}:obj:<type>:<id>         hash    statistic id -> value (JSON)
+    p:{t}:ts:<stat>:<type>:<id>   zset    score = interval start (ms), member "<start>:<JSON>"
+    p:{t}:checkpoint:<name>       hash    blob, version
+
+Every key of a tenant carries the hash tag ``{t}``, so a Redis Cluster keeps all of them in one
+slot and the multi-key writes below stay legal there. Tenant ids are checked to hold no brace,
+colon or whitespace (:func:`~wallboard.store.values.check_tenant_id`); object types, statistic
+ids and checkpoint names hold no colon, and the object id always comes last, so no two
+(statistic, object) pairs share a key.
+
+A batch is applied by one Lua script: values, object index, version, stream entry and the
+optional checkpoint change together or not at all, and concurrent writers get distinct,
+gapless versions. Reads of a snapshot are not frozen (see
+:class:`~wallboard.store.values.Snapshot`): the version is read before the values, so replaying
+the batches after it gives the current values.
+
+redis-py retries a command once the connection is back; a retried batch may land twice, under
+two versions, which readers cannot tell from two identical batches (changes are overwrites).
+
+Every call to Redis is bounded by ``timeout`` seconds (blocking reads by their wait plus that);
+a timeout or a lost connection raises :class:`~wallboard.core.errors.Unavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Sequence
+from typing import Any, Final, TypeVar, cast
+
+import msgspec
+import redis.asyncio
+import redis.exceptions
+
+from wallboard.core.clock import Clock, SystemClock
+from wallboard.core.errors import InvalidInput, ResumeGap, Unavailable
+from wallboard.core.ids import TenantId
+from wallboard.store.interface import VERSION_ORIGIN_FACTOR
+from wallboard.store.values import (
+    Change,
+    ChangeBatch,
+    Checkpoint,
+    IntervalValue,
+    ObjectValues,
+    Snapshot,
+    StoredCheckpoint,
+    TenantValues,
+    check_checkpoint,
+    check_interval,
+    check_limit,
+    check_name,
+    check_object_id,
+    check_tenant_id,
+    decode_value,
+    normalise_changes,
+    revive_value,
+)
+
+T = TypeVar("T")
+
+_PREFIX = re.compile(r"[^\s{}*?\[\]\\]{1,64}")
+
+# KEYS: 1 version, 2 origin, 3 changes stream, 4 object index, 5 checkpoint, 6.. object hashes
+# ARGV: 1 origin, 2 stream length, 3 batch entry, 4 "1" to write the checkpoint, 5 its blob,
+#       6 number of changes n, then n triples (object hash number from 1, statistic, value JSON
+#       or "" to remove), then one object index member per object hash
+_APPLY_SCRIPT: Final = """
+local n = tonumber(ARGV[6])
+local version = redis.call('GET', KEYS[1])
+if n > 0 then
+  if not version then
+    redis.call('SET', KEYS[2], ARGV[1])
+    redis.call('SET', KEYS[1], ARGV[1])
+  end
+  redis.call('INCR', KEYS[1])
+  -- read back as a string: Lua numbers are doubles and tostring() would print 1.7e+15
+  version = redis.call('GET', KEYS[1])
+  for i = 0, n - 1 do
+    local at = 7 + 3 * i
+    local key = KEYS[5 + tonumber(ARGV[at])]
+    if ARGV[at + 2] == '' then
+      redis.call('HDEL', key, ARGV[at + 1])
+    else
+      redis.call('HSET', key, ARGV[at + 1], ARGV[at + 2])
+    end
+  end
+  for j = 6, #KEYS do
+    local member = ARGV[7 + 3 * n + (j - 6)]
+    if redis.call('EXISTS', KEYS[j]) == 1 then
+      redis.call('SADD', KEYS[4], member)
+    else
+      redis.call('SREM', KEYS[4], member)
+    end
+  end
+  redis.call('XADD', KEYS[3], 'MAXLEN', '=', ARGV[2], version .. '-0', 'b', ARGV[3])
+end
+if not version then
+  version = '0'
+end
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[5], 'blob', ARGV[5], 'version', version)
+end
+return version
+"""
+
+
+class _StoredBatch(msgspec.Struct, frozen=True):
+    """A stream entry's payload; the version is the entry id."""
+
+    written_ms: int
+    changes: list[tuple[str, str, str, Any]]
+
+
+_batch_encoder: Final = msgspec.json.Encoder()
+_batch_decoder: Final = msgspec.json.Decoder(_StoredBatch)
+
+
+def check_prefix(prefix: str) -> str:
+    """A key prefix: 1 to 64 characters, no whitespace, braces or glob characters."""
+    if not isinstance(prefix, str) or not _PREFIX.fullmatch(prefix):
+        raise InvalidInput(
+            "the Redis key prefix must be 1 to 64 characters without whitespace or { } * ? [ ] \\",
+            field="redis_prefix",
+            value=prefix,
+        )
+    return prefix
+
+
+class TenantKeys:
+    """The Redis keys of one tenant (see the module docstring for the layout)."""
+
+    def __init__(self, prefix: str, tenant: TenantId) -> None:
+        self.base = f"{prefix}:{{{tenant}}}:"
+        self.version = self.base + "version"
+        self.origin = self.base + "origin"
+        self.changes = self.base + "changes"
+        self.objects = self.base + "objects"
+
+    def object(self, member: str) -> str:
+        """The hash of one object, from its index member ``<type>:<id>``."""
+        return f"{self.base}obj:{member}"
+
+    def series(self, statistic: str, object_type: str, object_id: str) -> str:
+        return f"{self.base}ts:{statistic}:{object_type}:{object_id}"
+
+    def checkpoint(self, name: str) -> str:
+        return f"{self.base}checkpoint:{name}"
+
+
+def _as_bytes(value: object) -> bytes:
+    """A reply item as bytes: the client is built with ``decode_responses=False``."""
+    if not isinstance(value, bytes):
+        raise TypeError(f"expected bytes from Redis, got {type(value).__name__}")
+    return value
+
+
+def _decode_hash(raw: object) -> ObjectValues:
+    """An object's hash as values; ``raw`` is what HGETALL returned."""
+    if not isinstance(raw, dict):
+        raise TypeError(f"expected a hash from Redis, got {type(raw).__name__}")
+    return {
+        _as_bytes(field).decode(): decode_value(_as_bytes(value)) for field, value in raw.items()
+    }
+
+
+def _decode_entries(entries: object) -> list[ChangeBatch]:
+    """Stream entries (XRANGE, or one stream of an XREAD reply) as batches."""
+    if not isinstance(entries, list):
+        raise TypeError(f"expected stream entries from Redis, got {type(entries).__name__}")
+    return [_batch_of(_as_bytes(entry_id), fields) for entry_id, fields in entries]
+
+
+def _int_or_zero(raw: object) -> int:
+    return 0 if raw is None else int(_as_bytes(raw))
+
+
+def _version_of(entry_id: bytes) -> int:
+    return int(entry_id.split(b"-", 1)[0])
+
+
+def _batch_of(entry_id: bytes, fields: dict[bytes, bytes]) -> ChangeBatch:
+    stored = _batch_decoder.decode(_as_bytes(fields[b"b"]))
+    changes = tuple(
+        Change(object_type, object_id, statistic, revive_value(value))
+        for object_type, object_id, statistic, value in stored.changes
+    )
+    return ChangeBatch(_version_of(entry_id), stored.written_ms, changes)
+
+
+class RedisValueStore:
+    """A :class:`~wallboard.store.interface.ValueStore` in Redis (standalone or, by key layout,
+    ready for Redis Cluster)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "wb",
+        clock: Clock | None = None,
+        timeout: float = 5.0,
+        max_batches: int = 10_000,
+        interval_retention_ms: int = 8 * 24 * 3600 * 1000,
+        max_intervals: int = 10_000,
+    ) -> None:
+        """Build the client; no I/O happens until the first call (see :meth:`connect`).
+
+        ``max_batches``: change-stream length per tenant. ``interval_retention_ms`` and
+        ``max_intervals`` bound each interval series; a series not written for
+        ``interval_retention_ms`` of wall time expires.
+        """
+        if not timeout > 0:
+            raise InvalidInput("timeout must be above 0 seconds", field="timeout", value=timeout)
+        self._prefix = check_prefix(prefix)
+        self._clock = clock or SystemClock()
+        self._timeout = timeout
+        self._max_batches = check_limit(max_batches)
+        self._retention_ms = check_limit(interval_retention_ms)
+        self._max_intervals = check_limit(max_intervals)
+        # No socket timeout: blocking XREAD waits longer than a normal call may, so every call
+        # is bounded with asyncio.timeout instead (see _call).
+        self._redis: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
+            url, socket_connect_timeout=timeout, decode_responses=False
+        )
+        self._apply_script = self._redis.register_script(_APPLY_SCRIPT)
+
+    @classmethod
+    async def connect(cls, url: str, **options: Any) -> RedisValueStore:
+        """Build a store and check that Redis answers, so a bad URL fails at start-up."""
+        store = cls(url, **options)
+        try:
+            await store._call("PING", store._redis.ping())
+        except Unavailable:
+            await store.close()
+            raise
+        return store
+
+    async def _call(self, what: str, awaitable: Awaitable[T], seconds: float | None = None) -> T:
+        limit = self._timeout if seconds is None else seconds
+        try:
+            async with asyncio.timeout(limit):
+                return await awaitable
+        except (TimeoutError, redis.exceptions.TimeoutError) as exc:
+            raise Unavailable(
+                f"Redis did not answer {what} within {limit:g} s", operation=what
+            ) from exc
+        except redis.exceptions.ConnectionError as exc:
+            raise Unavailable(f"Redis cannot be reached for {what}: {exc}", operation=what) from exc
+
+    def _keys(self, tenant: TenantId) -> TenantKeys:
+        return TenantKeys(self._prefix, check_tenant_id(tenant))
+
+    # --- current values and change stream ----------------------------------------------------
+
+    async def apply(
+        self,
+        tenant: TenantId,
+        changes: Sequence[Change],
+        *,
+        checkpoint: Checkpoint | None = None,
+    ) -> int:
+        keys = self._keys(tenant)
+        checked = normalise_changes(changes)
+        if checkpoint is not None:
+            check_checkpoint(checkpoint)
+        object_numbers: dict[str, int] = {}
+        triples: list[bytes | str | int] = []
+        for change, encoded in checked:
+            member = f"{change.object_type}:{change.object_id}"
+            number = object_numbers.setdefault(member, len(object_numbers) + 1)
+            triples += [number, change.statistic, b"" if encoded is None else encoded]
+        now_ms = self._clock.now_ms()
+        entry = _batch_encoder.encode(
+            _StoredBatch(
+                now_ms,
+                [(c.object_type, c.object_id, c.statistic, c.value) for c, _ in checked],
+            )
+        )
+        script_keys = [
+            keys.version,
+            keys.origin,
+            keys.changes,
+            keys.objects,
+            keys.checkpoint(checkpoint.name) if checkpoint is not None else keys.base + "none",
+            *(keys.object(member) for member in object_numbers),
+        ]
+        script_args: list[bytes | str | int] = [
+            now_ms * VERSION_ORIGIN_FACTOR,
+            self._max_batches,
+            entry,
+            1 if checkpoint is not None else 0,
+            checkpoint.blob if checkpoint is not None else b"",
+            len(checked),
+            *triples,
+            *object_numbers,
+        ]
+        version = await self._call("apply", self._apply_script(keys=script_keys, args=script_args))
+        return int(version)
+
+    async def get_object(self, tenant: TenantId, object_type: str, object_id: str) -> ObjectValues:
+        keys = self._keys(tenant)
+        check_name(object_type, "object_type")
+        check_object_id(object_id)
+        raw = await self._call(
+            "HGETALL", self._redis.hgetall(keys.object(f"{object_type}:{object_id}"))
+        )
+        return _decode_hash(raw)
+
+    async def snapshot(self, tenant: TenantId) -> Snapshot:
+        keys = self._keys(tenant)
+        # The version first, in one step with the object list: every value read afterwards is
+        # at least that new, which is what replaying later batches needs.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.get(keys.version)
+            pipe.smembers(keys.objects)
+            raw_version, members = await self._call("snapshot", pipe.execute())
+        version = _int_or_zero(raw_version)
+        values: TenantValues = {}
+        ordered = sorted(_as_bytes(member).decode() for member in members)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for member in chunk:
+                    pipe.hgetall(keys.object(member))
+                hashes = await self._call("snapshot", pipe.execute())
+            for member, raw in zip(chunk, hashes, strict=True):
+                if not raw:
+                    continue  # emptied by a batch after our version; replay removes it too
+                object_type, object_id = member.split(":", 1)
+                values.setdefault(object_type, {})[object_id] = _decode_hash(raw)
+        return Snapshot(version, values)
+
+    async def current_version(self, tenant: TenantId) -> int:
+        keys = self._keys(tenant)
+        return _int_or_zero(await self._call("GET", self._redis.get(keys.version)))
+
+    async def changes_since(
+        self, tenant: TenantId, version: int, limit: int = 1000
+    ) -> list[ChangeBatch]:
+        keys = self._keys(tenant)
+        check_limit(limit)
+        if not isinstance(version, int) or version < 0:
+            raise InvalidInput("a version is 0 or more", field="version", value=version)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.get(keys.version)
+            pipe.get(keys.origin)
+            pipe.xrange(keys.changes, min=f"({version}-0" if version else "-", count=limit)
+            raw_current, raw_origin, entries = await self._call("XRANGE", pipe.execute())
+        current = _int_or_zero(raw_current)
+        if version == current:
+            return []
+        origin = _int_or_zero(raw_origin)
+        batches = _decode_entries(entries)
+        self._check_follows(tenant, version, origin, current, batches)
+        return batches
+
+    def _check_follows(
+        self,
+        tenant: TenantId,
+        version: int,
+        origin: int,
+        current: int,
+        batches: list[ChangeBatch],
+    ) -> None:
+        """Raise ResumeGap unless ``batches`` start right after ``version``.
+
+        Versions are gapless, so any other first version means the batches between were
+        trimmed, or ``version`` belongs to data this Redis no longer has.
+        """
+        expected = (version or origin) + 1
+        if version > current or not batches or batches[0].version != expected:
+            raise ResumeGap(
+                f"changes after version {version} of tenant {tenant} are no longer kept; "
+                "take a fresh snapshot",
+                tenant=tenant,
+                version=version,
+                oldest=batches[0].version if batches else None,
+                current=current,
+            )
+
+    async def wait_for_changes(
+        self, tenant: TenantId, version: int, *, max_wait: float, limit: int = 1000
+    ) -> list[ChangeBatch]:
+        batches = await self.changes_since(tenant, version, limit)
+        if batches:
+            return batches
+        keys = self._keys(tenant)
+        # changes_since returned nothing: ``version`` is the current one. XREAD returns the
+        # entries after it, including one written since that call.
+        block_ms = max(1, round(max_wait * 1000))
+        reply = await self._call(
+            "XREAD",
+            self._redis.xread({keys.changes: f"{version}-0"}, count=limit, block=block_ms),
+            seconds=max_wait + self._timeout,
+        )
+        if not reply:
+            return []
+        # One stream asked, so one [name, entries] pair (RESP2 reply shape).
+        _, entries = cast(list[Any], reply)[0]
+        batches = _decode_entries(entries)
+        origin = 0
+        if version == 0:
+            origin = _int_or_zero(await self._call("GET", self._redis.get(keys.origin)))
+        self._check_follows(tenant, version, origin, batches[-1].version, batches)
+        return batches
+
+    # --- interval history ----------------------------------------------------------------------
+
+    async def write_intervals(self, tenant: TenantId, intervals: Sequence[IntervalValue]) -> None:
+        keys = self._keys(tenant)
+        checked = [(point, check_interval(point)) for point in intervals]
+        if not checked:
+            return
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for point, encoded in checked:
+                key = keys.series(point.statistic, point.object_type, point.object_id)
+                start = point.start_ms
+                pipe.zremrangebyscore(key, start, start)
+                if encoded is None:
+                    continue
+                pipe.zadd(key, {f"{start}:".encode() + encoded: start})
+                # Relative to the start just written: a late rewrite of an old interval trims
+                # nothing that a newer write would keep.
+                pipe.zremrangebyscore(key, "-inf", f"({start - self._retention_ms}")
+                pipe.zremrangebyrank(key, 0, -self._max_intervals - 1)
+                pipe.pexpire(key, self._retention_ms)
+            await self._call("write intervals", pipe.execute())
+
+    async def read_intervals(
+        self,
+        tenant: TenantId,
+        statistic: str,
+        object_type: str,
+        object_id: str,
+        start_ms: int,
+        end_ms: int,
+    ) -> list[IntervalValue]:
+        keys = self._keys(tenant)
+        check_name(statistic, "statistic")
+        check_name(object_type, "object_type")
+        check_object_id(object_id)
+        if end_ms <= start_ms:
+            return []
+        members = await self._call(
+            "ZRANGE",
+            self._redis.zrange(
+                keys.series(statistic, object_type, object_id),
+                start_ms,
+                f"({end_ms}",
+                byscore=True,
+            ),
+        )
+        points = []
+        for member in members:
+            start, encoded = _as_bytes(member).split(b":", 1)
+            points.append(
+                IntervalValue(statistic, object_type, object_id, int(start), decode_value(encoded))
+            )
+        return points
+
+    # --- checkpoints ----------------------------------------------------------------------------
+
+    async def put_checkpoint(self, tenant: TenantId, checkpoint: Checkpoint) -> None:
+        await self.apply(tenant, (), checkpoint=checkpoint)
+
+    async def get_checkpoint(self, tenant: TenantId, name: str) -> StoredCheckpoint | None:
+        keys = self._keys(tenant)
+        check_name(name, "checkpoint")
+        blob, version = await self._call(
+            "HMGET", self._redis.hmget(keys.checkpoint(name), ["blob", "version"])
+        )
+        if blob is None:
+            return None
+        return StoredCheckpoint(_as_bytes(blob), _int_or_zero(version))
+
+    async def drop_tenant(self, tenant: TenantId) -> None:
+        keys = self._keys(tenant)
+        # Rare (tenant teardown), so a SCAN over the prefix is acceptable.
+        found = await self._call("SCAN", self._scan(keys.base + "*"), seconds=self._timeout * 10)
+        for start in range(0, len(found), 500):
+            await self._call("UNLINK", self._redis.unlink(*found[start : start + 500]))
+
+    async def _scan(self, pattern: str) -> list[bytes]:
+        return [key async for key in self._redis.scan_iter(match=pattern, count=1000)]
+
+    async def close(self) -> None:
+        await self._redis.aclose()
