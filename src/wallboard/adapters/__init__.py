@@ -1,0 +1,1 @@
+"""Adapters for real contact-center platforms: raw platform records → ``wallboard.core`` events."""

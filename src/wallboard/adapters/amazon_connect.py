@@ -1,0 +1,357 @@
+"""Amazon Connect: agent event stream records and contact events → our events.
+
+Agent event stream (Kinesis): JSON records with ``EventType`` ``LOGIN``, ``LOGOUT``,
+``STATE_CHANGE`` or ``HEART_BEAT``, an ``AgentARN``, an ``EventTimestamp`` (ISO 8601, UTC) and
+``CurrentAgentSnapshot`` / ``PreviousAgentSnapshot`` (``AgentStatus.Name``,
+``Configuration.RoutingProfile.Concurrency`` slots per channel, ``Contacts``).
+
+Contact events (EventBridge ``Amazon Connect Contact Event``): ``detail.eventType``
+``INITIATED``, ``QUEUED``, ``CONNECTED_TO_AGENT``, ``DISCONNECTED`` (others are ignored and
+counted), ``detail.contactId``, ``detail.channel``, ``detail.queueInfo.queueArn``,
+``detail.agentInfo.agentArn``. AWS's own samples spell some keys ``AgentInfo``/``AgentArn``, so
+keys are matched without regard to case. The time of a contact event is the detail timestamp
+of that step (``enqueueTimestamp``, ``connectedToAgentTimestamp``, ``disconnectTimestamp``,
+``initiationTimestamp``), else the envelope ``time``.
+
+The input must be strict JSON. AWS's published sample agent record is not (``//`` comments, a
+trailing comma, a misplaced ``}``) and is rejected as ``bad_json``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, ClassVar, Final
+
+from wallboard.adapters.base import (
+    BadRecord,
+    Draft,
+    Location,
+    TranslatorBase,
+    check_name,
+    optional_name,
+)
+from wallboard.adapters.timestamps import datetime_to_ms
+from wallboard.core.clock import Clock
+from wallboard.core.events import (
+    AgentAfterCallWork,
+    AgentCapacity,
+    AgentLogin,
+    AgentLogout,
+    AgentNotReady,
+    AgentReady,
+    CallAbandoned,
+    CallEstablished,
+    CallQueued,
+    CallReleased,
+    Event,
+    InteractionAccepted,
+    InteractionCreated,
+    InteractionDone,
+    InteractionOutcome,
+    InteractionQueued,
+    Media,
+)
+from wallboard.core.ids import AgentId, CallId, InteractionId, QueueId
+
+CHANNELS: Final = {"VOICE": Media.VOICE, "CHAT": Media.CHAT, "TASK": Media.WORKITEM}
+CONTACT_STEP_TIMES: Final = {
+    "INITIATED": "initiationTimestamp",
+    "QUEUED": "enqueueTimestamp",
+    "CONNECTED_TO_AGENT": "connectedToAgentTimestamp",
+    "DISCONNECTED": "disconnectTimestamp",
+}
+IGNORED_CONTACT_EVENTS: Final = frozenset(
+    {"CONNECTED_TO_SYSTEM", "CONTACT_DATA_UPDATED", "AMD_DISABLED", "AMD_ERROR", "COMPLETED"}
+)
+OFFLINE: Final = "offline"
+AVAILABLE: Final = "available"
+
+
+def arn_id(arn: str | None, field: str) -> str:
+    """The id at the end of an ARN (``…/agent/<id>`` → ``<id>``); plain ids pass through."""
+    text = check_name(arn, field)
+    return check_name(text.rsplit("/", 1)[-1], field)
+
+
+def ci(mapping: Any, *keys: str) -> Any:
+    """Look ``keys`` up one after another, ignoring case; ``None`` when any is missing."""
+    current = mapping
+    for key in keys:
+        if not isinstance(current, dict):
+            return None
+        wanted = key.lower()
+        current = next((v for k, v in current.items() if str(k).lower() == wanted), None)
+    return current
+
+
+def iter_json_records(text: str) -> Iterator[tuple[dict[str, Any] | BadRecord, int]]:
+    """Records of a file: one JSON object per line, a JSON array, or objects back to back
+    (how Firehose writes them). Yields each object with its character offset."""
+    decoder = json.JSONDecoder()
+    position = 0
+    length = len(text)
+    while position < length:
+        while position < length and text[position] in " \t\r\n,":
+            position += 1
+        if position >= length:
+            return
+        try:
+            value, end = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            yield (
+                BadRecord(f"not valid JSON: {error.msg} at char {error.pos}", reason="bad_json"),
+                position,
+            )
+            # Resynchronise on the next line that opens a record (a "{" in column 0).
+            restart = text.find("\n{", position + 1)
+            position = length if restart < 0 else restart + 1
+            continue
+        if isinstance(value, list):
+            for item in value:
+                yield (
+                    item
+                    if isinstance(item, dict)
+                    else BadRecord("not a JSON object", reason="not_an_object"),
+                    position,
+                )
+        elif isinstance(value, dict):
+            yield value, position
+        else:
+            yield BadRecord("not a JSON object", reason="not_an_object"), position
+        position = end
+
+
+def _capacity(agent: AgentId, medium: Media, capacity: int) -> Draft:
+    return lambda env: AgentCapacity(**env, agent=agent, media=medium, capacity=capacity)
+
+
+def _ready(agent: AgentId, medium: Media) -> Draft:
+    return lambda env: AgentReady(**env, agent=agent, media=medium)
+
+
+def _not_ready(agent: AgentId, medium: Media, reason: str | None) -> Draft:
+    return lambda env: AgentNotReady(**env, agent=agent, media=medium, reason=reason)
+
+
+def _after_contact_work(agent: AgentId, medium: Media, call: CallId) -> Draft:
+    return lambda env: AgentAfterCallWork(**env, agent=agent, media=medium, call=call)
+
+
+class AmazonConnectTranslator(TranslatorBase):
+    """Agent event stream records and contact events → events (the record says which it is)."""
+
+    platform: ClassVar[str] = "amazon-connect"
+
+    def __init__(
+        self,
+        *,
+        tenant: str,
+        source: str | None = None,
+        clock: Clock | None = None,
+        first_seq: int = 1,
+    ) -> None:
+        super().__init__(tenant=tenant, source=source, clock=clock, first_seq=first_seq)
+        self.agent_status: dict[str, str] = {}
+        self.contacts: dict[str, str] = {}  # contactId -> last step (queued / connected)
+
+    def translate(self, record: Any, location: Location) -> list[Event]:
+        self.stats.records += 1
+        try:
+            if not isinstance(record, dict):
+                raise BadRecord("record is not a JSON object", reason="not_an_object")
+            if "EventType" in record and ("AgentARN" in record or "CurrentAgentSnapshot" in record):
+                return self._agent_record(record)
+            nested = record.get("detail")
+            detail: dict[str, Any] = nested if isinstance(nested, dict) else record
+            if ci(detail, "eventType") is not None and ci(detail, "contactId") is not None:
+                return self._contact_event(record, detail)
+            raise BadRecord(
+                "neither an agent event stream record nor a contact event", reason="unknown_record"
+            )
+        except BadRecord as error:
+            return self._reject(error, location)
+
+    def translate_text(self, text: str, origin: str = "") -> list[Event]:
+        events: list[Event] = []
+        for item, position in iter_json_records(text):
+            location = Location("offset", position, origin)
+            if isinstance(item, BadRecord):
+                self.stats.records += 1
+                self._reject(item, location)
+            else:
+                events += self.translate(item, location)
+        return events
+
+    # --- agent event stream ---
+
+    def _agent_record(self, r: dict[str, Any]) -> list[Event]:
+        event_type = str(r.get("EventType") or "")
+        agent = AgentId(arn_id(r.get("AgentARN"), "AgentARN"))
+        ts_ms = datetime_to_ms(str(r.get("EventTimestamp") or ""), field="EventTimestamp")
+        key = str(r.get("EventId") or json.dumps(r, sort_keys=True))
+        snapshot = r.get("CurrentAgentSnapshot") or {}
+        if not isinstance(snapshot, dict):
+            raise BadRecord("CurrentAgentSnapshot is not an object", reason="bad_field")
+        status_name = optional_name(ci(snapshot, "AgentStatus", "Name"), "AgentStatus.Name")
+        drafts: list[Draft] = []
+        known = self.agent_status.get(agent)
+        if event_type == "LOGOUT":
+            self.agent_status[agent] = OFFLINE
+            return self.stamper.stamp(key, ts_ms, [lambda env: AgentLogout(**env, agent=agent)])
+        if event_type not in ("LOGIN", "STATE_CHANGE", "HEART_BEAT"):
+            raise BadRecord(
+                f"unknown agent EventType {event_type[:40]!r}", reason="unknown_event_type"
+            )
+        if status_name is None and event_type != "LOGIN":
+            raise BadRecord(
+                "CurrentAgentSnapshot.AgentStatus.Name is missing",
+                reason="missing_field",
+                field="AgentStatus.Name",
+            )
+        status = (status_name or AVAILABLE).lower()
+        if status == OFFLINE:
+            if known not in (None, OFFLINE):
+                drafts.append(lambda env: AgentLogout(**env, agent=agent))
+            self.agent_status[agent] = OFFLINE
+            return self.stamper.stamp(key, ts_ms, drafts)
+        slots = self._slots(snapshot)
+        if known in (None, OFFLINE) or event_type == "LOGIN":
+            media = tuple(slots) or (Media.VOICE,)
+            queues = self._queues(snapshot)
+            drafts.append(lambda env: AgentLogin(**env, agent=agent, media=media, queues=queues))
+            for medium, capacity in slots.items():
+                drafts.append(_capacity(agent, medium, capacity))
+        if status != known or event_type == "LOGIN":
+            for medium in slots or {Media.VOICE: 1}:
+                if status == AVAILABLE:
+                    drafts.append(_ready(agent, medium))
+                else:
+                    drafts.append(_not_ready(agent, medium, status_name))
+        # A contact that ended while the agent still works on it is after-contact work.
+        for contact in ci(snapshot, "Contacts") or []:
+            if isinstance(contact, dict) and str(ci(contact, "State") or "").upper() == "ENDED":
+                contact_id = CallId(check_name(ci(contact, "ContactId"), "ContactId"))
+                medium = CHANNELS.get(str(ci(contact, "Channel") or "VOICE").upper(), Media.VOICE)
+                drafts.append(_after_contact_work(agent, medium, contact_id))
+        self.agent_status[agent] = status
+        return self.stamper.stamp(key, ts_ms, drafts)
+
+    @staticmethod
+    def _slots(snapshot: dict[str, Any]) -> dict[Media, int]:
+        slots: dict[Media, int] = {}
+        for entry in ci(snapshot, "Configuration", "RoutingProfile", "Concurrency") or []:
+            if not isinstance(entry, dict):
+                continue
+            medium = CHANNELS.get(str(ci(entry, "Channel") or "").upper())
+            maximum = ci(entry, "MaximumSlots")
+            if medium is None or not isinstance(maximum, int) or not 0 <= maximum <= 1000:
+                raise BadRecord(
+                    f"bad routing profile concurrency entry {entry!r:.80}",
+                    reason="bad_field",
+                    field="Concurrency",
+                )
+            slots[medium] = maximum
+        return slots
+
+    @staticmethod
+    def _queues(snapshot: dict[str, Any]) -> tuple[QueueId, ...]:
+        queues: list[QueueId] = []
+        for entry in ci(snapshot, "Configuration", "RoutingProfile", "InboundQueues") or []:
+            if isinstance(entry, dict) and ci(entry, "ARN"):
+                arn = str(ci(entry, "ARN"))
+                if "/queue/agent/" in arn:
+                    continue  # the agent's own queue: not a queue supervisors watch
+                queues.append(QueueId(arn_id(arn, "InboundQueues.ARN")))
+        return tuple(queues)
+
+    # --- contact events ---
+
+    def _contact_event(self, envelope: dict[str, Any], d: dict[str, Any]) -> list[Event]:
+        event_type = str(ci(d, "eventType")).upper()
+        contact = check_name(str(ci(d, "contactId")), "contactId")
+        if event_type in IGNORED_CONTACT_EVENTS:
+            self.stats.ignored[event_type] += 1
+            return []
+        if event_type not in CONTACT_STEP_TIMES:
+            raise BadRecord(
+                f"unknown contact eventType {event_type[:40]!r}", reason="unknown_event_type"
+            )
+        stamp = (
+            ci(d, "queueInfo", "enqueueTimestamp")
+            if event_type == "QUEUED"
+            else ci(d, "agentInfo", "connectedToAgentTimestamp")
+            if event_type == "CONNECTED_TO_AGENT"
+            else ci(d, CONTACT_STEP_TIMES[event_type])
+        ) or envelope.get("time")
+        if not stamp:
+            raise BadRecord("no timestamp for the contact event", reason="missing_timestamp")
+        ts_ms = datetime_to_ms(str(stamp), field=CONTACT_STEP_TIMES[event_type])
+        key = f"{contact}|{event_type}|{envelope.get('id') or ''}"
+        medium = CHANNELS.get(str(ci(d, "channel") or "VOICE").upper())
+        if medium is None:
+            raise BadRecord(
+                f"unknown channel {ci(d, 'channel')!r:.40}", reason="bad_field", field="channel"
+            )
+        queue_arn = ci(d, "queueInfo", "queueArn")
+        queue = QueueId(arn_id(queue_arn, "queueArn")) if queue_arn else None
+        agent_arn = ci(d, "agentInfo", "agentArn")
+        agent = AgentId(arn_id(agent_arn, "agentArn")) if agent_arn else None
+        before = self.contacts.get(contact)
+        drafts: list[Draft] = []
+        if medium is Media.VOICE:
+            call = CallId(contact)
+            if event_type == "QUEUED" and queue:
+                self.contacts[contact] = "queued"
+                drafts.append(lambda env: CallQueued(**env, call=call, queue=queue))
+            elif event_type == "CONNECTED_TO_AGENT" and agent:
+                self.contacts[contact] = "connected"
+                drafts.append(
+                    lambda env: CallEstablished(**env, call=call, agent=agent, queue=queue)
+                )
+            elif event_type == "DISCONNECTED":
+                self.contacts.pop(contact, None)
+                if before == "connected" or (agent and before is None):
+                    drafts.append(
+                        lambda env: CallReleased(**env, call=call, agent=agent, queue=queue)
+                    )
+                elif queue and before == "queued":
+                    drafts.append(lambda env: CallAbandoned(**env, call=call, queue=queue))
+            else:
+                self.stats.ignored[f"voice_{event_type}"] += 1
+            return self.stamper.stamp(key, ts_ms, drafts)
+        interaction = InteractionId(contact)
+        if event_type == "INITIATED":
+            drafts.append(
+                lambda env: InteractionCreated(**env, interaction=interaction, media=medium)
+            )
+        elif event_type == "QUEUED" and queue:
+            self.contacts[contact] = "queued"
+            drafts.append(
+                lambda env: InteractionQueued(
+                    **env, interaction=interaction, media=medium, queue=queue
+                )
+            )
+        elif event_type == "CONNECTED_TO_AGENT" and agent:
+            self.contacts[contact] = "connected"
+            drafts.append(
+                lambda env: InteractionAccepted(
+                    **env, interaction=interaction, media=medium, agent=agent, queue=queue
+                )
+            )
+        elif event_type == "DISCONNECTED":
+            self.contacts.pop(contact, None)
+            outcome = (
+                InteractionOutcome.ABANDONED if before == "queued" else InteractionOutcome.COMPLETED
+            )
+            drafts.append(
+                lambda env: InteractionDone(
+                    **env,
+                    interaction=interaction,
+                    media=medium,
+                    agent=agent,
+                    queue=queue,
+                    outcome=outcome,
+                )
+            )
+        return self.stamper.stamp(key, ts_ms, drafts)
