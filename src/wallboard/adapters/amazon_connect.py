@@ -15,17 +15,36 @@ of that step (``enqueueTimestamp``, ``connectedToAgentTimestamp``, ``disconnectT
 
 The input must be strict JSON. AWS's published sample agent record is not (``//`` comments, a
 trailing comma, a misplaced ``}``) and is rejected as ``bad_json``.
+
+Live, records arrive through an Amazon Data Firehose stream whose destination is an HTTP
+endpoint (:func:`firehose_router`). Firehose (request/response specification 1.0, "HTTP
+endpoint delivery request and response specifications" in its developer guide) POSTs JSON
+``{"requestId": …, "timestamp": <ms>, "records": [{"data": <base64>}, …]}``, optionally
+gzip-compressed (``Content-Encoding: gzip``), with the configured access key in
+``X-Amz-Firehose-Access-Key``. It counts a delivery as done only on ``200`` with the JSON body
+``{"requestId": <the same>, "timestamp": <ms>}``; anything else (with ``errorMessage``) is
+retried with the same request id.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import collections
+import hmac
 import json
-from collections.abc import Iterator
+import logging
+import zlib
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Final
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from wallboard.adapters.base import (
     BadRecord,
     Draft,
+    EventSink,
     Location,
     TranslatorBase,
     check_name,
@@ -53,6 +72,8 @@ from wallboard.core.events import (
     Media,
 )
 from wallboard.core.ids import AgentId, CallId, InteractionId, QueueId
+
+logger = logging.getLogger(__name__)
 
 CHANNELS: Final = {"VOICE": Media.VOICE, "CHAT": Media.CHAT, "TASK": Media.WORKITEM}
 CONTACT_STEP_TIMES: Final = {
@@ -355,3 +376,138 @@ class AmazonConnectTranslator(TranslatorBase):
                 )
             )
         return self.stamper.stamp(key, ts_ms, drafts)
+
+
+# --- live: the Firehose HTTP endpoint ---------------------------------------------------------------
+
+FIREHOSE_MAX_BODY: Final = 64 * 1024 * 1024
+"""Largest request body accepted, after decompression (Firehose buffers up to 64 MiB)."""
+
+
+class FirehoseRequestError(Exception):
+    """A Firehose request we refuse as a whole; Firehose retries it (status and message sent)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, decompressed when gzip, refused beyond ``limit`` bytes either way."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise FirehoseRequestError(413, f"body of {declared} bytes is larger than {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise FirehoseRequestError(413, f"body is larger than {limit} bytes")
+    if request.headers.get("content-encoding", "").strip().lower() == "gzip":
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            plain = inflater.decompress(bytes(body), limit + 1)
+        except zlib.error as error:
+            raise FirehoseRequestError(400, f"body is not valid gzip: {error}") from None
+        if len(plain) > limit or inflater.unconsumed_tail:
+            raise FirehoseRequestError(413, f"decompressed body is larger than {limit} bytes")
+        return plain
+    return bytes(body)
+
+
+def parse_firehose_request(body: bytes) -> tuple[str, list[Any]]:
+    """The request id and the ``records`` array of a Firehose delivery request."""
+    try:
+        value = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise FirehoseRequestError(400, f"body is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise FirehoseRequestError(400, "body is not a JSON object")
+    request_id, records = value.get("requestId"), value.get("records")
+    if not isinstance(request_id, str) or not request_id:
+        raise FirehoseRequestError(400, "requestId is missing or not a string")
+    if not isinstance(records, list):
+        raise FirehoseRequestError(400, "records is missing or not an array")
+    return request_id, records
+
+
+def firehose_router(
+    translator: AmazonConnectTranslator,
+    sink: EventSink,
+    *,
+    path: str = "/amazon-connect/firehose",
+    access_key: str | None = None,
+    max_body: int = FIREHOSE_MAX_BODY,
+    remembered_requests: int = 1000,
+    now_ms: Callable[[], int] | None = None,
+) -> APIRouter:
+    """A FastAPI router receiving Amazon Connect records from a Firehose HTTP endpoint delivery.
+
+    Each record's ``data`` (base64) holds one or more JSON records (agent event stream records,
+    or EventBridge contact events), translated in order and passed to ``sink``. A record that
+    cannot be decoded or translated is counted as bad and the delivery still succeeds: sending
+    it again would not help. A request is refused as a whole (Firehose retries it) only when the
+    access key is wrong (401), the body is not a delivery request (400) or too large (413).
+    The ids of the last ``remembered_requests`` delivered requests are kept, so a retry of a
+    request already delivered (its answer was lost) is acknowledged without publishing twice.
+    """
+    router = APIRouter()
+    delivered: collections.OrderedDict[str, None] = collections.OrderedDict()
+    counter = {"requests": 0}
+    clock_ms: Callable[[], int] = now_ms or (lambda: 0)
+
+    def answer(request_id: str, status: int = 200, error: str | None = None) -> JSONResponse:
+        content: dict[str, Any] = {"requestId": request_id, "timestamp": clock_ms()}
+        if error is not None:
+            content["errorMessage"] = error
+        return JSONResponse(content, status_code=status)
+
+    @router.post(path, response_class=Response)
+    async def receive(request: Request) -> Response:
+        counter["requests"] += 1
+        header_id = request.headers.get("x-amz-firehose-request-id", "")
+        if access_key is not None:
+            given = request.headers.get("x-amz-firehose-access-key", "")
+            if not hmac.compare_digest(given.encode(), access_key.encode()):
+                translator.stats.notes["firehose_bad_access_key"] += 1
+                return answer(header_id, 401, "bad X-Amz-Firehose-Access-Key")
+        try:
+            request_id, records = parse_firehose_request(await _read_body(request, max_body))
+        except FirehoseRequestError as error:
+            translator.stats.notes["firehose_refused_request"] += 1
+            logger.warning("Firehose request %s refused: %s", header_id or "?", error.message)
+            return answer(header_id, error.status, error.message)
+        if request_id in delivered:
+            translator.stats.notes["firehose_repeated_request"] += 1
+            return answer(request_id)
+        origin = f"firehose request {request_id}"
+        for index, record in enumerate(records):
+            location = Location("record", index, origin)
+            data = record.get("data") if isinstance(record, dict) else None
+            try:
+                if not isinstance(data, str):
+                    raise BadRecord("record has no data string", reason="missing_field")
+                try:
+                    text = base64.b64decode(data, validate=True).decode("utf-8")
+                except (binascii.Error, UnicodeDecodeError):
+                    raise BadRecord(
+                        "record data is not base64 of UTF-8 text", reason="bad_encoding"
+                    ) from None
+            except BadRecord as error:
+                translator.stats.records += 1
+                translator.bad.record(error, location)
+                continue
+            for item, position in iter_json_records(text):
+                where = Location("record", index, f"{origin} offset {position}")
+                if isinstance(item, BadRecord):
+                    translator.stats.records += 1
+                    translator.bad.record(item, where)
+                    continue
+                for event in translator.translate(item, where):
+                    await sink(event)
+        delivered[request_id] = None
+        while len(delivered) > remembered_requests:
+            delivered.popitem(last=False)
+        return answer(request_id)
+
+    return router

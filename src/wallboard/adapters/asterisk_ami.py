@@ -714,6 +714,8 @@ class AmiClient:
         self._action_ids = itertools.count(1)
         self.connects = 0
         self.failures = 0
+        self.connected = False
+        """True while logged in (a readiness check of the live source)."""
         self.last_error: str | None = None
         self.parse_errors: list[AmiParseError] = []
 
@@ -782,6 +784,7 @@ class AmiClient:
                                 )
                             logged_in = True
             self.connects += 1
+            self.connected = True
             logger.info("AMI %s:%s: logged in", c.host, c.port)
             if c.queue_status_on_connect:
                 await self._send(writer, [("Action", "QueueStatus")])
@@ -806,6 +809,7 @@ class AmiClient:
                     parser.errors.clear()
         finally:
             self._writer = None
+            self.connected = False
             writer.close()
             with contextlib.suppress(OSError, TimeoutError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)

@@ -169,6 +169,47 @@ class QueueLogTranslator(TranslatorBase):
         except BadRecord as error:
             return self._reject(error, location)
 
+    # --- restart state -------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the translator remembers between lines, as JSON: with :meth:`restore` and the
+        same following lines, a restarted translator emits the very same events (seq, id, ts)."""
+        return {
+            "next_seq": self.stamper.next_seq,
+            "last_ts_ms": self.stamper.guard.last_ms,
+            "calls": {
+                callid: [call.queue, call.agent, call.connected]
+                for callid, call in self.calls.items()
+            },
+            "membership": self.membership.snapshot(),
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take back a :meth:`snapshot`; raises ValueError naming what is malformed."""
+        next_seq, last_ts = state.get("next_seq"), state.get("last_ts_ms")
+        if not isinstance(next_seq, int) or next_seq < 1:
+            raise ValueError("next_seq is not a whole number >= 1")
+        if not isinstance(last_ts, int) or last_ts < 0:
+            raise ValueError("last_ts_ms is not a whole number >= 0")
+        calls: dict[str, _Call] = {}
+        raw_calls = state.get("calls")
+        if not isinstance(raw_calls, dict):
+            raise ValueError("calls is not an object")
+        for callid, value in raw_calls.items():
+            if (
+                not isinstance(value, list)
+                or len(value) != 3
+                or not isinstance(value[0], str)
+                or not (value[1] is None or isinstance(value[1], str))
+                or not isinstance(value[2], bool)
+            ):
+                raise ValueError(f"call {callid!r} is not [queue, agent, connected]")
+            calls[str(callid)] = _Call(queue=value[0], agent=value[1], connected=value[2])
+        self.membership.restore(state.get("membership"))
+        self.stamper.next_seq = next_seq
+        self.stamper.guard.last_ms = last_ts
+        self.calls = calls
+
     # --- mapping -------------------------------------------------------------------------------
 
     def _drafts(self, r: QueueLogRecord) -> list[Draft]:
@@ -349,6 +390,46 @@ QueueLogTranslator._HANDLERS = {
 # --- live: follow the file like ``tail -F`` ------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class FilePosition:
+    """Where a follower stands: which file (device and inode, so a rotated file is recognised),
+    the byte offset just after the last line handed out, and that line's number."""
+
+    dev: int
+    ino: int
+    offset: int
+    line: int
+
+    def to_json(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, value: Any) -> FilePosition:
+        if not isinstance(value, dict):
+            raise ValueError("a file position is an object")
+        fields = {name: value.get(name) for name in ("dev", "ino", "offset", "line")}
+        for name, item in fields.items():
+            if not isinstance(item, int) or isinstance(item, bool) or item < 0:
+                raise ValueError(f"file position field {name} is not a whole number >= 0")
+        return cls(**fields)  # type: ignore[arg-type]
+
+
+def _find_by_identity(directory: str, dev: int, ino: int) -> str | None:
+    """The file in ``directory`` that is the given inode (a rotated queue_log, renamed)."""
+    try:
+        with os.scandir(directory or ".") as entries:
+            for entry in entries:
+                try:
+                    status = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if (status.st_dev, status.st_ino) == (dev, ino) and entry.is_file():
+                    return entry.path
+    except OSError:
+        return None
+    return None
+
+
 class QueueLogFollower:
     """Follows a queue_log file across rotation and truncation, like ``tail -F``.
 
@@ -358,6 +439,13 @@ class QueueLogFollower:
     the file shrinks (``copytruncate``), reading restarts at 0. A partial last line is held until
     its newline arrives (or the file is rotated away). Lines longer than ``max_line`` bytes are
     dropped and counted in ``dropped_lines``.
+
+    ``resume`` continues from a saved :class:`FilePosition`: in the same file at the saved
+    offset; if the file was rotated meanwhile, in the rotated file (found in the same directory
+    by its inode) to its end and then in the new one from its start; if the file is gone or
+    shorter than the offset, from the start of the path (counted in ``resume_lost``).
+    :attr:`position` is where the last line handed out ends; :attr:`caught_up` is set each time
+    the follower has read everything there is and waits for more.
     """
 
     def __init__(
@@ -368,28 +456,75 @@ class QueueLogFollower:
         poll_interval: float = 0.5,
         start_at_end: bool = False,
         max_line: int = MAX_LINE,
+        resume: FilePosition | None = None,
     ) -> None:
         self.path = os.fspath(path)
         self._clock = clock
         self.poll_interval = poll_interval
         self.start_at_end = start_at_end
         self.max_line = max_line
+        self.resume = resume
         self.rotations = 0
         self.truncations = 0
         self.dropped_lines = 0
+        self.resume_lost = 0
+        self.position: FilePosition | None = None
+        self.caught_up = asyncio.Event()
         self._stopped = False
 
     def stop(self) -> None:
         self._stopped = True
 
+    def _open_resumed(self, resume: FilePosition) -> tuple[Any, int] | None:
+        """Open the file the saved position is in, at its offset; ``None`` when it is lost."""
+        candidates = [
+            self.path,
+            _find_by_identity(os.path.dirname(self.path), resume.dev, resume.ino),
+        ]
+        for candidate in candidates:
+            if candidate is None:
+                continue
+            try:
+                handle = open(candidate, "rb")  # noqa: SIM115 - closed by lines()
+            except OSError:
+                continue
+            status = os.fstat(handle.fileno())
+            if (status.st_dev, status.st_ino) != (resume.dev, resume.ino):
+                handle.close()
+                continue
+            if status.st_size < resume.offset:
+                handle.close()  # truncated while we were away: its lines are not those we saw
+                return None
+            handle.seek(resume.offset)
+            return handle, resume.offset
+        return None
+
     async def lines(self) -> AsyncIterator[tuple[str, Location]]:
-        handle = None
+        handle: Any = None
         identity: tuple[int, int] | None = None
-        position = 0
+        position = 0  # bytes read from the current file
+        committed = 0  # offset just after the last complete line handed out
         pending = b""
         number = 0
         first_open = True
         name = os.path.basename(self.path)
+        resume, self.resume = self.resume, None
+        if resume is not None:
+            opened = self._open_resumed(resume)
+            if opened is None:
+                self.resume_lost += 1
+                logger.warning(
+                    "queue_log %s: the saved position (inode %d, offset %d) is gone; "
+                    "reading the file from its start",
+                    self.path,
+                    resume.ino,
+                    resume.offset,
+                )
+            else:
+                handle, position = opened
+                identity = (resume.dev, resume.ino)
+                committed, number, first_open = position, resume.line, False
+                self.position = resume
         try:
             while not self._stopped:
                 if handle is None:
@@ -397,14 +532,17 @@ class QueueLogFollower:
                         # A local file, opened once per rotation; each read is bounded to 64 KiB.
                         handle = open(self.path, "rb")  # noqa: ASYNC230, SIM115
                     except FileNotFoundError:
+                        self.caught_up.set()
                         await self._clock.sleep(self.poll_interval)
                         continue
                     status = os.fstat(handle.fileno())
                     identity = (status.st_dev, status.st_ino)
-                    position, pending, number = 0, b"", 0
+                    position, committed, pending, number = 0, 0, b"", 0
                     if first_open and self.start_at_end:
-                        position = handle.seek(0, os.SEEK_END)
+                        position = committed = handle.seek(0, os.SEEK_END)
                     first_open = False
+                    self.position = FilePosition(*identity, committed, number)
+                assert identity is not None
                 chunk = handle.read(65536)
                 if chunk:
                     position += len(chunk)
@@ -412,6 +550,8 @@ class QueueLogFollower:
                     *complete, pending = pending.split(b"\n")
                     for raw in complete:
                         number += 1
+                        committed += len(raw) + 1
+                        self.position = FilePosition(*identity, committed, number)
                         if len(raw) > self.max_line:
                             self.dropped_lines += 1
                             continue
@@ -431,6 +571,8 @@ class QueueLogFollower:
                     # Rotated: the old file is drained (we just read to its end).
                     if pending:
                         number += 1
+                        committed += len(pending)
+                        self.position = FilePosition(*identity, committed, number)
                         yield pending.decode("utf-8", "replace"), line(number, name)
                     handle.close()
                     handle = None
@@ -438,9 +580,11 @@ class QueueLogFollower:
                     continue
                 if current is not None and size < position:
                     handle.seek(0)
-                    position, pending, number = 0, b"", 0
+                    position, committed, pending, number = 0, 0, b"", 0
+                    self.position = FilePosition(*identity, committed, number)
                     self.truncations += 1
                     continue
+                self.caught_up.set()
                 await self._clock.sleep(self.poll_interval)
         finally:
             if handle is not None:
@@ -500,6 +644,7 @@ class QueueLogTablePoller:
 
     ``url`` is an SQLAlchemy async URL (``postgresql+asyncpg://…``, ``sqlite+aiosqlite://…``).
     Rows are read in pages of ``batch`` by increasing ``id``; ``after_id`` resumes after a row.
+    :attr:`caught_up` is set each time a page comes back short (every row there is was read).
     """
 
     def __init__(
@@ -522,6 +667,7 @@ class QueueLogTablePoller:
         self.batch = batch
         self.last_id = after_id
         self.query_timeout = query_timeout
+        self.caught_up = asyncio.Event()
         self._stopped = False
 
     def stop(self) -> None:
@@ -545,6 +691,7 @@ class QueueLogTablePoller:
                     self.last_id = int(row["id"])
                     yield row, Location("row", self.last_id, self.table)
                 if len(rows) < self.batch:
+                    self.caught_up.set()
                     if not follow:
                         return
                     await self._clock.sleep(self.poll_interval)

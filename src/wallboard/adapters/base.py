@@ -24,7 +24,7 @@ import dataclasses
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ClassVar, Final, Protocol, TypedDict
 
 from wallboard.core.clock import Clock
@@ -141,6 +141,9 @@ class Envelope(TypedDict):
     id: EventId
     ts: int
 
+
+EventSink = Callable[[Event], Awaitable[None]]
+"""Where an HTTP endpoint of a live source hands each translated event (the wire server)."""
 
 Draft = Callable[[Envelope], Event]
 """An event waiting for its envelope: ``lambda env: CallQueued(**env, call=…, queue=…)``.
@@ -312,6 +315,19 @@ class QueueMembership:
 
     def queues(self, agent: str) -> tuple[str, ...]:
         return self._queues.get(agent, ())
+
+    def snapshot(self) -> dict[str, list[str]]:
+        """Every agent's queues, as JSON (a live source saves it to continue after a restart)."""
+        return {agent: list(queues) for agent, queues in self._queues.items()}
+
+    def restore(self, value: Any) -> None:
+        """Take back a :meth:`snapshot`; raises ValueError when it is malformed."""
+        if not isinstance(value, dict) or not all(
+            isinstance(queues, list) and all(isinstance(q, str) for q in queues)
+            for queues in value.values()
+        ):
+            raise ValueError("membership is not an object of agent -> list of queues")
+        self._queues = {str(agent): tuple(queues) for agent, queues in value.items() if queues}
 
     def is_member(self, agent: str) -> bool:
         return agent in self._queues

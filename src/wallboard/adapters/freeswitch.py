@@ -313,6 +313,8 @@ class EslClient:
         self._writer: asyncio.StreamWriter | None = None
         self.connects = 0
         self.failures = 0
+        self.connected = False
+        """True while subscribed (a readiness check of the live source)."""
         self.last_error: str | None = None
 
     def stop(self) -> None:
@@ -364,6 +366,7 @@ class EslClient:
             await self._command(frames, writer, f"auth {c.password}")
             await self._command(frames, writer, "event plain CUSTOM callcenter::info")
             self.connects += 1
+            self.connected = True
             while not self._stopped:
                 frame = await asyncio.wait_for(frames.next(), c.idle_timeout)
                 if frame.content_type == "text/disconnect-notice":
@@ -377,6 +380,7 @@ class EslClient:
                     yield headers, frame.offset
         finally:
             self._writer = None
+            self.connected = False
             writer.close()
             with contextlib.suppress(OSError, TimeoutError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)

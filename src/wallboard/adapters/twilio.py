@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import ClassVar, Final
 from urllib.parse import parse_qsl
 
@@ -29,6 +29,7 @@ from fastapi import APIRouter, Request, Response
 from wallboard.adapters.base import (
     BadRecord,
     Draft,
+    EventSink,
     Location,
     TranslatorBase,
     check_name,
@@ -305,9 +306,6 @@ def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> st
     payload = url + "".join(f"{key}{params[key]}" for key in sorted(params))
     digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
-
-
-EventSink = Callable[[Event], Awaitable[None]]
 
 
 def taskrouter_router(
