@@ -11,10 +11,12 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
+from wallboard.core.errors import Unavailable
 from wallboard.ops import health
 from wallboard.ops.health import ops_app
 from wallboard.ops.logging import configure_logging
 from wallboard.ops.metrics import counter, gauge, metric_name
+from wallboard.ops.server import serve_ops
 from wallboard.settings import Settings
 
 
@@ -88,3 +90,21 @@ def test_json_logs_are_one_object_per_line_with_extra_fields() -> None:
     assert entry["message"] == "dropped 2"
     assert entry["client"] == "c1"
     assert entry["level"] == "warning"
+
+
+async def test_ops_endpoints_are_served_over_real_http() -> None:
+    registry = CollectorRegistry()
+    counter("test", "served", "Served.", registry=registry).inc()
+    async with (
+        serve_ops("127.0.0.1", 0, None, registry) as port,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
+    ):
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        assert "wallboard_test_served_total 1.0" in (await client.get("/metrics")).text
+
+
+async def test_a_taken_port_is_reported_as_unavailable() -> None:
+    async with serve_ops("127.0.0.1", 0, None, CollectorRegistry()) as port:
+        with pytest.raises(Unavailable, match=f"127.0.0.1:{port}"):
+            async with serve_ops("127.0.0.1", port, None, CollectorRegistry()):
+                pass

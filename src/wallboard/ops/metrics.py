@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -19,7 +20,10 @@ _UNITS = frozenset({"seconds", "bytes", "events", "messages", "connections", "cl
 
 _M = TypeVar("_M", Counter, Gauge, Histogram)
 _lock = threading.Lock()
-_made: dict[tuple[int, str], Counter | Gauge | Histogram] = {}
+# Per registry (weakly, so a test's registry and its metrics go away together): name -> metric.
+_made: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, Counter | Gauge | Histogram]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def metric_name(service: str, noun: str, unit: str = "") -> str:
@@ -41,15 +45,15 @@ def _make(
     registry: CollectorRegistry,
     **kw: object,
 ) -> _M:
-    key = (id(registry), name)
     with _lock:
-        existing = _made.get(key)
+        made = _made.setdefault(registry, {})
+        existing = made.get(name)
         if existing is not None:
             if not isinstance(existing, kind):
                 raise ValueError(f"metric {name} already exists as a {type(existing).__name__}")
             return existing
         metric = kind(name, doc, labelnames=tuple(labels), registry=registry, **kw)  # type: ignore[arg-type]
-        _made[key] = metric
+        made[name] = metric
         return metric
 
 

@@ -53,7 +53,9 @@ def _scenario(
 async def _serve(
     scenario: Scenario, seed: int, speed: float, hours: float | None, host: str
 ) -> None:
-    from wallboard.sim.serve import serve_simulation  # the wire stack only when serving
+    # The wire and HTTP stacks only when serving.
+    from wallboard.ops.server import serve_ops
+    from wallboard.sim.serve import serve_simulation
 
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
@@ -67,16 +69,28 @@ async def _serve(
             "serving " + ", ".join(f"{source} on {host}:{port}" for source, port in ports.items())
         )
 
-    with contextlib.suppress(asyncio.CancelledError):
-        await serve_simulation(
-            scenario,
-            seed=seed,
-            speed=speed,
-            settings=Settings.from_env(),
-            host=host,
-            hours=hours,
-            on_listening=listening,
-        )
+    settings = Settings.from_env()
+    listening_on: dict[str, int] = {}
+
+    async def sources_listening() -> bool:
+        return len(listening_on) == 4
+
+    def listening_and_ready(ports: dict[str, int]) -> None:
+        listening_on.update(ports)
+        listening(ports)
+
+    async with serve_ops(host, settings.metrics_port, {"sources": sources_listening}) as port:
+        typer.echo(f"metrics, health and readiness on http://{host}:{port}")
+        with contextlib.suppress(asyncio.CancelledError):
+            await serve_simulation(
+                scenario,
+                seed=seed,
+                speed=speed,
+                settings=settings,
+                host=host,
+                hours=hours,
+                on_listening=listening_and_ready,
+            )
 
 
 @app.callback(invoke_without_command=True)

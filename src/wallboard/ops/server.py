@@ -1,0 +1,67 @@
+"""Serving the operations endpoints from a process that has no HTTP server of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Generator, Mapping
+
+import uvicorn
+from prometheus_client import REGISTRY, CollectorRegistry
+
+from wallboard.core.errors import Unavailable
+from wallboard.ops.health import ReadinessCheck, ops_app
+
+START_TIMEOUT_SECONDS = 10.0
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the process that embeds it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serve_ops(
+    host: str,
+    port: int,
+    checks: Mapping[str, ReadinessCheck] | None = None,
+    registry: CollectorRegistry = REGISTRY,
+) -> AsyncIterator[int]:
+    """Serve ``/healthz``, ``/readyz`` and ``/metrics`` while the block runs; yields the port
+    (useful with port 0). Failing to listen raises :class:`Unavailable` naming the address."""
+    # Bind here rather than in uvicorn, which answers a taken port with sys.exit().
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise Unavailable(
+            f"cannot serve metrics on {host}:{port}: {exc.strerror}", host=host, port=port
+        ) from None
+    config = uvicorn.Config(
+        ops_app(checks, registry),
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+    )
+    server = _EmbeddedServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(START_TIMEOUT_SECONDS):
+            while not server.started and not task.done():
+                await asyncio.sleep(0.01)
+        if not server.started:
+            task.result()  # re-raise why it stopped
+            raise Unavailable(f"metrics server on {host}:{port} did not start")
+        yield int(sock.getsockname()[1])
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        sock.close()
