@@ -1,0 +1,163 @@
+"""Statistics engine throughput and memory with the whole standard library open at scale.
+
+Simulates the ``large`` scenario (per tenant: 500 agents in 10 groups, 50 queues of which 10
+have a virtual queue in front) for ``--tenants`` tenants and ``--hours`` hours, then opens every
+standard-library statistic on every object the scenario configures: the tenant, each agent,
+agent group, queue and virtual queue, and one queue group per cluster of five queues. The
+default 80 tenants give about 1.1 million open statistics, the size of a large deployment
+where every object is on some wallboard.
+
+Prints, on this machine:
+
+- open statistics by object type, and bytes per open statistic: tracemalloc's traced memory
+  of the engine after configuring the objects and opening every statistic, divided by the
+  number opened (an empty engine is the baseline; the events' state comes later, not counted);
+- events/s of the engine over the pre-decoded events, beside the same events with nothing
+  open (the cost of the contact-center state model alone) and the bare decode-and-dict-update
+  loop over the same lines (the ratio engine+decode / bare is the engine's cost);
+- values read per second.
+
+Usage: ``python bench/stats_bench.py [--hours H] [--tenants N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import tempfile
+import time
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+
+from wallboard.core.codec import Decoder
+from wallboard.core.events import Event, UnknownEvent
+from wallboard.sim.batch import run_batch
+from wallboard.sim.builtin import large
+from wallboard.sim.scenario import Scenario
+from wallboard.stats import (
+    GroupConfig,
+    ObjectConfig,
+    QueueGroupConfig,
+    StatisticsEngine,
+    standard_library,
+)
+from wallboard.stats.definitions import DefinitionSet
+
+
+def bare_loop(lines: list[bytes]) -> float:
+    decoder = Decoder()
+    counts: dict[tuple[str, str], int] = {}
+    began = time.perf_counter()
+    for line in lines:
+        event = decoder.decode(line)
+        key = (event.tenant, event.type)  # type: ignore[union-attr]
+        counts[key] = counts.get(key, 0) + 1
+    return time.perf_counter() - began
+
+
+def engine_loop(engine: StatisticsEngine, events: list[Event | UnknownEvent]) -> float:
+    apply = engine.apply
+    began = time.perf_counter()
+    for event in events:
+        apply(event)
+    engine.flush()
+    return time.perf_counter() - began
+
+
+def open_everything(
+    engine: StatisticsEngine, scenario: Scenario, definitions: DefinitionSet
+) -> Counter[str]:
+    """Configure every tenant's groups and open every library statistic on every object."""
+    by_type: dict[str, list[str]] = {}
+    for d in definitions:
+        by_type.setdefault(d.object.value, []).append(d.id)
+    opened: Counter[str] = Counter()
+    for tenant in scenario.tenants:
+        groups = {
+            g.id: GroupConfig(
+                agents=tuple(
+                    f"{g.id}-{i:0{max(3, len(str(g.agents)))}d}" for i in range(1, g.agents + 1)
+                )
+            )
+            for g in tenant.groups
+        }
+        clusters: dict[str, list[str]] = {}
+        for q in tenant.queues:
+            clusters.setdefault(q.id.split("q", 1)[0], []).append(q.id)
+        queue_groups = {
+            f"cluster-{name}": QueueGroupConfig(queues=tuple(ids)) for name, ids in clusters.items()
+        }
+        engine.set_objects(
+            tenant.id, ObjectConfig(agent_groups=groups, queue_groups=queue_groups), ts_ms=0
+        )
+        targets = [("tenant", tenant.id)] + [("agent_group", g) for g in groups]
+        targets += [("agent", a) for g in groups.values() for a in g.agents]
+        targets += [("queue", q.id) for q in tenant.queues]
+        targets += [("virtual_queue", q.virtual_queue) for q in tenant.queues if q.virtual_queue]
+        targets += [("queue_group", g) for g in queue_groups]
+        for object_type, object_id in targets:
+            for stat_id in by_type.get(object_type, ()):
+                engine.open(tenant.id, object_type, object_id, stat_id)
+                opened[object_type] += 1
+    return opened
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--hours", type=float, default=0.25)
+    parser.add_argument("--tenants", type=int, default=80)
+    args = parser.parse_args()
+    scenario = large(args.tenants)
+    with tempfile.TemporaryDirectory() as directory:
+        run_batch(scenario, seed=1, hours=args.hours, out=directory)
+        lines = (Path(directory) / "events.jsonl").read_bytes().splitlines()
+    decoder = Decoder()
+    events = [
+        event
+        for event in (decoder.decode(line) for line in lines)
+        if isinstance(event, Event | UnknownEvent)
+    ]
+    definitions = standard_library()
+
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    engine = StatisticsEngine(definitions)
+    by_type = open_everything(engine, scenario, definitions)
+    after_open = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    opened = sum(by_type.values())
+    open_bytes = (after_open - before) / max(opened, 1)
+
+    bare = min(bare_loop(lines) for _ in range(2))
+    empty = engine_loop(StatisticsEngine(definitions), events)
+    engine_only = engine_loop(engine, events)
+    n = len(events)
+    last = max(e.ts for e in events if isinstance(e, Event))
+    keys = engine.opened()[:100_000]
+    began = time.perf_counter()
+    for key in keys:
+        engine.value(*key, last)
+    read_s = time.perf_counter() - began
+
+    print(f"scenario                    large, {args.tenants} tenants, {args.hours} h")
+    print(f"events                      {n:>12,}")
+    print(
+        f"open statistics             {opened:>12,}  (goal >= 1,000,000; with formula inputs: "
+        f"{len(engine.opened()):,})"
+    )
+    for object_type, count in sorted(by_type.items()):
+        print(f"  {object_type:<25} {count:>12,}")
+    print(f"bytes per open statistic    {open_bytes:>12,.0f}  (goal <= 300)")
+    print(f"bare decode+dict loop       {n / bare:>12,.0f} events/s")
+    print(f"engine, nothing open        {n / empty:>12,.0f} events/s  (state model alone)")
+    print(f"engine apply (pre-decoded)  {n / engine_only:>12,.0f} events/s  (goal >= 250,000)")
+    print(f"engine incl. decode         {n / (engine_only + bare):>12,.0f} events/s")
+    print(f"ratio engine+decode / bare  {(engine_only + bare) / bare:>12.2f}x  (goal <= 5x)")
+    print(f"reads                       {len(keys) / read_s:>12,.0f} values/s")
+    print(f"anomalies                   {engine.anomalies}")
+
+
+if __name__ == "__main__":
+    main()

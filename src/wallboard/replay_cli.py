@@ -1,0 +1,153 @@
+"""`wallboard stats`: replay an event log offline and print every statistic of every object.
+
+File and console I/O live here so that ``wallboard.stats`` stays free of it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import typer
+import yaml
+
+from wallboard.core.codec import decode_event
+from wallboard.core.errors import InvalidInput, WallboardError
+from wallboard.core.events import Event, UnknownEvent
+from wallboard.stats.definitions import load_definitions_text
+from wallboard.stats.library import standard_library
+from wallboard.stats.replay import ReplayResult, replay
+from wallboard.stats.state import ObjectConfig
+
+app = typer.Typer(
+    help="Replay an event log (events.jsonl) and print every statistic for every object.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _events(path: Path, bad: list[str]) -> Iterator[Event | UnknownEvent]:
+    with path.open("rb") as lines:
+        for number, line in enumerate(lines, 1):
+            line = line.rstrip(b"\r\n")
+            if not line.strip():
+                continue
+            try:
+                yield decode_event(line)
+            except WallboardError as exc:
+                bad.append(f"line {number}: {exc.message}")
+
+
+def parse_time(text: str) -> int:
+    """Milliseconds since the epoch, or an ISO 8601 time with a zone."""
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"--at: {text!r} is neither epoch ms nor ISO 8601", field="at") from None
+    if moment.tzinfo is None:
+        raise InvalidInput("--at: give a time zone (e.g. 2024-05-01T10:00:00+02:00)", field="at")
+    return int(moment.timestamp() * 1000)
+
+
+def to_csv(result: ReplayResult) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["tenant", "object_type", "object_id", "statistic", "value"])
+    for tenant, types in result.items():
+        for object_type, objects in types.items():
+            for object_id, values in objects.items():
+                for stat_id, value in values.items():
+                    text = (
+                        ""
+                        if value is None
+                        else msgspec.json.encode(value).decode()
+                        if isinstance(value, dict)
+                        else value
+                    )
+                    writer.writerow([tenant, object_type, object_id, stat_id, text])
+    return out.getvalue()
+
+
+@app.callback(invoke_without_command=True)
+def stats(
+    events: Annotated[Path, typer.Option("--events", help="Event log, one JSON event a line.")],
+    definitions: Annotated[
+        Path | None,
+        typer.Option(
+            "--definitions", help="YAML/JSON definitions (default: the standard library)."
+        ),
+    ] = None,
+    objects: Annotated[
+        Path | None,
+        typer.Option(
+            "--objects", help="YAML/JSON {tenant: {agent_groups: …, queue_groups: …}} membership."
+        ),
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Read values at this time (epoch ms or ISO 8601).")
+    ] = None,
+    time_zone: Annotated[
+        str, typer.Option("--time-zone", help="IANA zone of every tenant's day.")
+    ] = "UTC",
+    lateness_ms: Annotated[
+        int, typer.Option("--lateness-ms", help="How late an event may arrive and still count.")
+    ] = 0,
+    output_format: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
+) -> None:
+    """Print tenant → object type → object id → statistic id → value."""
+    try:
+        if output_format not in ("json", "csv"):
+            raise InvalidInput("--format must be json or csv", field="format")
+        defs = (
+            load_definitions_text(definitions.read_text("utf-8"))
+            if definitions
+            else standard_library()
+        )
+        configs: dict[str, ObjectConfig] = {}
+        if objects is not None:
+            document = yaml.safe_load(objects.read_text("utf-8")) or {}
+            try:
+                configs = msgspec.convert(document, type=dict[str, ObjectConfig])
+            except msgspec.ValidationError as exc:
+                raise InvalidInput(f"--objects: {exc}", field="objects") from None
+        at_ms = None if at is None else parse_time(at)
+        bad: list[str] = []
+        tenants: set[str] = set()
+
+        def tracked() -> Iterator[Event | UnknownEvent]:
+            for event in _events(events, bad):
+                tenants.add(event.tenant)
+                yield event
+
+        result, anomalies = replay(
+            tracked(),
+            defs,
+            at_ms,
+            objects=configs,
+            lateness_ms=lateness_ms,
+            time_zones=dict.fromkeys(set(configs) | tenants, time_zone),
+        )
+    except OSError as exc:
+        typer.echo(f"error: {exc.strerror}: {exc.filename}", err=True)
+        raise typer.Exit(2) from None
+    except WallboardError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    if output_format == "json":
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(result).decode(), indent=2) + "\n")
+    else:
+        sys.stdout.write(to_csv(result))
+    for line in bad[:20]:
+        typer.echo(f"skipped {line}", err=True)
+    if bad:
+        typer.echo(f"{len(bad)} undecodable line(s) skipped", err=True)
+    if anomalies:
+        typer.echo(f"anomalies: {anomalies}", err=True)

@@ -1,0 +1,33 @@
+"""The statistics engine: pure, synchronous, deterministic — no I/O, no logging.
+
+Public surface: :class:`StatisticsEngine` (apply events, open/close statistics, read values,
+snapshot/restore), definitions as data (:func:`decode_definitions`,
+:func:`load_definitions_text`), the :func:`standard_library` and the offline :func:`replay`.
+"""
+
+from wallboard.stats.definitions import (
+    DefinitionSet,
+    StatisticDefinition,
+    decode_definitions,
+    load_definitions_text,
+)
+from wallboard.stats.engine import AgentStatusValue, Reading, StatisticsEngine, Value
+from wallboard.stats.library import standard_library
+from wallboard.stats.replay import replay
+from wallboard.stats.state import GroupConfig, ObjectConfig, QueueGroupConfig
+
+__all__ = [
+    "AgentStatusValue",
+    "DefinitionSet",
+    "GroupConfig",
+    "ObjectConfig",
+    "QueueGroupConfig",
+    "Reading",
+    "StatisticDefinition",
+    "StatisticsEngine",
+    "Value",
+    "decode_definitions",
+    "load_definitions_text",
+    "replay",
+    "standard_library",
+]

@@ -1,0 +1,2082 @@
+"""The statistics engine: events in, statistic values out — incremental, pure and deterministic.
+
+Flow of one event: duplicate check (event id) → reorder buffer (released in timestamp order
+once older than the watermark minus the allowed lateness) → the state model updates agents,
+contacts and queue contents and emits *facts* (an agent or queue action with its duration, an
+agent status change) → each fact reaches only the accumulators of statistics opened on the
+objects it touches (the agent, its groups, the queue, its queue groups, the tenant), through a
+route computed once per (object, media, kind) and dropped when what is open changes.
+Statistics of one object that need the same tally share one accumulator; averages, rates,
+service levels and formulas are derived on read, and values that grow with the clock are
+computed on read from stored start times (see "How the engine keeps the cost down" in
+``docs/statistics.md``).
+
+Ordering policy (explicit): with ``lateness_ms`` L, an event is held until the newest timestamp
+seen (or the time given to :meth:`advance`) is at least its own plus L, then applied in
+timestamp order (ties in arrival order). An event older than what was already released is
+dropped and counted as ``too_late``. L = 0 applies events at once and drops any that go back
+in time.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, Union
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from wallboard.core import events as ev
+from wallboard.core.errors import InvalidInput, NotFound
+from wallboard.stats.definitions import (
+    Attribution,
+    Category,
+    DefinitionSet,
+    Filter,
+    ObjectType,
+    ServiceLevelType,
+    SinceLogin,
+    Sliding,
+    StatisticDefinition,
+)
+from wallboard.stats.state import (
+    AgentState,
+    ContactState,
+    Leg,
+    MediaState,
+    ObjectConfig,
+    TenantState,
+    flatten_groups,
+)
+from wallboard.stats.tallies import (
+    ACTION_WIDTH,
+    COUNT,
+    FIXED,
+    IN_RANGE,
+    MAX,
+    MIN,
+    RING,
+    SESSION,
+    SL_ABANDONED_WITHIN,
+    SL_ANSWERED,
+    SL_ANSWERED_WITHIN,
+    SL_ENTERED,
+    SL_EXCEEDED,
+    SL_REMOVED_WITHIN,
+    SL_WIDTH,
+    STATUS_INDEX,
+    TOTAL,
+    StatusTally,
+    StatusTimes,
+    Tally,
+    merge_action_cells,
+    merge_sum_cells,
+    new_status_tally,
+    new_status_times,
+    new_tally,
+)
+from wallboard.stats.windows import FixedWindows, fixed_windows
+
+SNAPSHOT_VERSION: Final = 2
+_ALL_MEDIA: Final = tuple(m.value for m in ev.Media)
+_QUEUE_TYPES: Final = ("queue", "routing_point", "virtual_queue")
+_LOGGED_IN_STATUSES: Final = ("ready", "not_ready", "acw", "ringing", "talking", "held")
+_WAIT_EXITS: Final = frozenset(
+    {"answered", "abandoned", "diverted", "stopped", "routed", "cleared", "timeout"}
+)
+
+ObjectKey = tuple[str, str, str]
+"""(tenant, object type, object id)."""
+
+
+class AgentStatusValue(msgspec.Struct, frozen=True):
+    """The rich value of a CurrentState statistic."""
+
+    state: str
+    reason: str | None
+    since: int
+    media: str
+    dnd: bool
+
+
+Value = Union[int, float, AgentStatusValue, None]  # noqa: UP007
+
+
+class Reading(msgspec.Struct, frozen=True):
+    """A value with what it was computed from; ``denominator`` is set for rates and levels."""
+
+    value: Value
+    numerator: float | None = None
+    denominator: float | None = None
+
+
+def _contact_matches(f: Filter, contact: ContactState | None) -> bool:
+    if contact is None:
+        return False
+    if f.direction and contact.direction not in f.direction:
+        return False
+    data = contact.data
+    if f.skill is not None and data.get("skill") != f.skill:
+        return False
+    return all(data.get(key) == value for key, value in f.data.items())
+
+
+class ActionSub:
+    """Feeds one action tally."""
+
+    __slots__ = ("entered", "filter", "hi", "lo", "tally", "windows")
+
+    def __init__(
+        self,
+        tally: Tally,
+        windows: FixedWindows | None,
+        f: Filter | None,
+        entered: bool,
+        lo: int,
+        hi: int,
+    ) -> None:
+        self.tally = tally
+        self.windows = windows
+        self.filter = f
+        self.entered = entered
+        self.lo = lo
+        self.hi = hi
+
+    def hit(
+        self, kind: str, t: int, entered_t: int, dur: int, contact: ContactState | None
+    ) -> None:
+        if self.filter is not None and not _contact_matches(self.filter, contact):
+            return
+        tally = self.tally
+        data = tally.data
+        windows = self.windows
+        when = entered_t if self.entered else t
+        if windows is not None and tally.mode == FIXED and data[0] == windows.start(when):
+            at = 1  # the usual case inlined: a fact in the current fixed window
+        else:
+            at = tally.cell_at(when, windows)
+            if at < 0:
+                return
+        data[at + COUNT] += 1
+        data[at + TOTAL] += dur
+        if self.lo <= dur <= self.hi:
+            data[at + IN_RANGE] += 1
+        if dur > data[at + MAX]:
+            data[at + MAX] = dur
+        low = data[at + MIN]
+        if low < 0 or dur < low:
+            data[at + MIN] = dur
+
+
+class ServiceSub:
+    """Feeds one service-level tally (see ``docs/statistics.md`` for the three families)."""
+
+    __slots__ = ("entered", "filter", "tally", "threshold", "windows")
+
+    def __init__(
+        self,
+        tally: Tally,
+        windows: FixedWindows | None,
+        f: Filter | None,
+        entered: bool,
+        threshold: int,
+    ) -> None:
+        self.tally = tally
+        self.windows = windows
+        self.filter = f
+        self.entered = entered
+        self.threshold = threshold
+
+    def hit(
+        self, kind: str, t: int, entered_t: int, dur: int, contact: ContactState | None
+    ) -> None:
+        if self.filter is not None and not _contact_matches(self.filter, contact):
+            return
+        tally, windows = self.tally, self.windows
+        data = tally.data
+        if kind == "entered":
+            at = tally.cell_at(t, windows)
+            if at >= 0:
+                data[at + SL_ENTERED] += 1
+            return
+        within = dur <= self.threshold
+        if kind == "answered":
+            at = tally.cell_at(entered_t if self.entered else t, windows)
+            if at >= 0:
+                data[at + SL_ANSWERED] += 1
+                if within:
+                    data[at + SL_ANSWERED_WITHIN] += 1
+                    data[at + SL_REMOVED_WITHIN] += 1
+        elif within:
+            at = tally.cell_at(entered_t if self.entered else t, windows)
+            if at >= 0:
+                data[at + SL_REMOVED_WITHIN] += 1
+                if kind == "abandoned":
+                    data[at + SL_ABANDONED_WITHIN] += 1
+        if not within:
+            # The service-level event of a late contact is the moment it reached the threshold.
+            when = entered_t if self.entered else entered_t + self.threshold
+            at = tally.cell_at(when, windows)
+            if at >= 0:
+                data[at + SL_EXCEEDED] += 1
+
+
+class StatusSub:
+    __slots__ = ("reasons", "tally", "windows")
+
+    def __init__(
+        self, tally: StatusTally, windows: FixedWindows | None, reasons: frozenset[str] | None
+    ) -> None:
+        self.tally = tally
+        self.windows = windows
+        self.reasons = reasons
+
+
+class TimesSub:
+    """Feeds one :class:`StatusTimes` (every TotalTime statistic of an object on one media)."""
+
+    __slots__ = ("tally", "windows")
+
+    def __init__(self, tally: StatusTimes, windows: FixedWindows | None) -> None:
+        self.tally = tally
+        self.windows = windows
+
+
+Sub = ActionSub | ServiceSub
+AnySub = ActionSub | ServiceSub | StatusSub | TimesSub
+AnyTally = Tally | StatusTally | StatusTimes
+
+
+class CompiledStatistic:
+    """What opening a statistic needs, computed once per definition and time zone and shared
+    by every object it is open on: the accumulators it reads (spec, part) and its windows."""
+
+    __slots__ = ("definition", "parts", "specs", "windows")
+
+    def __init__(
+        self,
+        definition: StatisticDefinition,
+        parts: tuple[StatisticDefinition, ...],
+        windows: FixedWindows | None,
+    ) -> None:
+        self.definition = definition
+        self.parts = parts
+        self.specs = tuple(_spec(part) for part in parts)
+        self.windows = windows
+
+
+class Node:
+    """The open statistics of one object (id → open count) and the subscriptions feeding them.
+
+    Per-statistic data lives in the shared :class:`CompiledStatistic`, so an open statistic
+    costs one dict entry here plus its share of the accumulators.
+    """
+
+    __slots__ = ("actions", "key", "sessions", "stats", "statuses", "tallies", "times")
+
+    def __init__(self, key: ObjectKey) -> None:
+        self.key = key
+        self.actions: dict[str, dict[str, list[Sub]]] = {}
+        self.statuses: dict[tuple[str, str], list[StatusSub]] = {}
+        self.times: dict[str, list[TimesSub]] = {}
+        self.sessions: list[AnyTally] = []
+        self.stats: dict[str, int] = {}
+        self.tallies: dict[str, AnySub] = {}
+
+
+class TenantRuntime:
+    """Derived, rebuildable per-tenant indexes: membership and group status views."""
+
+    __slots__ = (
+        "agent_groups",
+        "config",
+        "group_members",
+        "queue_group_members",
+        "queue_groups",
+        "views",
+        "zone",
+    )
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.config = ObjectConfig()
+        self.group_members: dict[str, frozenset[str]] = {}
+        self.agent_groups: dict[str, tuple[str, ...]] = {}
+        self.queue_group_members: dict[str, frozenset[tuple[str, str]]] = {}
+        self.queue_groups: dict[tuple[str, str], tuple[str, ...]] = {}
+        # group id ("" = the whole tenant) → media → status → agent → since
+        self.views: dict[str, dict[str, dict[str, dict[str, int]]]] = {"": {}}
+
+
+FactRoute = tuple[tuple[Sub, ...], tuple[ObjectKey, ...]]
+StatusRoute = tuple[
+    tuple[ObjectKey, ...],
+    tuple[TimesSub, ...],
+    tuple[dict[tuple[str, str], list[StatusSub]], ...],
+    tuple[dict[str, dict[str, int]], ...],
+]
+
+_EventUnion = Union[tuple(ev.EVENT_TYPES)]  # type: ignore[valid-type]  # noqa: UP007
+
+
+class TallyRecord(msgspec.Struct, array_like=True):
+    tenant: str
+    object_type: str
+    object_id: str
+    spec: str
+    action: Tally | None = None
+    status: StatusTally | None = None
+    times: StatusTimes | None = None
+
+
+class EngineSnapshot(msgspec.Struct):
+    version: int
+    tenants: dict[str, TenantState]
+    configs: dict[str, ObjectConfig]
+    opened: list[tuple[str, str, str, str]]
+    tallies: list[TallyRecord]
+    buffer: list[_EventUnion]  # type: ignore[valid-type]
+    watermark: int
+    cutoff: int
+    seen: list[tuple[int, str]]
+    anomalies: dict[str, int]
+
+
+class StatisticsEngine:
+    """Consumes :mod:`wallboard.core.events`, serves values of opened statistics.
+
+    ``definitions``: the statistics that may be opened. ``lateness_ms``: how late (in event
+    time) an event may arrive and still be applied in order. ``time_zones``: IANA zone per
+    tenant for growing and selection profiles (``default_time_zone`` otherwise).
+    """
+
+    def __init__(
+        self,
+        definitions: DefinitionSet,
+        *,
+        lateness_ms: int = 0,
+        time_zones: Mapping[str, str] | None = None,
+        default_time_zone: str = "UTC",
+    ) -> None:
+        if lateness_ms < 0:
+            raise InvalidInput("lateness_ms must not be negative", field="lateness_ms")
+        self.definitions = definitions
+        self.lateness_ms = lateness_ms
+        self._time_zones = dict(time_zones or {})
+        self._default_zone = default_time_zone
+        self._zones: dict[str, ZoneInfo] = {}
+        self.anomalies: dict[str, int] = {}
+        self._tenants: dict[str, TenantState] = {}
+        self._runtime: dict[str, TenantRuntime] = {}
+        self._nodes: dict[ObjectKey, Node] = {}
+        self._routes: dict[tuple[str, str, str], tuple[Node, ...]] = {}
+        # Flattened dispatch, rebuilt lazily whenever an object's statistics or a membership
+        # change: (tenant, object type, id, media, kind) → the subscriptions a fact feeds and
+        # the objects it changes; (tenant, agent, media) → what an agent's status change feeds.
+        self._fact_routes: dict[tuple[str, str, str, str, str], FactRoute] = {}
+        self._status_routes: dict[tuple[str, str, str], StatusRoute] = {}
+        self._touch_routes: dict[tuple[str, str, str], tuple[ObjectKey, ...]] = {}
+        self._compiled: dict[tuple[str, str], CompiledStatistic] = {}
+        self._windows: dict[tuple[str, str], FixedWindows | None] = {}
+        self._changed: set[ObjectKey] = set()
+        self._buffer: list[tuple[int, int, ev.Event]] = []
+        self._arrivals = 0
+        self._watermark = -1
+        self._cutoff = -1
+        self._seen: dict[str, int] = {}
+        self._seen_order: deque[tuple[int, str]] = deque()
+        self.events_applied = 0
+        # Accumulators of a snapshot being restored, by (tenant, type, id, spec).
+        self._restoring: dict[tuple[str, str, str, str], AnyTally] = {}
+        self._handlers: dict[type, Callable[[str, TenantState, Any], None]] = {
+            ev.AgentLogin: self._on_login,
+            ev.AgentLogout: self._on_logout,
+            ev.AgentReady: self._on_agent_state,
+            ev.AgentNotReady: self._on_agent_state,
+            ev.AgentAfterCallWork: self._on_agent_state,
+            ev.AgentDndOn: self._on_dnd,
+            ev.AgentDndOff: self._on_dnd,
+            ev.AgentCapacity: self._on_capacity,
+            ev.CallQueued: self._on_call_queued,
+            ev.CallRefused: self._on_call_refused,
+            ev.CallDiverted: self._on_call_diverted,
+            ev.CallRinging: self._on_call_ringing,
+            ev.CallEstablished: self._on_call_established,
+            ev.CallHeld: self._on_call_held,
+            ev.CallRetrieved: self._on_call_retrieved,
+            ev.CallReleased: self._on_call_released,
+            ev.CallAbandoned: self._on_call_abandoned,
+            ev.CallTransferred: self._on_call_transferred,
+            ev.CallConferenced: self._on_call_conferenced,
+            ev.CallDataUpdated: self._on_call_data,
+            ev.VirtualQueueEntered: self._on_vq_entered,
+            ev.VirtualQueueLeft: self._on_vq_left,
+            ev.InteractionCreated: self._on_ix_created,
+            ev.InteractionQueued: self._on_ix_queued,
+            ev.InteractionOffered: self._on_ix_offered,
+            ev.InteractionAccepted: self._on_ix_accepted,
+            ev.InteractionRejected: self._on_ix_ended_offer,
+            ev.InteractionRevoked: self._on_ix_ended_offer,
+            ev.InteractionTransferred: self._on_ix_transferred,
+            ev.InteractionDone: self._on_ix_done,
+        }
+
+    # --- input ---------------------------------------------------------------------------------
+
+    def apply(self, event: ev.Event | ev.UnknownEvent) -> None:
+        """Take one event; it is applied now or when the reorder buffer releases it."""
+        if isinstance(event, ev.UnknownEvent):
+            self._anomaly("unknown_event_type")
+            return
+        event_id = event.id
+        seen = self._seen
+        if event_id in seen:
+            self._anomaly("duplicate")
+            return
+        ts = event.ts
+        if ts < self._cutoff:
+            self._anomaly("too_late")
+            return
+        seen[event_id] = ts
+        order = self._seen_order
+        order.append((ts, event_id))
+        if ts > self._watermark:
+            self._watermark = ts
+        if self.lateness_ms == 0 and not self._buffer:
+            # The common live path, inlined: no lateness, nothing buffered.
+            self._cutoff = ts
+            self._process(event)
+            if order[0][0] < ts:
+                self._forget_seen()
+            return
+        self._arrivals += 1
+        heapq.heappush(self._buffer, (ts, self._arrivals, event))
+        self._release(self._watermark - self.lateness_ms)
+
+    def apply_many(self, events: Iterable[ev.Event | ev.UnknownEvent]) -> None:
+        for event in events:
+            self.apply(event)
+
+    def advance(self, now_ms: int) -> None:
+        """Release buffered events older than ``now_ms`` minus the lateness (time passes even
+        when no event arrives)."""
+        if now_ms > self._watermark:
+            self._watermark = now_ms
+        self._release(self._watermark - self.lateness_ms)
+
+    def flush(self) -> None:
+        """Apply every buffered event (end of a replay)."""
+        self._release(self._watermark)
+
+    def _release(self, up_to: int) -> None:
+        buffer = self._buffer
+        while buffer and buffer[0][0] <= up_to:
+            _, _, event = heapq.heappop(buffer)
+            self._process(event)
+        if up_to > self._cutoff:
+            self._cutoff = up_to
+        self._forget_seen()
+
+    def _forget_seen(self) -> None:
+        # An id is needed only while an event with its timestamp could still be accepted.
+        horizon = self._cutoff - self.lateness_ms
+        order, seen = self._seen_order, self._seen
+        while order and order[0][0] < horizon:
+            _, event_id = order.popleft()
+            seen.pop(event_id, None)
+
+    def _process(self, event: ev.Event) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is None:
+            self._anomaly("unhandled_event_type")
+            return
+        tenant = event.tenant
+        state = self._tenants.get(tenant)
+        if state is None:
+            state = self._tenant(tenant)
+        self.events_applied += 1
+        handler(tenant, state, event)
+
+    def _anomaly(self, kind: str) -> None:
+        self.anomalies[kind] = self.anomalies.get(kind, 0) + 1
+
+    def _tenant(self, tenant: str) -> TenantState:
+        state = self._tenants.get(tenant)
+        if state is None:
+            state = self._tenants[tenant] = TenantState(
+                agents={}, calls={}, interactions={}, queues={}, vq_entries={}
+            )
+            self._runtime[tenant] = TenantRuntime(self._zone(tenant))
+        return state
+
+    def _zone(self, tenant: str) -> ZoneInfo:
+        name = self._time_zones.get(tenant, self._default_zone)
+        zone = self._zones.get(name)
+        if zone is None:
+            try:
+                zone = self._zones[name] = ZoneInfo(name)
+            except (ValueError, OSError) as exc:
+                raise InvalidInput(f"unknown time zone {name!r}", field="time_zone") from exc
+        return zone
+
+    # --- configuration -----------------------------------------------------------------------
+
+    def set_objects(self, tenant: str, config: ObjectConfig, ts_ms: int | None = None) -> None:
+        """Set group membership; may change while running. Group status times move with the
+        members from ``ts_ms`` (default: the newest event time seen)."""
+        self._tenant(tenant)
+        runtime = self._runtime[tenant]
+        ts = self._watermark if ts_ms is None else ts_ms
+        old_members = runtime.group_members
+        groups = flatten_groups(
+            {name: (g.agents, g.groups) for name, g in config.agent_groups.items()}
+        )
+        queue_groups = flatten_groups(
+            {
+                name: (
+                    tuple(f"queue\x1f{q}" for q in g.queues)
+                    + tuple(f"routing_point\x1f{q}" for q in g.routing_points),
+                    g.groups,
+                )
+                for name, g in config.queue_groups.items()
+            }
+        )
+        state = self._tenants[tenant]
+        for group in set(old_members) | set(groups):
+            before = old_members.get(group, frozenset())
+            after = groups.get(group, frozenset())
+            for agent in before - after:
+                self._group_member_change(tenant, state, runtime, group, agent, ts, joining=False)
+        runtime.config = config
+        runtime.group_members = groups
+        agent_groups: dict[str, list[str]] = {}
+        for group, members in groups.items():
+            for agent in members:
+                agent_groups.setdefault(agent, []).append(group)
+        runtime.agent_groups = {a: tuple(sorted(g)) for a, g in agent_groups.items()}
+        runtime.queue_group_members = {
+            name: frozenset(tuple(m.split("\x1f", 1)) for m in members)  # type: ignore[misc]
+            for name, members in queue_groups.items()
+        }
+        queue_index: dict[tuple[str, str], list[str]] = {}
+        for name, queue_members in runtime.queue_group_members.items():
+            for member in queue_members:
+                queue_index.setdefault(member, []).append(name)
+        runtime.queue_groups = {k: tuple(sorted(v)) for k, v in queue_index.items()}
+        for group in set(old_members) | set(groups):
+            if group not in groups:
+                runtime.views.pop(group, None)
+                continue
+            runtime.views.setdefault(group, {})
+            for agent in groups[group] - old_members.get(group, frozenset()):
+                self._group_member_change(tenant, state, runtime, group, agent, ts, joining=True)
+        self._invalidate_routes()
+
+    def _group_member_change(
+        self,
+        tenant: str,
+        state: TenantState,
+        runtime: TenantRuntime,
+        group: str,
+        agent: str,
+        ts: int,
+        *,
+        joining: bool,
+    ) -> None:
+        agent_state = state.agents.get(agent)
+        if agent_state is None:
+            return
+        view = runtime.views.setdefault(group, {})
+        node = self._nodes.get((tenant, "agent_group", group))
+        for media, ms in agent_state.media.items():
+            statuses = view.setdefault(media, {})
+            if joining:
+                statuses.setdefault(ms.status, {})[agent] = ms.since
+            else:
+                statuses.get(ms.status, {}).pop(agent, None)
+            if node is None:
+                continue
+            for times_sub in node.times.get(media, ()):
+                if joining:
+                    times_sub.tally.enter(agent, ts, times_sub.windows)
+                else:
+                    times_sub.tally.exit(agent, ms.status, ts, times_sub.windows)
+            for sub in node.statuses.get((media, ms.status), ()):
+                if sub.reasons is not None and ms.status_reason not in sub.reasons:
+                    continue
+                if joining:
+                    sub.tally.enter(agent, ts, sub.windows)
+                else:
+                    sub.tally.exit(agent, ts, sub.windows)
+        if node is not None:
+            self._changed.add(node.key)
+
+    # --- routing -------------------------------------------------------------------------------
+
+    def _invalidate_routes(self) -> None:
+        self._routes.clear()
+        self._fact_routes.clear()
+        self._status_routes.clear()
+        self._touch_routes.clear()
+
+    def _agent_nodes(self, tenant: str, agent: str) -> tuple[Node, ...]:
+        key = (tenant, "agent", agent)
+        nodes = self._routes.get(key)
+        if nodes is None:
+            found = []
+            node = self._nodes.get(key)
+            if node is not None:
+                found.append(node)
+            for group in self._runtime[tenant].agent_groups.get(agent, ()):
+                node = self._nodes.get((tenant, "agent_group", group))
+                if node is not None:
+                    found.append(node)
+            nodes = self._routes[key] = tuple(found)
+        return nodes
+
+    def _agent_status_nodes(self, tenant: str, agent: str) -> tuple[Node, ...]:
+        key = (tenant, "agent+", agent)
+        nodes = self._routes.get(key)
+        if nodes is None:
+            tenant_node = self._nodes.get((tenant, "tenant", tenant))
+            nodes = self._agent_nodes(tenant, agent) + ((tenant_node,) if tenant_node else ())
+            self._routes[key] = nodes
+        return nodes
+
+    def _queue_nodes(self, tenant: str, object_type: str, queue: str) -> tuple[Node, ...]:
+        key = (tenant, object_type, queue)
+        nodes = self._routes.get(key)
+        if nodes is None:
+            found = []
+            node = self._nodes.get(key)
+            if node is not None:
+                found.append(node)
+            for group in self._runtime[tenant].queue_groups.get((object_type, queue), ()):
+                node = self._nodes.get((tenant, "queue_group", group))
+                if node is not None:
+                    found.append(node)
+            if object_type == "queue":
+                # The tenant sees ACD queues only, so a call through a routing point into a
+                # queue counts once.
+                node = self._nodes.get((tenant, "tenant", tenant))
+                if node is not None:
+                    found.append(node)
+            nodes = self._routes[key] = tuple(found)
+        return nodes
+
+    # --- facts ---------------------------------------------------------------------------------
+
+    def _agent_action(
+        self,
+        tenant: str,
+        agent: str,
+        media: str,
+        kind: str,
+        t: int,
+        entered_t: int,
+        dur: int,
+        contact: ContactState | None,
+    ) -> None:
+        route = self._fact_routes.get((tenant, "agent", agent, media, kind))
+        if route is None:
+            nodes = self._agent_nodes(tenant, agent)
+            if not nodes:
+                return  # nothing open on the agent or its groups: no route worth keeping
+            route = self._fact_route((tenant, "agent", agent, media, kind), nodes)
+        subs, keys = route
+        if keys:
+            for sub in subs:
+                sub.hit(kind, t, entered_t, dur, contact)
+            self._changed.update(keys)
+
+    def _fact_route(
+        self, route_key: tuple[str, str, str, str, str], nodes: tuple[Node, ...]
+    ) -> FactRoute:
+        media, kind = route_key[3], route_key[4]
+        subs: list[Sub] = []
+        keys: list[ObjectKey] = []
+        for node in nodes:
+            found = node.actions.get(media, {}).get(kind)
+            if found:
+                subs.extend(found)
+                keys.append(node.key)
+        route = self._fact_routes[route_key] = (tuple(subs), tuple(keys))
+        return route
+
+    def _queue_action(
+        self,
+        tenant: str,
+        object_type: str,
+        queue: str,
+        media: str,
+        kind: str,
+        t: int,
+        entered_t: int,
+        dur: int,
+        contact: ContactState | None,
+    ) -> None:
+        route = self._fact_routes.get((tenant, object_type, queue, media, kind))
+        if route is None:
+            nodes = self._queue_nodes(tenant, object_type, queue)
+            if not nodes:
+                return
+            route = self._fact_route((tenant, object_type, queue, media, kind), nodes)
+        subs, keys = route
+        if keys:
+            for sub in subs:
+                sub.hit(kind, t, entered_t, dur, contact)
+            self._changed.update(keys)
+
+    def _set_status(
+        self,
+        tenant: str,
+        agent_id: str,
+        ms: MediaState,
+        media: str,
+        status: str,
+        reason: str | None,
+        ts: int,
+    ) -> None:
+        old, old_reason = ms.status, ms.status_reason
+        if old == status and old_reason == reason:
+            return
+        route = self._status_routes.get((tenant, agent_id, media))
+        if route is None:
+            route = self._status_route(tenant, agent_id, media)
+        keys, times, indexes, views = route
+        for statuses in views:
+            members = statuses.get(old)
+            if members is not None:
+                members.pop(agent_id, None)
+            members = statuses.get(status)
+            if members is None:
+                members = statuses[status] = {}
+            members[agent_id] = ts
+        ms.status, ms.status_reason, ms.since = status, reason, ts
+        self._changed.update(keys)
+        for times_sub in times:
+            times_sub.tally.change(agent_id, old, ts, times_sub.windows)
+        for statuses_index in indexes:
+            for sub in statuses_index.get((media, old), ()):
+                sub.tally.exit(agent_id, ts, sub.windows)
+            for sub in statuses_index.get((media, status), ()):
+                if sub.reasons is None or reason in sub.reasons:
+                    sub.tally.enter(agent_id, ts, sub.windows)
+
+    def _status_route(self, tenant: str, agent_id: str, media: str) -> StatusRoute:
+        nodes = self._agent_status_nodes(tenant, agent_id)
+        times = tuple(sub for node in nodes for sub in node.times.get(media, ()))
+        indexes = tuple(node.statuses for node in nodes if node.statuses)
+        # The status views of the agent's groups and of the whole tenant on this media.
+        runtime = self._runtime[tenant]
+        views = []
+        for group in (*runtime.agent_groups.get(agent_id, ()), ""):
+            view = runtime.views.get(group)
+            if view is not None:
+                views.append(view.setdefault(media, {}))
+        route = (tuple(node.key for node in nodes), times, indexes, tuple(views))
+        self._status_routes[(tenant, agent_id, media)] = route
+        return route
+
+    def _refresh(self, tenant: str, agent_id: str, ms: MediaState, media: str, ts: int) -> None:
+        contacts = ms.contacts
+        if contacts:
+            values = contacts.values()
+            if "talking" in values:
+                self._set_status(tenant, agent_id, ms, media, "talking", None, ts)
+            elif "held" in values:
+                self._set_status(tenant, agent_id, ms, media, "held", None, ts)
+            else:
+                self._set_status(tenant, agent_id, ms, media, "ringing", None, ts)
+        else:
+            self._set_status(tenant, agent_id, ms, media, ms.base, ms.reason, ts)
+
+    def _agent(self, tenant: str, state: TenantState, agent_id: str, ts: int) -> AgentState:
+        agent = state.agents.get(agent_id)
+        if agent is None:
+            agent = state.agents[agent_id] = AgentState(media={}, capacity={})
+        return agent
+
+    def _media(
+        self, tenant: str, agent_id: str, agent: AgentState, media: str, ts: int
+    ) -> MediaState:
+        ms = agent.media.get(media)
+        if ms is None:
+            ms = agent.media[media] = MediaState(
+                base="logged_out", reason=None, status="", status_reason=None, since=ts, contacts={}
+            )
+            self._set_status(tenant, agent_id, ms, media, "logged_out", None, ts)
+        return ms
+
+    # --- agent events --------------------------------------------------------------------------
+
+    def _on_login(self, tenant: str, state: TenantState, e: ev.AgentLogin) -> None:
+        agent = self._agent(tenant, state, e.agent, e.ts)
+        ts = e.ts
+        if agent.logged_in and all(
+            m in agent.media and agent.media[m].base != "logged_out" for m in e.media
+        ):
+            # A login adding media to a session is normal; one adding nothing is not.
+            self._anomaly("login_while_logged_in")
+        agent.logged_in = True
+        agent.login_ts = ts
+        node = self._nodes.get((tenant, "agent", e.agent))
+        if node is not None:
+            for tally in node.sessions:
+                tally.reset_session(ts)
+        for media in e.media:
+            ms = self._media(tenant, e.agent, agent, media, ts)
+            if ms.base == "logged_out":
+                ms.base, ms.reason = "not_ready", None
+                self._refresh(tenant, e.agent, ms, media, ts)
+                self._agent_action(tenant, e.agent, media, "login", ts, ts, 0, None)
+
+    def _on_logout(self, tenant: str, state: TenantState, e: ev.AgentLogout) -> None:
+        agent = self._agent(tenant, state, e.agent, e.ts)
+        ts = e.ts
+        if not agent.logged_in:
+            self._anomaly("logout_while_logged_out")
+            return
+        agent.logged_in = False
+        for media, ms in agent.media.items():
+            if ms.base == "logged_out":
+                continue
+            ms.base, ms.reason = "logged_out", None
+            self._refresh(tenant, e.agent, ms, media, ts)
+            self._agent_action(tenant, e.agent, media, "logout", ts, ts, ts - agent.login_ts, None)
+
+    def _on_agent_state(
+        self,
+        tenant: str,
+        state: TenantState,
+        e: ev.AgentReady | ev.AgentNotReady | ev.AgentAfterCallWork,
+    ) -> None:
+        agent = state.agents.get(e.agent)
+        if agent is None or not agent.logged_in:
+            self._anomaly("state_while_logged_out")
+            return
+        ms = self._media(tenant, e.agent, agent, e.media, e.ts)
+        if isinstance(e, ev.AgentReady):
+            ms.base, ms.reason = "ready", None
+        elif isinstance(e, ev.AgentNotReady):
+            ms.base, ms.reason = "not_ready", e.reason
+        else:
+            ms.base, ms.reason = "acw", None
+        self._refresh(tenant, e.agent, ms, e.media, e.ts)
+
+    def _on_dnd(self, tenant: str, state: TenantState, e: ev.AgentDndOn | ev.AgentDndOff) -> None:
+        agent = self._agent(tenant, state, e.agent, e.ts)
+        on = isinstance(e, ev.AgentDndOn)
+        if agent.dnd != on:
+            agent.dnd = on
+            agent.dnd_since = e.ts
+            node = self._nodes.get((tenant, "agent", e.agent))
+            if node is not None:
+                self._changed.add(node.key)
+
+    def _on_capacity(self, tenant: str, state: TenantState, e: ev.AgentCapacity) -> None:
+        self._agent(tenant, state, e.agent, e.ts).capacity[e.media] = e.capacity
+
+    # --- queue contents ------------------------------------------------------------------------
+
+    def _queue_statuses(
+        self, state: TenantState, object_type: str, queue: str, media: str
+    ) -> dict[str, dict[str, int]]:
+        by_id = state.queues.get(object_type)
+        if by_id is None:
+            by_id = state.queues[object_type] = {}
+        by_media = by_id.get(queue)
+        if by_media is None:
+            by_media = by_id[queue] = {}
+        statuses = by_media.get(media)
+        if statuses is None:
+            statuses = by_media[media] = {"waiting": {}, "in_progress": {}}
+        return statuses
+
+    def _touch_queue(self, tenant: str, object_type: str, queue: str) -> None:
+        keys = self._touch_routes.get((tenant, object_type, queue))
+        if keys is None:
+            keys = tuple(node.key for node in self._queue_nodes(tenant, object_type, queue))
+            self._touch_routes[(tenant, object_type, queue)] = keys
+        self._changed.update(keys)
+
+    def _enter_queue(
+        self,
+        tenant: str,
+        state: TenantState,
+        contact_id: str,
+        contact: ContactState,
+        object_type: str,
+        queue: str,
+        ts: int,
+    ) -> None:
+        if contact.queue is not None:
+            self._leave_queue(tenant, state, contact_id, contact, "diverted", ts)
+        contact.queue, contact.queue_type, contact.entered = queue, object_type, ts
+        self._queue_statuses(state, object_type, queue, contact.media)["waiting"][contact_id] = ts
+        self._touch_queue(tenant, object_type, queue)
+        self._queue_action(tenant, object_type, queue, contact.media, "entered", ts, ts, 0, contact)
+
+    def _leave_queue(
+        self,
+        tenant: str,
+        state: TenantState,
+        contact_id: str,
+        contact: ContactState,
+        kind: str,
+        ts: int,
+    ) -> None:
+        queue, object_type, entered = contact.queue, contact.queue_type, contact.entered
+        if queue is None:
+            return
+        contact.queue = None
+        statuses = self._queue_statuses(state, object_type, queue, contact.media)
+        statuses["waiting"].pop(contact_id, None)
+        if kind == "answered":
+            if contact.answered_from is not None:
+                # Answered before in another queue (transferred back into a queue).
+                self._end_contact(tenant, state, contact_id, contact)
+            statuses["in_progress"][contact_id] = ts
+            contact.answered_from, contact.answered_type = queue, object_type
+            contact.answered_entered, contact.answered_at = entered, ts
+        self._touch_queue(tenant, object_type, queue)
+        self._queue_action(
+            tenant, object_type, queue, contact.media, kind, ts, entered, ts - entered, contact
+        )
+
+    def _end_contact(
+        self, tenant: str, state: TenantState, contact_id: str, contact: ContactState
+    ) -> None:
+        if contact.answered_from is not None:
+            statuses = self._queue_statuses(
+                state, contact.answered_type, contact.answered_from, contact.media
+            )
+            statuses["in_progress"].pop(contact_id, None)
+            self._touch_queue(tenant, contact.answered_type, contact.answered_from)
+
+    def _drop_leg(
+        self,
+        tenant: str,
+        state: TenantState,
+        contact_id: str,
+        contact: ContactState,
+        agent_id: str,
+        ts: int,
+        *,
+        completed: bool,
+    ) -> None:
+        leg = contact.legs.pop(agent_id, None)
+        if leg is None:
+            return
+        media = contact.media
+        entered = contact.answered_entered if contact.answered_entered >= 0 else ts
+        if leg.hold_since >= 0:
+            self._agent_action(
+                tenant, agent_id, media, "hold", ts, entered, ts - leg.hold_since, contact
+            )
+        if leg.answered >= 0:
+            if completed:
+                talk = ts - leg.answered
+                self._agent_action(tenant, agent_id, media, "released", ts, entered, talk, contact)
+                if contact.answered_from is not None:
+                    self._queue_action(
+                        tenant,
+                        contact.answered_type,
+                        contact.answered_from,
+                        media,
+                        "released",
+                        ts,
+                        entered,
+                        talk,
+                        contact,
+                    )
+        else:
+            self._agent_action(tenant, agent_id, media, "missed", ts, entered, 0, contact)
+        agent = state.agents.get(agent_id)
+        if agent is not None:
+            ms = agent.media.get(media)
+            if ms is not None and ms.contacts.pop(contact_id, None) is not None:
+                self._refresh(tenant, agent_id, ms, media, ts)
+
+    def _set_leg(
+        self,
+        tenant: str,
+        state: TenantState,
+        contact_id: str,
+        contact: ContactState,
+        agent_id: str,
+        status: str,
+        ts: int,
+    ) -> Leg:
+        leg = contact.legs.get(agent_id)
+        if leg is None:
+            leg = contact.legs[agent_id] = Leg(
+                status=status, rang=ts if status == "ringing" else -1
+            )
+        leg.status = status
+        agent = self._agent(tenant, state, agent_id, ts)
+        ms = self._media(tenant, agent_id, agent, contact.media, ts)
+        ms.contacts[contact_id] = status
+        self._refresh(tenant, agent_id, ms, contact.media, ts)
+        return leg
+
+    # --- call events ---------------------------------------------------------------------------
+
+    def _call(self, state: TenantState, call_id: str, direction: str) -> ContactState:
+        call = state.calls.get(call_id)
+        if call is None:
+            call = state.calls[call_id] = ContactState(
+                media="voice", direction=direction, data={}, legs={}
+            )
+        return call
+
+    def _on_call_queued(self, tenant: str, state: TenantState, e: ev.CallQueued) -> None:
+        call = self._call(state, e.call, e.direction)
+        if e.data:
+            call.data.update(e.data)
+        self._enter_queue(tenant, state, e.call, call, e.point.value, e.queue, e.ts)
+
+    def _on_call_refused(self, tenant: str, state: TenantState, e: ev.CallRefused) -> None:
+        call = state.calls.get(e.call)
+        if call is not None and call.queue == e.queue:
+            self._anomaly("refused_while_queued")
+            return
+        self._queue_action(tenant, "queue", e.queue, "voice", "refused", e.ts, e.ts, 0, call)
+
+    def _on_call_diverted(self, tenant: str, state: TenantState, e: ev.CallDiverted) -> None:
+        call = state.calls.get(e.call)
+        if call is None or call.queue != e.queue:
+            self._anomaly("diverted_not_queued")
+            return
+        self._leave_queue(tenant, state, e.call, call, "diverted", e.ts)
+        if not call.legs:
+            # Sent to a target outside our view: forget it (a later call.queued starts anew).
+            self._end_contact(tenant, state, e.call, call)
+            del state.calls[e.call]
+
+    def _on_call_ringing(self, tenant: str, state: TenantState, e: ev.CallRinging) -> None:
+        call = self._call(state, e.call, e.direction)
+        if e.agent is None:
+            return
+        if e.agent in call.legs:
+            self._anomaly("ringing_twice")
+            return
+        self._set_leg(tenant, state, e.call, call, e.agent, "ringing", e.ts)
+        entered = call.entered if call.queue is not None else e.ts
+        self._agent_action(tenant, e.agent, "voice", "offered", e.ts, entered, 0, call)
+
+    def _on_call_established(self, tenant: str, state: TenantState, e: ev.CallEstablished) -> None:
+        call = self._call(state, e.call, e.direction)
+        ts = e.ts
+        if e.agent is not None:
+            leg = call.legs.get(e.agent)
+            if leg is not None and leg.answered >= 0:
+                self._anomaly("established_twice")
+                return
+        if call.queue is not None:
+            self._leave_queue(tenant, state, e.call, call, "answered", ts)
+        elif e.queue is not None and call.answered_from is None:
+            self._anomaly("established_not_queued")
+        if call.answered_at < 0:
+            call.answered_at = ts
+        if e.agent is None:
+            return
+        # Offers ringing at other agents end unanswered.
+        for other in [a for a, leg in call.legs.items() if leg.answered < 0 and a != e.agent]:
+            self._drop_leg(tenant, state, e.call, call, other, ts, completed=False)
+        leg = self._set_leg(tenant, state, e.call, call, e.agent, "talking", ts)
+        leg.answered = ts
+        entered = call.answered_entered if call.answered_entered >= 0 else ts
+        ring = ts - leg.rang if leg.rang >= 0 else 0
+        self._agent_action(tenant, e.agent, "voice", "answered", ts, entered, ring, call)
+
+    def _on_call_held(self, tenant: str, state: TenantState, e: ev.CallHeld) -> None:
+        call = state.calls.get(e.call)
+        leg = self._leg(call, e.agent)
+        if call is None or leg is None or leg.status != "talking" or e.agent is None:
+            self._anomaly("held_without_talking_call")
+            return
+        leg.hold_since = e.ts
+        self._set_leg(tenant, state, e.call, call, e.agent, "held", e.ts)
+
+    def _on_call_retrieved(self, tenant: str, state: TenantState, e: ev.CallRetrieved) -> None:
+        call = state.calls.get(e.call)
+        leg = self._leg(call, e.agent)
+        if call is None or leg is None or leg.status != "held" or e.agent is None:
+            self._anomaly("retrieved_without_held_call")
+            return
+        entered = call.answered_entered if call.answered_entered >= 0 else e.ts
+        self._agent_action(
+            tenant, e.agent, "voice", "hold", e.ts, entered, e.ts - leg.hold_since, call
+        )
+        leg.hold_since = -1
+        self._set_leg(tenant, state, e.call, call, e.agent, "talking", e.ts)
+
+    @staticmethod
+    def _leg(call: ContactState | None, agent: str | None) -> Leg | None:
+        if call is None:
+            return None
+        if agent is None:
+            return next(iter(call.legs.values()), None) if len(call.legs) == 1 else None
+        return call.legs.get(agent)
+
+    def _on_call_released(self, tenant: str, state: TenantState, e: ev.CallReleased) -> None:
+        call = state.calls.get(e.call)
+        if call is None:
+            self._anomaly("released_unknown_call")
+            return
+        ts = e.ts
+        if e.agent is not None:
+            leg = call.legs.get(e.agent)
+            if leg is None or leg.answered < 0:
+                self._anomaly("released_without_established_leg")
+                return
+            self._drop_leg(tenant, state, e.call, call, e.agent, ts, completed=True)
+        else:
+            for agent_id in list(call.legs):
+                self._drop_leg(tenant, state, e.call, call, agent_id, ts, completed=True)
+        if call.queue is not None and e.agent is None:
+            self._anomaly("released_while_queued")
+            self._leave_queue(tenant, state, e.call, call, "diverted", ts)
+        if not call.legs and call.queue is None:
+            self._end_contact(tenant, state, e.call, call)
+            del state.calls[e.call]
+
+    def _on_call_abandoned(self, tenant: str, state: TenantState, e: ev.CallAbandoned) -> None:
+        call = state.calls.get(e.call)
+        if call is None or call.queue is None:
+            self._anomaly("abandoned_not_queued")
+            return
+        if call.queue != e.queue:
+            self._anomaly("abandoned_from_other_queue")
+        self._leave_queue(tenant, state, e.call, call, "abandoned", e.ts)
+        for agent_id in list(call.legs):
+            self._drop_leg(tenant, state, e.call, call, agent_id, e.ts, completed=False)
+        self._end_contact(tenant, state, e.call, call)
+        del state.calls[e.call]
+
+    def _on_call_transferred(self, tenant: str, state: TenantState, e: ev.CallTransferred) -> None:
+        call = state.calls.get(e.call)
+        if call is None:
+            self._anomaly("transferred_unknown_call")
+            return
+        entered = call.answered_entered if call.answered_entered >= 0 else e.ts
+        if e.agent is not None:
+            self._agent_action(tenant, e.agent, "voice", "transferred", e.ts, entered, 0, call)
+        if call.answered_from is not None:
+            self._queue_action(
+                tenant,
+                call.answered_type,
+                call.answered_from,
+                "voice",
+                "transferred",
+                e.ts,
+                entered,
+                0,
+                call,
+            )
+
+    def _on_call_conferenced(self, tenant: str, state: TenantState, e: ev.CallConferenced) -> None:
+        call = state.calls.get(e.call)
+        if call is None:
+            self._anomaly("conferenced_unknown_call")
+            return
+        if e.agent is not None:
+            entered = call.answered_entered if call.answered_entered >= 0 else e.ts
+            self._agent_action(tenant, e.agent, "voice", "conferenced", e.ts, entered, 0, call)
+
+    def _on_call_data(self, tenant: str, state: TenantState, e: ev.CallDataUpdated) -> None:
+        call = state.calls.get(e.call)
+        if call is None:
+            self._anomaly("data_for_unknown_call")
+            return
+        call.data.update(e.data)
+
+    # --- virtual queues ------------------------------------------------------------------------
+
+    def _on_vq_entered(self, tenant: str, state: TenantState, e: ev.VirtualQueueEntered) -> None:
+        contact_id = e.call or e.interaction
+        if contact_id is None:
+            self._anomaly("vq_without_contact")
+            return
+        key = f"{e.vq}\x1f{contact_id}"
+        if key in state.vq_entries:
+            self._anomaly("vq_entered_twice")
+            return
+        state.vq_entries[key] = e.ts
+        self._queue_statuses(state, "virtual_queue", e.vq, e.media)["waiting"][contact_id] = e.ts
+        self._touch_queue(tenant, "virtual_queue", e.vq)
+        contact = self._vq_contact(state, e.call, e.interaction)
+        self._queue_action(
+            tenant, "virtual_queue", e.vq, e.media, "entered", e.ts, e.ts, 0, contact
+        )
+
+    def _on_vq_left(self, tenant: str, state: TenantState, e: ev.VirtualQueueLeft) -> None:
+        contact_id = e.call or e.interaction
+        since = (
+            None if contact_id is None else state.vq_entries.pop(f"{e.vq}\x1f{contact_id}", None)
+        )
+        if since is None or contact_id is None:
+            self._anomaly("vq_left_without_entering")
+            return
+        self._queue_statuses(state, "virtual_queue", e.vq, e.media)["waiting"].pop(contact_id, None)
+        self._touch_queue(tenant, "virtual_queue", e.vq)
+        contact = self._vq_contact(state, e.call, e.interaction)
+        self._queue_action(
+            tenant,
+            "virtual_queue",
+            e.vq,
+            e.media,
+            e.reason.value,
+            e.ts,
+            since,
+            e.ts - since,
+            contact,
+        )
+
+    @staticmethod
+    def _vq_contact(
+        state: TenantState, call: str | None, interaction: str | None
+    ) -> ContactState | None:
+        if call is not None:
+            return state.calls.get(call)
+        if interaction is not None:
+            return state.interactions.get(interaction)
+        return None
+
+    # --- interactions --------------------------------------------------------------------------
+
+    def _interaction(
+        self, state: TenantState, interaction_id: str, media: str, direction: str = "inbound"
+    ) -> ContactState:
+        contact = state.interactions.get(interaction_id)
+        if contact is None:
+            contact = state.interactions[interaction_id] = ContactState(
+                media=media, direction=direction, data={}, legs={}
+            )
+        return contact
+
+    def _on_ix_created(self, tenant: str, state: TenantState, e: ev.InteractionCreated) -> None:
+        if e.interaction in state.interactions:
+            self._anomaly("interaction_created_twice")
+            return
+        contact = self._interaction(state, e.interaction, e.media, e.direction)
+        contact.data.update(e.data)
+
+    def _on_ix_queued(self, tenant: str, state: TenantState, e: ev.InteractionQueued) -> None:
+        contact = self._interaction(state, e.interaction, e.media)
+        self._enter_queue(tenant, state, e.interaction, contact, "queue", e.queue, e.ts)
+
+    def _on_ix_offered(self, tenant: str, state: TenantState, e: ev.InteractionOffered) -> None:
+        contact = self._interaction(state, e.interaction, e.media)
+        if e.agent in contact.legs:
+            self._anomaly("offered_twice")
+            return
+        self._set_leg(tenant, state, e.interaction, contact, e.agent, "ringing", e.ts)
+        entered = contact.entered if contact.queue is not None else e.ts
+        self._agent_action(tenant, e.agent, e.media, "offered", e.ts, entered, 0, contact)
+
+    def _on_ix_accepted(self, tenant: str, state: TenantState, e: ev.InteractionAccepted) -> None:
+        contact = self._interaction(state, e.interaction, e.media)
+        leg = contact.legs.get(e.agent)
+        if leg is not None and leg.answered >= 0:
+            self._anomaly("accepted_twice")
+            return
+        if contact.queue is not None:
+            self._leave_queue(tenant, state, e.interaction, contact, "answered", e.ts)
+        leg = self._set_leg(tenant, state, e.interaction, contact, e.agent, "talking", e.ts)
+        leg.answered = e.ts
+        entered = contact.answered_entered if contact.answered_entered >= 0 else e.ts
+        ring = e.ts - leg.rang if leg.rang >= 0 else 0
+        self._agent_action(tenant, e.agent, e.media, "answered", e.ts, entered, ring, contact)
+
+    def _on_ix_ended_offer(
+        self,
+        tenant: str,
+        state: TenantState,
+        e: ev.InteractionRejected | ev.InteractionRevoked,
+    ) -> None:
+        contact = state.interactions.get(e.interaction)
+        leg = None if contact is None else contact.legs.get(e.agent)
+        if contact is None or leg is None or leg.answered >= 0:
+            self._anomaly("offer_ended_without_offer")
+            return
+        self._drop_leg(tenant, state, e.interaction, contact, e.agent, e.ts, completed=False)
+
+    def _on_ix_transferred(
+        self, tenant: str, state: TenantState, e: ev.InteractionTransferred
+    ) -> None:
+        contact = state.interactions.get(e.interaction)
+        if contact is None:
+            self._anomaly("transferred_unknown_interaction")
+            return
+        entered = contact.answered_entered if contact.answered_entered >= 0 else e.ts
+        if e.agent is not None:
+            self._agent_action(tenant, e.agent, e.media, "transferred", e.ts, entered, 0, contact)
+            if e.agent in contact.legs:
+                self._drop_leg(tenant, state, e.interaction, contact, e.agent, e.ts, completed=True)
+        if contact.answered_from is not None:
+            self._queue_action(
+                tenant,
+                contact.answered_type,
+                contact.answered_from,
+                e.media,
+                "transferred",
+                e.ts,
+                entered,
+                0,
+                contact,
+            )
+
+    def _on_ix_done(self, tenant: str, state: TenantState, e: ev.InteractionDone) -> None:
+        contact = state.interactions.get(e.interaction)
+        if contact is None:
+            self._anomaly("done_unknown_interaction")
+            return
+        if contact.queue is not None:
+            kind = "abandoned" if e.outcome is ev.InteractionOutcome.ABANDONED else "stopped"
+            self._leave_queue(tenant, state, e.interaction, contact, kind, e.ts)
+        for agent_id in list(contact.legs):
+            self._drop_leg(tenant, state, e.interaction, contact, agent_id, e.ts, completed=True)
+        self._end_contact(tenant, state, e.interaction, contact)
+        del state.interactions[e.interaction]
+
+    # --- opening statistics --------------------------------------------------------------------
+
+    def _fixed_windows(self, tenant: str, definition: StatisticDefinition) -> FixedWindows | None:
+        zone = self._zone(tenant)
+        key = (zone.key, msgspec.json.encode(definition.profile).decode())
+        if key not in self._windows:
+            self._windows[key] = fixed_windows(definition.profile, zone)
+        return self._windows[key]
+
+    def _compile(self, tenant: str, stat_id: str) -> CompiledStatistic:
+        zone = self._runtime[tenant].zone.key
+        compiled = self._compiled.get((zone, stat_id))
+        if compiled is None:
+            definition = self.definitions.by_id[stat_id]
+            compiled = CompiledStatistic(
+                definition,
+                _accumulated_parts(definition),
+                self._fixed_windows(tenant, definition),
+            )
+            self._compiled[(zone, stat_id)] = compiled
+        return compiled
+
+    def open(self, tenant: str, object_type: str, object_id: str, stat_id: str) -> None:
+        """Start computing ``stat_id`` for the object (idempotent; counted per caller)."""
+        definition = self.definitions.by_id.get(stat_id)
+        if definition is None:
+            raise NotFound(f"unknown statistic {stat_id!r}", stat_id=stat_id)
+        if definition.object.value != object_type:
+            raise InvalidInput(
+                f"{stat_id} measures {definition.object.value}, not {object_type}",
+                field="object_type",
+            )
+        if object_type == "tenant" and object_id != tenant:
+            raise InvalidInput("the tenant object's id is the tenant id", field="object_id")
+        self._tenant(tenant)
+        self._open(tenant, (tenant, object_type, object_id), stat_id)
+
+    def _open(self, tenant: str, key: ObjectKey, stat_id: str) -> None:
+        node = self._nodes.get(key)
+        if node is None:
+            node = self._nodes[key] = Node(key)
+        refs = node.stats.get(stat_id)
+        if refs is None:
+            compiled = self._compile(tenant, stat_id)
+            expression = self.definitions.formulas.get(stat_id)
+            if expression is not None:
+                for ref in sorted(expression.references()):
+                    self._open(tenant, key, ref)
+            for part, spec in zip(compiled.parts, compiled.specs, strict=True):
+                self._attach_tally(tenant, node, part, spec, compiled.windows)
+            refs = 0
+            # New subscriptions change what facts reach: rebuild the dispatch lazily.
+            self._invalidate_routes()
+        node.stats[stat_id] = refs + 1
+
+    def _attach_tally(
+        self,
+        tenant: str,
+        node: Node,
+        d: StatisticDefinition,
+        spec: str,
+        windows: FixedWindows | None,
+    ) -> None:
+        entry = node.tallies.get(spec)
+        if entry is not None:
+            entry.tally.refs += 1
+            return
+        restored = self._restoring.get((*node.key, spec))
+        profile = d.profile
+        mode = (
+            SESSION
+            if isinstance(profile, SinceLogin)
+            else RING
+            if isinstance(profile, Sliding)
+            else FIXED
+        )
+        object_id = node.key[2]
+        if _uses_status_times(d):
+            times = restored if isinstance(restored, StatusTimes) else new_status_times(mode)
+            times_sub = TimesSub(times, windows)
+            node.times.setdefault(d.status_media.value, []).append(times_sub)
+            if restored is None:
+                self._seed_status_times(tenant, node, d, times_sub)
+            if mode == SESSION:
+                node.sessions.append(times)
+            times.refs = 1
+            node.tallies[spec] = times_sub
+            return
+        if d.is_status:
+            status_tally = restored if isinstance(restored, StatusTally) else new_status_tally(mode)
+            reasons = frozenset(d.filter.reasons) if d.filter.reasons else None
+            status_sub = StatusSub(status_tally, windows, reasons)
+            media = d.status_media.value
+            for status in d.mask:
+                node.statuses.setdefault((media, status), []).append(status_sub)
+            if restored is None:
+                self._seed_status_tally(tenant, node, d, status_sub)
+            if mode == SESSION:
+                node.sessions.append(status_tally)
+            status_tally.refs = 1
+            node.tallies[spec] = status_sub
+            return
+        if mode == RING:
+            assert isinstance(profile, Sliding)
+            slots = profile.window_s // profile.step_s
+            step = profile.step_s * 1000
+        else:
+            slots, step = 1, 0
+        width = SL_WIDTH if d.category is Category.SERVICE_FACTOR else ACTION_WIDTH
+        tally = restored if isinstance(restored, Tally) else new_tally(mode, width, step, slots)
+        if restored is None and mode == SESSION:
+            agent = self._tenants[tenant].agents.get(object_id)
+            if agent is not None and agent.login_ts >= 0:
+                tally.reset_session(agent.login_ts)
+        f = d.filter if d.filter.contact_filtered else None
+        entered = d.attribution is Attribution.ENTERED
+        sub: Sub
+        if d.category is Category.SERVICE_FACTOR:
+            assert d.service_level is not None
+            sub = ServiceSub(tally, windows, f, entered, round(d.service_level.threshold_s * 1000))
+            kinds: tuple[str, ...] = ("entered", *sorted(_WAIT_EXITS))
+        else:
+            lo, hi = 0, 1 << 62
+            if d.time_range is not None:
+                lo = round(d.time_range.from_s * 1000)
+                hi = hi if d.time_range.to_s is None else round(d.time_range.to_s * 1000)
+            sub = ActionSub(tally, windows, f, entered, lo, hi)
+            kinds = tuple(dict.fromkeys((*d.mask, *d.denominator_mask)))
+        for media in d.filter.media or _ALL_MEDIA:
+            by_kind = node.actions.setdefault(media, {})
+            for kind in kinds:
+                by_kind.setdefault(kind, []).append(sub)
+        if mode == SESSION:
+            node.sessions.append(tally)
+        tally.refs = 1
+        node.tallies[spec] = sub
+
+    def _status_members(self, tenant: str, node: Node) -> Iterable[str]:
+        """The agents whose statuses count for an agent, agent group or tenant object."""
+        object_type, object_id = node.key[1], node.key[2]
+        if object_type == "agent":
+            return (object_id,)
+        if object_type == "agent_group":
+            return self._runtime[tenant].group_members.get(object_id, frozenset())
+        return self._tenants[tenant].agents.keys()
+
+    def _seed_status_tally(
+        self, tenant: str, node: Node, d: StatisticDefinition, sub: StatusSub
+    ) -> None:
+        """A status statistic opened mid-run starts with the members already in the status."""
+        state = self._tenants[tenant]
+        tally = sub.tally
+        object_id = node.key[2]
+        members = self._status_members(tenant, node)
+        if tally.mode == SESSION:
+            agent = state.agents.get(object_id)
+            if agent is not None and agent.login_ts >= 0:
+                tally.reset_session(agent.login_ts)
+        elif self._watermark >= 0:
+            tally.roll(self._watermark, sub.windows)
+        media = d.status_media.value
+        for member in sorted(members):
+            agent = state.agents.get(member)
+            ms = None if agent is None else agent.media.get(media)
+            if ms is None or ms.status not in d.mask:
+                continue
+            if sub.reasons is not None and ms.status_reason not in sub.reasons:
+                continue
+            tally.enter(member, ms.since, sub.windows)
+
+    def _seed_status_times(
+        self, tenant: str, node: Node, d: StatisticDefinition, sub: TimesSub
+    ) -> None:
+        """Status times opened mid-run start with every member in its current status."""
+        state = self._tenants[tenant]
+        tally = sub.tally
+        object_id = node.key[2]
+        members = self._status_members(tenant, node)
+        if tally.mode == SESSION:
+            agent = state.agents.get(object_id)
+            if agent is not None and agent.login_ts >= 0:
+                tally.reset_session(agent.login_ts)
+        elif self._watermark >= 0:
+            tally.roll(self._watermark, sub.windows)
+        media = d.status_media.value
+        for member in sorted(members):
+            agent = state.agents.get(member)
+            ms = None if agent is None else agent.media.get(media)
+            if ms is not None and ms.status in STATUS_INDEX:
+                tally.enter(member, ms.since, sub.windows)
+
+    def close(self, tenant: str, object_type: str, object_id: str, stat_id: str) -> None:
+        """Stop computing a statistic once every caller that opened it has closed it."""
+        key = (tenant, object_type, object_id)
+        node = self._nodes.get(key)
+        if node is None or stat_id not in node.stats:
+            raise NotFound(f"{stat_id} is not open for {object_type} {object_id}", stat_id=stat_id)
+        self._close(tenant, node, stat_id)
+        if not node.stats:
+            del self._nodes[key]
+        self._invalidate_routes()
+
+    def _close(self, tenant: str, node: Node, stat_id: str) -> None:
+        refs = node.stats[stat_id] - 1
+        if refs > 0:
+            node.stats[stat_id] = refs
+            return
+        del node.stats[stat_id]
+        expression = self.definitions.formulas.get(stat_id)
+        if expression is not None:
+            for ref in sorted(expression.references()):
+                self._close(tenant, node, ref)
+        for spec in self._compile(tenant, stat_id).specs:
+            self._detach_tally(node, spec)
+
+    def _detach_tally(self, node: Node, spec: str) -> None:
+        sub = node.tallies[spec]
+        tally = sub.tally
+        tally.refs -= 1
+        if tally.refs > 0:
+            return
+        del node.tallies[spec]
+        if isinstance(sub, TimesSub):
+            for times_subs in node.times.values():
+                if sub in times_subs:
+                    times_subs.remove(sub)
+        elif isinstance(sub, StatusSub):
+            for status_subs in node.statuses.values():
+                if sub in status_subs:
+                    status_subs.remove(sub)
+        else:
+            for by_kind in node.actions.values():
+                for action_subs in by_kind.values():
+                    if sub in action_subs:
+                        action_subs.remove(sub)
+        # By identity: equal-looking accumulators of other statistics must stay.
+        node.sessions = [other for other in node.sessions if other is not tally]
+
+    def is_open(self, tenant: str, object_type: str, object_id: str, stat_id: str) -> bool:
+        node = self._nodes.get((tenant, object_type, object_id))
+        return node is not None and stat_id in node.stats
+
+    def opened(self) -> list[tuple[str, str, str, str]]:
+        """Every open (tenant, object type, object id, statistic id), formula inputs included."""
+        return [(*key, stat_id) for key, node in self._nodes.items() for stat_id in node.stats]
+
+    def drain_changes(self) -> set[ObjectKey]:
+        """Objects whose open statistics may have changed since the last call (events only;
+        values that grow with the clock change without events — see ``ticks``)."""
+        changed, self._changed = self._changed, set()
+        return changed
+
+    def ticks(self, stat_id: str) -> bool:
+        """True when the value can change with the clock alone (a time in progress, a window
+        that slides or resets), so a reader must re-read it or tick it locally."""
+        d = self.definitions.by_id[stat_id]
+        if d.category is Category.FORMULA:
+            return any(self.ticks(r) for r in self.definitions.formulas[stat_id].references())
+        return d.category not in (Category.CURRENT_NUMBER, Category.CURRENT_STATE)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def value(
+        self, tenant: str, object_type: str, object_id: str, stat_id: str, now_ms: int
+    ) -> Value:
+        """The value at ``now_ms``; None is missing (shown "N/A"), never 0."""
+        return self.reading(tenant, object_type, object_id, stat_id, now_ms).value
+
+    def reading(
+        self, tenant: str, object_type: str, object_id: str, stat_id: str, now_ms: int
+    ) -> Reading:
+        node = self._nodes.get((tenant, object_type, object_id))
+        if node is None or stat_id not in node.stats:
+            raise NotFound(f"{stat_id} is not open for {object_type} {object_id}", stat_id=stat_id)
+        return self._read(node, self._compile(tenant, stat_id), now_ms)
+
+    def _read(self, node: Node, opened: CompiledStatistic, now: int) -> Reading:
+        d = opened.definition
+        category = d.category
+        if category is Category.FORMULA:
+            expression = self.definitions.formulas[d.id]
+
+            def lookup(ref: str) -> float | None:
+                value = self._read(node, self._compile(node.key[0], ref), now).value
+                if value is None or isinstance(value, AgentStatusValue):
+                    return None
+                return float(value)
+
+            return Reading(expression.evaluate(lookup))
+        if category is Category.CURRENT_STATE:
+            return Reading(self._current_state(node, d))
+        if category in _CURRENT_CATS:
+            return self._read_current(node, d, now)
+        if category is Category.RATIO:
+            numerator_tally = node.tallies[opened.specs[0]].tally
+            denominator_tally = node.tallies[opened.specs[1]].tally
+            assert isinstance(numerator_tally, Tally)
+            assert isinstance(denominator_tally, Tally)
+            top = self._read_actions(node, d, numerator_tally, opened.windows, now).numerator
+            bottom = self._read_actions(node, d, denominator_tally, opened.windows, now).numerator
+            if top is None or bottom is None:
+                return Reading(None)
+            return Reading(top / bottom if bottom else None, top, bottom)
+        if not d.is_status:
+            tally = node.tallies[opened.specs[0]].tally
+            assert isinstance(tally, Tally)
+            return self._read_actions(node, d, tally, opened.windows, now)
+        status_tally = node.tallies[opened.specs[0]].tally
+        if isinstance(status_tally, StatusTimes):
+            return self._read_status_times(node, d, status_tally, opened.windows, now)
+        assert isinstance(status_tally, StatusTally)
+        return self._read_status_time(d, status_tally, opened.windows, now)
+
+    def _current_state(self, node: Node, d: StatisticDefinition) -> Value:
+        tenant, _, agent_id = node.key
+        agent = self._tenants[tenant].agents.get(agent_id)
+        media = d.status_media.value
+        ms = None if agent is None else agent.media.get(media)
+        if agent is None or ms is None:
+            return None
+        return AgentStatusValue(
+            state=ms.status, reason=ms.status_reason, since=ms.since, media=media, dnd=agent.dnd
+        )
+
+    def _members_since(self, node: Node, d: StatisticDefinition) -> list[int]:
+        """Start times of the members now in the mask's statuses (agents or contacts)."""
+        tenant, object_type, object_id = node.key
+        state = self._tenants[tenant]
+        mask = d.mask
+        if mask[0] in ("waiting", "in_progress"):
+            media_list = [m.value for m in d.filter.media] or list(_ALL_MEDIA)
+            queues: list[dict[str, dict[str, dict[str, int]]]] = []
+            if object_type in _QUEUE_TYPES:
+                found = state.queues.get(object_type, {}).get(object_id)
+                if found is not None:
+                    queues.append(found)
+            elif object_type == "queue_group":
+                members = self._runtime[tenant].queue_group_members.get(object_id, frozenset())
+                for member_type, queue in sorted(members):
+                    found = state.queues.get(member_type, {}).get(queue)
+                    if found is not None:
+                        queues.append(found)
+            else:  # tenant: ACD queues
+                queues.extend(state.queues.get("queue", {}).values())
+            return [
+                since
+                for by_media in queues
+                for media in media_list
+                for status in mask
+                for since in by_media.get(media, {}).get(status, {}).values()
+            ]
+        media = d.status_media.value
+        reasons = set(d.filter.reasons) if d.filter.reasons else None
+        if object_type == "agent":
+            agent = state.agents.get(object_id)
+            ms = None if agent is None else agent.media.get(media)
+            if ms is None or ms.status not in mask:
+                return []
+            if reasons is not None and ms.status_reason not in reasons:
+                return []
+            return [ms.since]
+        view = self._runtime[tenant].views.get("" if object_type == "tenant" else object_id, {})
+        by_status = view.get(media, {})
+        result: list[int] = []
+        for status in mask:
+            in_status = by_status.get(status)
+            if not in_status:
+                continue
+            if reasons is None or status != "not_ready":
+                result.extend(in_status.values())
+                continue
+            for agent_id, since in in_status.items():
+                agent = state.agents[agent_id]
+                if agent.media[media].status_reason in reasons:
+                    result.append(since)
+        return result
+
+    def _read_current(self, node: Node, d: StatisticDefinition, now: int) -> Reading:
+        starts = self._members_since(node, d)
+        category = d.category
+        n = len(starts)
+        if category is Category.CURRENT_NUMBER:
+            return Reading(n)
+        if category is Category.CURRENT_TIME:
+            if node.key[1] == "agent":
+                return Reading(now - starts[0] if starts else None)
+            return Reading(sum(now - s for s in starts))
+        if category is Category.CURRENT_MAX_TIME:
+            return Reading(now - min(starts) if starts else None)
+        if category is Category.CURRENT_MIN_TIME:
+            return Reading(now - max(starts) if starts else None)
+        if category is Category.CURRENT_AVERAGE_TIME:
+            return Reading(sum(now - s for s in starts) / n if starts else None, None, n)
+        assert d.time_range is not None
+        lo = round(d.time_range.from_s * 1000)
+        hi = 1 << 62 if d.time_range.to_s is None else round(d.time_range.to_s * 1000)
+        inside = sum(1 for s in starts if lo <= now - s <= hi)
+        if category is Category.CURRENT_NUMBER_IN_TIME_RANGE:
+            return Reading(inside)
+        return Reading(100.0 * inside / n if n else None, inside, n)
+
+    def _read_actions(
+        self,
+        node: Node,
+        d: StatisticDefinition,
+        tally: Tally,
+        windows: FixedWindows | None,
+        now: int,
+    ) -> Reading:
+        cells = tally.cells_in_window(now, windows)
+        if cells is None:
+            return Reading(None)
+        category = d.category
+        if category is Category.SERVICE_FACTOR:
+            return self._read_service_level(node, d, cells, windows, now)
+        merged = merge_action_cells(cells)
+        count = merged[COUNT]
+        if category in (Category.TOTAL_NUMBER, Category.RATIO):
+            return Reading(count, count)
+        if category is Category.TOTAL_TIME:
+            return Reading(merged[TOTAL])
+        if category is Category.AVERAGE_TIME:
+            return Reading(merged[TOTAL] / count if count else None, merged[TOTAL], count)
+        if category is Category.MAX_TIME:
+            return Reading(merged[MAX] if merged[MAX] >= 0 else None)
+        if category is Category.MIN_TIME:
+            return Reading(merged[MIN] if merged[MIN] >= 0 else None)
+        if category is Category.TOTAL_NUMBER_IN_TIME_RANGE:
+            return Reading(merged[IN_RANGE])
+        inside = merged[IN_RANGE]
+        return Reading(100.0 * inside / count if count else None, inside, count)
+
+    def _read_service_level(
+        self,
+        node: Node,
+        d: StatisticDefinition,
+        cells: list[list[int]],
+        windows: FixedWindows | None,
+        now: int,
+    ) -> Reading:
+        assert d.service_level is not None
+        merged = merge_sum_cells(cells, SL_WIDTH)
+        threshold = round(d.service_level.threshold_s * 1000)
+        pending = 0
+        # Contacts still waiting past the threshold are service-level events already.
+        waiting_def = msgspec.structs.replace(d, mask=("waiting",))
+        for since in self._members_since(node, waiting_def):
+            if since + threshold > now:
+                continue
+            when = since if d.attribution is Attribution.ENTERED else since + threshold
+            if _in_window(when, now, windows, d):
+                pending += 1
+        answered_within = merged[SL_ANSWERED_WITHIN]
+        abandoned_within = merged[SL_ABANDONED_WITHIN]
+        offered = answered_within + abandoned_within + merged[SL_EXCEEDED] + pending
+        kind = d.service_level.type
+        if kind is ServiceLevelType.REMOVED_FROM_QUEUE:
+            numerator, denominator = merged[SL_REMOVED_WITHIN], merged[SL_ENTERED]
+        elif kind is ServiceLevelType.IGNORE_ABANDONED:
+            numerator, denominator = answered_within, offered - abandoned_within
+        elif kind is ServiceLevelType.ABANDONED_NEGATIVE:
+            numerator, denominator = answered_within, offered
+        elif kind is ServiceLevelType.ABANDONED_POSITIVE:
+            numerator, denominator = answered_within + abandoned_within, offered
+        else:
+            numerator, denominator = answered_within, merged[SL_ANSWERED]
+        value = 100.0 * numerator / denominator if denominator else None
+        return Reading(value, numerator, denominator)
+
+    def _read_status_time(
+        self, d: StatisticDefinition, tally: StatusTally, windows: FixedWindows | None, now: int
+    ) -> Reading:
+        if tally.mode == SESSION:
+            if tally.key < 0:
+                return Reading(None)
+            start = tally.key
+        else:
+            assert windows is not None
+            start = windows.start(now)
+        current = tally.key == start
+        closed = tally.closed if current else 0
+        started = tally.started if current else 0
+        done = tally.done if current else 0
+        dur = tally.dur if current else 0
+        longest = tally.max if current else -1
+        shortest = tally.min if current else -1
+        in_progress = d.counts_in_progress
+        if in_progress:
+            for since in tally.open.values():
+                closed += now - max(since, start)
+                if since >= start:
+                    length = now - since
+                    dur += length
+                    if length > longest:
+                        longest = length
+                    if shortest < 0 or length < shortest:
+                        shortest = length
+        count = started if in_progress else done
+        category = d.category
+        if category is Category.TOTAL_TIME:
+            return Reading(closed)
+        if category is Category.TOTAL_NUMBER:
+            return Reading(count)
+        if category is Category.AVERAGE_TIME:
+            return Reading(dur / count if count else None, dur, count)
+        if category is Category.MAX_TIME:
+            return Reading(longest if longest >= 0 else None)
+        return Reading(shortest if shortest >= 0 else None)
+
+    def _read_status_times(
+        self,
+        node: Node,
+        d: StatisticDefinition,
+        tally: StatusTimes,
+        windows: FixedWindows | None,
+        now: int,
+    ) -> Reading:
+        """TotalTime of the mask's statuses: closed time in the window plus, when in-progress
+        time counts, the open intervals of members now in one of them."""
+        if tally.mode == SESSION:
+            if tally.key < 0:
+                return Reading(None)
+            start = tally.key
+        else:
+            assert windows is not None
+            start = windows.start(now)
+        total = 0
+        if tally.key == start:
+            closed = tally.closed
+            total = sum(closed[STATUS_INDEX[status]] for status in d.mask)
+        if d.counts_in_progress and tally.open:
+            agents = self._tenants[node.key[0]].agents
+            media = d.status_media.value
+            mask = d.mask
+            for member, since in tally.open.items():
+                agent = agents.get(member)
+                ms = None if agent is None else agent.media.get(media)
+                if ms is not None and ms.status in mask:
+                    total += now - (since if since > start else start)
+        return Reading(total)
+
+    # --- snapshot ------------------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """The whole engine state; ``restore`` of it plus the remaining events equals the
+        uninterrupted run."""
+        tallies = []
+        for (tenant, object_type, object_id), node in self._nodes.items():
+            for spec, sub in node.tallies.items():
+                tally = sub.tally
+                if isinstance(tally, StatusTimes):
+                    tallies.append(TallyRecord(tenant, object_type, object_id, spec, times=tally))
+                elif isinstance(tally, StatusTally):
+                    tallies.append(TallyRecord(tenant, object_type, object_id, spec, status=tally))
+                else:
+                    tallies.append(TallyRecord(tenant, object_type, object_id, spec, action=tally))
+        opened = []
+        for (tenant, object_type, object_id), node in self._nodes.items():
+            for stat_id, refs in node.stats.items():
+                # Formula inputs are re-opened by their formula; keep only direct opens.
+                direct = refs - sum(
+                    1 for other in node.stats if stat_id in _references(self.definitions, other)
+                )
+                opened.extend([(tenant, object_type, object_id, stat_id)] * direct)
+        snapshot = EngineSnapshot(
+            version=SNAPSHOT_VERSION,
+            tenants=self._tenants,
+            configs={t: r.config for t, r in self._runtime.items()},
+            opened=opened,
+            tallies=tallies,
+            buffer=[event for _, _, event in sorted(self._buffer, key=lambda x: (x[0], x[1]))],
+            watermark=self._watermark,
+            cutoff=self._cutoff,
+            seen=list(self._seen_order),
+            anomalies=dict(self.anomalies),
+        )
+        return msgspec.msgpack.encode(snapshot)
+
+    @classmethod
+    def restore(
+        cls,
+        data: bytes,
+        definitions: DefinitionSet,
+        *,
+        lateness_ms: int = 0,
+        time_zones: Mapping[str, str] | None = None,
+        default_time_zone: str = "UTC",
+    ) -> StatisticsEngine:
+        """An engine continuing exactly where the snapshotted one stopped."""
+        try:
+            snapshot = msgspec.msgpack.decode(data, type=EngineSnapshot)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise InvalidInput(f"not an engine snapshot: {exc}", field="snapshot") from None
+        if snapshot.version != SNAPSHOT_VERSION:
+            raise InvalidInput(
+                f"snapshot version {snapshot.version} is not {SNAPSHOT_VERSION}", field="version"
+            )
+        engine = cls(
+            definitions,
+            lateness_ms=lateness_ms,
+            time_zones=time_zones,
+            default_time_zone=default_time_zone,
+        )
+        for tenant, state in snapshot.tenants.items():
+            engine._tenants[tenant] = state
+            engine._runtime[tenant] = TenantRuntime(engine._zone(tenant))
+            engine._rebuild_tenant_view(tenant)
+        for tenant, config in snapshot.configs.items():
+            engine._tenant(tenant)
+            engine.set_objects(tenant, config, ts_ms=snapshot.watermark)
+        restored: dict[tuple[str, str, str, str], AnyTally] = {}
+        for record in snapshot.tallies:
+            tally: AnyTally | None = record.action or record.status or record.times
+            assert tally is not None
+            restored[(record.tenant, record.object_type, record.object_id, record.spec)] = tally
+        engine._restoring = restored
+        try:
+            for tenant, object_type, object_id, stat_id in snapshot.opened:
+                engine.open(tenant, object_type, object_id, stat_id)
+        finally:
+            engine._restoring = {}
+        engine._watermark = snapshot.watermark
+        engine._cutoff = snapshot.cutoff
+        for ts, event_id in snapshot.seen:
+            engine._seen[event_id] = ts
+            engine._seen_order.append((ts, event_id))
+        for buffered in snapshot.buffer:
+            event: ev.Event = buffered
+            engine._arrivals += 1
+            engine._buffer.append((event.ts, engine._arrivals, event))
+        heapq.heapify(engine._buffer)
+        engine.anomalies = dict(snapshot.anomalies)
+        engine._changed.clear()
+        return engine
+
+    def _rebuild_tenant_view(self, tenant: str) -> None:
+        view: dict[str, dict[str, dict[str, int]]] = {}
+        for agent_id, agent in sorted(self._tenants[tenant].agents.items()):
+            for media, ms in agent.media.items():
+                view.setdefault(media, {}).setdefault(ms.status, {})[agent_id] = ms.since
+        self._runtime[tenant].views[""] = view
+        self._invalidate_routes()
+
+    # --- inventory -----------------------------------------------------------------------------
+
+    def known_objects(self, tenant: str) -> dict[str, list[str]]:
+        """Every object of the tenant the engine has seen in events or configuration."""
+        state = self._tenants.get(tenant)
+        runtime = self._runtime.get(tenant)
+        if state is None or runtime is None:
+            return {}
+        objects: dict[str, set[str]] = {t.value: set() for t in ObjectType}
+        objects["tenant"].add(tenant)
+        objects["agent"].update(state.agents)
+        for members in runtime.group_members.values():
+            objects["agent"].update(members)
+        objects["agent_group"].update(runtime.group_members)
+        objects["queue_group"].update(runtime.queue_group_members)
+        for object_type, by_id in state.queues.items():
+            objects[object_type].update(by_id)
+        return {t: sorted(ids) for t, ids in objects.items()}
+
+    def tenants(self) -> list[str]:
+        return sorted(self._tenants)
+
+
+_CURRENT_CATS: Final = frozenset(
+    {
+        Category.CURRENT_NUMBER,
+        Category.CURRENT_TIME,
+        Category.CURRENT_MAX_TIME,
+        Category.CURRENT_MIN_TIME,
+        Category.CURRENT_AVERAGE_TIME,
+        Category.CURRENT_NUMBER_IN_TIME_RANGE,
+        Category.CURRENT_NUMBER_IN_TIME_RANGE_PERCENTAGE,
+    }
+)
+
+
+def _references(definitions: DefinitionSet, stat_id: str) -> set[str]:
+    expression = definitions.formulas.get(stat_id)
+    return set() if expression is None else expression.references()
+
+
+def _in_window(when: int, now: int, windows: FixedWindows | None, d: StatisticDefinition) -> bool:
+    if when > now:
+        return False
+    if isinstance(d.profile, Sliding):
+        step = d.profile.step_s * 1000
+        slots = d.profile.window_s // d.profile.step_s
+        return now // step - slots < when // step <= now // step
+    if windows is None:
+        return True
+    return windows.start(when) == windows.start(now)
+
+
+def _accumulated_parts(d: StatisticDefinition) -> tuple[StatisticDefinition, ...]:
+    """The accumulators a statistic reads: none (current, formula), one, or two (Ratio)."""
+    if d.category in _CURRENT_CATS or d.category in (Category.CURRENT_STATE, Category.FORMULA):
+        return ()
+    if d.category is Category.RATIO:
+        return (
+            msgspec.structs.replace(d, category=Category.TOTAL_NUMBER, denominator_mask=()),
+            msgspec.structs.replace(
+                d, category=Category.TOTAL_NUMBER, mask=d.denominator_mask, denominator_mask=()
+            ),
+        )
+    return (d,)
+
+
+def _uses_status_times(d: StatisticDefinition) -> bool:
+    """Total time in agent statuses (no reason filter) reads the shared :class:`StatusTimes`."""
+    return (
+        d.category is Category.TOTAL_TIME
+        and d.is_status
+        and not d.filter.reasons
+        and all(status in STATUS_INDEX for status in d.mask)
+    )
+
+
+def _spec(d: StatisticDefinition) -> str:
+    """What makes two statistics share one accumulator."""
+    if _uses_status_times(d):
+        # One per media and profile: the mask is applied when reading.
+        return msgspec.json.encode(("times", d.status_media, d.profile)).decode()
+    parts: tuple[Any, ...] = (
+        "status" if d.is_status else "sl" if d.category is Category.SERVICE_FACTOR else "action",
+        d.mask,
+        d.profile,
+        d.filter,
+        d.attribution.value,
+        d.time_range,
+        # The service-level type only changes how the cell is read: all types with the same
+        # threshold share one tally.
+        None if d.service_level is None else d.service_level.threshold_s,
+    )
+    return msgspec.json.encode(parts).decode()

@@ -1,0 +1,270 @@
+"""Accumulators of historical statistics, per window: fixed intervals, session or ring buffer.
+
+Cells are runs of ints in one flat list so a snapshot is plain data. An action cell is
+``[count, total_ms, in_range, max_ms, min_ms]`` (max/min -1 when empty); a service-level cell is
+``[answered_within, abandoned_within, exceeded, entered, removed_within, answered]``. A fact
+lands in the cell of the window holding its attribution instant; a fact for a window already
+past is dropped (its window is no longer shown), one for a later window rolls the cell over.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+
+from wallboard.stats.windows import FixedWindows
+
+FIXED: Final = 0
+SESSION: Final = 1
+RING: Final = 2
+
+ACTION_WIDTH: Final = 5
+SL_WIDTH: Final = 6
+COUNT, TOTAL, IN_RANGE, MAX, MIN = range(5)
+SL_ANSWERED_WITHIN, SL_ABANDONED_WITHIN, SL_EXCEEDED, SL_ENTERED, SL_REMOVED_WITHIN, SL_ANSWERED = (
+    range(6)
+)
+
+
+def empty_cell(width: int) -> list[int]:
+    if width == ACTION_WIDTH:
+        return [0, 0, 0, -1, -1]
+    return [0] * width
+
+
+class Tally(msgspec.Struct, gc=False):
+    """Cells of one accumulator in one flat list (compact, and one object per tally).
+
+    Slot ``i`` occupies ``data[i * (width + 1)]`` (its window start for fixed and session
+    modes, its bucket number for a ring; -1 means none yet, e.g. a session before the first
+    login) followed by the ``width`` fields of its cell.
+    """
+
+    mode: int
+    width: int
+    step_ms: int
+    slots: int
+    data: list[int]
+    refs: int = 0
+
+    def cell_at(self, t: int, windows: FixedWindows | None) -> int:
+        """Offset in ``data`` of the cell to update for a fact attributed to ``t``, or -1 if
+        its window is past (the fact is dropped)."""
+        data = self.data
+        mode = self.mode
+        if mode == FIXED:
+            assert windows is not None
+            start = windows.start(t)
+            current = data[0]
+            if start == current:
+                return 1
+            if start < current:
+                return -1
+            data[0] = start
+            data[1 : self.width + 1] = empty_cell(self.width)
+            return 1
+        if mode == SESSION:
+            current = data[0]
+            if current < 0 or t < current:
+                return -1
+            return 1
+        bucket = t // self.step_ms
+        stride = self.width + 1
+        base = (bucket % self.slots) * stride
+        current = data[base]
+        if current == bucket:
+            return base + 1
+        if current > bucket:
+            return -1
+        data[base] = bucket
+        data[base + 1 : base + stride] = empty_cell(self.width)
+        return base + 1
+
+    def cells_in_window(self, now: int, windows: FixedWindows | None) -> list[list[int]] | None:
+        """Copies of the cells making up the window at ``now``; None when the window does not
+        exist (a session statistic before the first login)."""
+        data, width = self.data, self.width
+        if self.mode == FIXED:
+            assert windows is not None
+            return [data[1 : width + 1]] if data[0] == windows.start(now) else []
+        if self.mode == SESSION:
+            return None if data[0] < 0 else [data[1 : width + 1]]
+        bucket = now // self.step_ms
+        oldest = bucket - self.slots
+        stride = width + 1
+        return [
+            data[base + 1 : base + stride]
+            for base in range(0, self.slots * stride, stride)
+            if oldest < data[base] <= bucket
+        ]
+
+    def reset_session(self, start: int) -> None:
+        self.data[0] = start
+        self.data[1 : self.width + 1] = empty_cell(self.width)
+
+
+def new_tally(mode: int, width: int, step_ms: int = 0, slots: int = 1) -> Tally:
+    return Tally(
+        mode=mode,
+        width=width,
+        step_ms=step_ms,
+        slots=slots,
+        data=[-1, *empty_cell(width)] * slots,
+    )
+
+
+def merge_action_cells(cells: list[list[int]]) -> list[int]:
+    merged = empty_cell(ACTION_WIDTH)
+    for cell in cells:
+        merged[COUNT] += cell[COUNT]
+        merged[TOTAL] += cell[TOTAL]
+        merged[IN_RANGE] += cell[IN_RANGE]
+        if cell[MAX] > merged[MAX]:
+            merged[MAX] = cell[MAX]
+        if cell[MIN] >= 0 and (merged[MIN] < 0 or cell[MIN] < merged[MIN]):
+            merged[MIN] = cell[MIN]
+    return merged
+
+
+def merge_sum_cells(cells: list[list[int]], width: int) -> list[int]:
+    merged = [0] * width
+    for cell in cells:
+        for index in range(width):
+            merged[index] += cell[index]
+    return merged
+
+
+class StatusTally(msgspec.Struct, gc=False):
+    """Time in a set of statuses within the window, for one agent or a group of agents.
+
+    ``open`` maps each member now in one of the statuses to when it entered it. ``closed`` is
+    the time of finished intervals clipped to the window; ``started``/``done``/``dur``/``max``/
+    ``min`` describe the intervals that started within the window (``done``: finished ones).
+    """
+
+    mode: int
+    key: int = -1
+    closed: int = 0
+    started: int = 0
+    done: int = 0
+    dur: int = 0
+    max: int = -1
+    min: int = -1
+    open: dict[str, int] = {}
+    refs: int = 0
+
+    def roll(self, t: int, windows: FixedWindows | None) -> None:
+        if self.mode != FIXED:
+            return
+        assert windows is not None
+        start = windows.start(t)
+        if start > self.key:
+            self.key = start
+            self.closed = self.started = self.done = self.dur = 0
+            self.max = self.min = -1
+
+    def enter(self, member: str, t: int, windows: FixedWindows | None) -> None:
+        self.roll(t, windows)
+        if self.key >= 0 and t >= self.key:
+            self.started += 1
+        self.open[member] = t
+
+    def exit(self, member: str, t: int, windows: FixedWindows | None) -> None:
+        self.roll(t, windows)
+        since = self.open.pop(member, None)
+        if since is None or self.key < 0:
+            return
+        self.closed += t - max(since, self.key)
+        if since >= self.key:
+            length = t - since
+            self.done += 1
+            self.dur += length
+            if length > self.max:
+                self.max = length
+            if self.min < 0 or length < self.min:
+                self.min = length
+
+    def reset_session(self, start: int) -> None:
+        self.key = start
+        self.closed = self.started = self.done = self.dur = 0
+        self.max = self.min = -1
+
+
+def new_status_tally(mode: int) -> StatusTally:
+    return StatusTally(mode=mode, open={})
+
+
+# Agent statuses in a fixed order: the index of a status in ``StatusTimes.closed``.
+STATUS_INDEX: Final = {
+    status: index
+    for index, status in enumerate(
+        ("logged_out", "ready", "not_ready", "acw", "ringing", "talking", "held")
+    )
+}
+
+
+class StatusTimes(msgspec.Struct, gc=False):
+    """Time per agent status within the window, for one agent or group on one media.
+
+    One accumulator serves every TotalTime statistic of the object on that media and profile,
+    whatever its mask: time is additive over statuses and members, so a mask's total is the
+    sum of its statuses' ``closed`` times plus the open intervals of members now in them.
+    ``open`` maps each member to when its current status began (or when it joined the group,
+    if later); the status itself is read from the agent's state. A status change costs one
+    update here however many statistics read the object.
+    """
+
+    mode: int
+    key: int = -1
+    closed: list[int] = []
+    open: dict[str, int] = {}
+    refs: int = 0
+
+    def change(self, member: str, old: str, t: int, windows: FixedWindows | None) -> None:
+        """``member`` leaves status ``old`` and enters another at ``t``."""
+        if self.mode == FIXED:
+            assert windows is not None
+            start = windows.start(t)
+            if start > self.key:
+                self.key = start
+                self.closed = [0] * len(STATUS_INDEX)
+        open_ = self.open
+        since = open_.get(member)
+        open_[member] = t
+        if since is None or self.key < 0:
+            return
+        index = STATUS_INDEX.get(old)
+        if index is not None:
+            self.closed[index] += t - (since if since > self.key else self.key)
+
+    def enter(self, member: str, t: int, windows: FixedWindows | None) -> None:
+        """``member`` becomes counted (joins the group, or the accumulator opens) at ``t``."""
+        if self.mode == FIXED:
+            assert windows is not None
+            start = windows.start(t)
+            if start > self.key:
+                self.key = start
+                self.closed = [0] * len(STATUS_INDEX)
+        self.open[member] = t
+
+    def exit(self, member: str, old: str, t: int, windows: FixedWindows | None) -> None:
+        """``member`` (in status ``old``) stops being counted at ``t`` (leaves the group)."""
+        self.change(member, old, t, windows)
+        self.open.pop(member, None)
+
+    def roll(self, t: int, windows: FixedWindows | None) -> None:
+        if self.mode == FIXED:
+            assert windows is not None
+            start = windows.start(t)
+            if start > self.key:
+                self.key = start
+                self.closed = [0] * len(STATUS_INDEX)
+
+    def reset_session(self, start: int) -> None:
+        self.key = start
+        self.closed = [0] * len(STATUS_INDEX)
+
+
+def new_status_times(mode: int) -> StatusTimes:
+    return StatusTimes(mode=mode, closed=[0] * len(STATUS_INDEX), open={})

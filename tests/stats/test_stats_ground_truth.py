@@ -1,0 +1,104 @@
+"""The engine against the simulator's ground truth (``calls.jsonl``) over simulated hours."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import msgspec
+
+from wallboard.core.codec import decode_event
+from wallboard.core.events import Event
+from wallboard.sim.batch import run_batch
+from wallboard.sim.builtin import builtin_scenario
+from wallboard.sim.groundtruth import ContactRecord
+from wallboard.stats import StatisticsEngine, decode_definitions
+
+DEFINITIONS = decode_definitions(
+    [
+        {
+            "id": f"queue.{media}.{name}",
+            "object": "queue",
+            "category": category,
+            "mask": [mask],
+            "filter": {"media": [media]},
+            "profile": {"kind": "ever"},
+        }
+        for media in ("voice", "chat", "email")
+        for name, category, mask in (
+            ("entered", "TotalNumber", "entered"),
+            ("answered", "TotalNumber", "answered"),
+            ("abandoned", "TotalNumber", "abandoned"),
+            ("wait_answered", "AverageTime", "answered"),
+        )
+    ]
+    + [
+        {
+            "id": "agent.voice.answered",
+            "object": "agent",
+            "category": "TotalNumber",
+            "mask": ["answered"],
+            "filter": {"media": ["voice"]},
+            "profile": {"kind": "ever"},
+        },
+        {
+            "id": "agent.voice.hold",
+            "object": "agent",
+            "category": "TotalTime",
+            "mask": ["held"],
+            "profile": {"kind": "ever"},
+        },
+    ]
+)
+
+
+def test_engine_counts_equal_simulator_ground_truth(tmp_path: Path) -> None:
+    run_batch(builtin_scenario("demo"), seed=11, hours=4, out=tmp_path)
+    events = [decode_event(line) for line in (tmp_path / "events.jsonl").read_bytes().splitlines()]
+    records = [
+        msgspec.json.decode(line, type=ContactRecord)
+        for line in (tmp_path / "calls.jsonl").read_bytes().splitlines()
+    ]
+    engine = StatisticsEngine(DEFINITIONS)
+    queues = sorted({(r.tenant, r.queue, r.media) for r in records if r.queue is not None})
+    agents = sorted({(r.tenant, r.agent) for r in records if r.agent is not None})
+    for tenant, queue, media in queues:
+        assert queue is not None
+        for name in ("entered", "answered", "abandoned", "wait_answered"):
+            engine.open(tenant, "queue", queue, f"queue.{media}.{name}")
+    for tenant, agent in agents:
+        assert agent is not None
+        engine.open(tenant, "agent", agent, "agent.voice.answered")
+    engine.apply_many(events)
+    engine.flush()
+    now = max(e.ts for e in events if isinstance(e, Event))
+    checked = 0
+    for tenant, queue, media in queues:
+        assert queue is not None
+        mine = [r for r in records if r.tenant == tenant and r.queue == queue]
+        answered = [r for r in mine if r.answered_at is not None]
+        expected = {
+            "entered": len(mine),
+            "answered": len(answered),
+            "abandoned": sum(r.abandoned_at is not None for r in mine),
+        }
+        for name, want in expected.items():
+            got = engine.value(tenant, "queue", queue, f"queue.{media}.{name}", now)
+            assert got == want, (tenant, queue, name, got, want)
+            checked += want
+        waits = [r.answered_at - r.entered_at for r in answered if r.answered_at is not None]
+        average = engine.value(tenant, "queue", queue, f"queue.{media}.wait_answered", now)
+        if waits:
+            assert isinstance(average, float)
+            assert abs(average - sum(waits) / len(waits)) < 1e-6 * max(1.0, average)
+        else:
+            assert average is None
+    by_agent = Counter(
+        (r.tenant, r.agent) for r in records if r.media == "voice" and r.answered_at is not None
+    )
+    for tenant, agent in agents:
+        assert agent is not None
+        got = engine.value(tenant, "agent", agent, "agent.voice.answered", now)
+        assert got == by_agent[(tenant, agent)], (tenant, agent)
+    assert checked > 500
+    assert set(engine.anomalies) <= {"released_without_established_leg"}, engine.anomalies

@@ -1,0 +1,390 @@
+"""Unit checks: definitions errors, formulas, DST windows, the Cisco service-level example,
+anomalies, group totals counting an agent once, change notification."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wallboard.core import events as ev
+from wallboard.core.errors import InvalidInput, NotFound
+from wallboard.stats import (
+    AgentStatusValue,
+    GroupConfig,
+    ObjectConfig,
+    StatisticsEngine,
+    decode_definitions,
+    load_definitions_text,
+    standard_library,
+)
+from wallboard.stats.formula import parse_formula
+from wallboard.stats.windows import DayPartition
+
+T = "t"
+BASE = 1_700_000_000_000
+
+
+class Events:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, cls: type[ev.Event], ts: int, **fields: Any) -> ev.Event:
+        self.n += 1
+        return cls(tenant=T, source="s", seq=self.n, id=f"e{self.n}", ts=ts, **fields)
+
+
+# --- definitions -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"id": "q.x", "object": "queue", "category": "Nope", "mask": ["entered"]}, "category"),
+        (
+            {"id": "q.x", "object": "queue", "category": "TotalNumber", "mask": ["sneezed"]},
+            "mask[0]",
+        ),
+        (
+            {
+                "id": "q.x",
+                "object": "queue",
+                "category": "TotalNumber",
+                "mask": ["entered"],
+                "profile": {"kind": "sliding", "window_s": 100, "step_s": 30},
+            },
+            "profile.window_s",
+        ),
+        (
+            {
+                "id": "q.x",
+                "object": "queue",
+                "category": "TotalNumber",
+                "mask": ["entered"],
+                "profile": {"kind": "growing", "reset": "25:00"},
+            },
+            "profile.reset",
+        ),
+        (
+            {"id": "q.x", "object": "queue", "category": "ServiceFactor", "mask": ["answered"]},
+            "service_level",
+        ),
+        ({"id": "q.x", "object": "queue", "category": "Formula", "formula": "q.y +"}, "formula"),
+        (
+            {
+                "id": "q.x",
+                "object": "queue",
+                "category": "TotalNumber",
+                "mask": ["entered"],
+                "in_progress": True,
+            },
+            "in_progress",
+        ),
+        (
+            {
+                "id": "a.x",
+                "object": "agent",
+                "category": "TotalTime",
+                "mask": ["ready"],
+                "profile": {"kind": "sliding", "window_s": 60, "step_s": 60},
+            },
+            "profile",
+        ),
+    ],
+)
+def test_definition_errors_name_the_field(item: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        decode_definitions([item])
+    assert field in str(caught.value.detail.get("field", "")), caught.value.message
+
+
+def test_formula_cycle_and_unknown_reference_are_rejected() -> None:
+    with pytest.raises(InvalidInput, match="cycle"):
+        decode_definitions(
+            [
+                {"id": "q.a", "object": "queue", "category": "Formula", "formula": "q.b + 1"},
+                {"id": "q.b", "object": "queue", "category": "Formula", "formula": "q.a * 2"},
+            ]
+        )
+    with pytest.raises(InvalidInput, match="unknown statistic"):
+        decode_definitions(
+            [{"id": "q.a", "object": "queue", "category": "Formula", "formula": "q.zz"}]
+        )
+
+
+def test_yaml_errors_are_invalid_input() -> None:
+    with pytest.raises(InvalidInput):
+        load_definitions_text("statistics: [")
+
+
+def test_standard_library_loads_and_every_id_is_documented() -> None:
+    from pathlib import Path
+
+    library = standard_library()
+    doc = (Path(__file__).parents[2] / "docs" / "statistics.md").read_text()
+    missing = [d.id for d in library if f"`{d.id}`" not in doc]
+    assert not missing
+    assert len(library) > 80
+
+
+# --- formulas ----------------------------------------------------------------------------------
+
+
+def test_formula_arithmetic_missing_and_division_by_zero() -> None:
+    values = {"q.a": 6.0, "q.b": 0.0, "q.n": None}
+    lookup = values.get
+    assert parse_formula("1 + 2 * 3 - -1").evaluate(lookup) == 8.0
+    assert parse_formula("(q.a + 2) / 4").evaluate(lookup) == 2.0
+    assert parse_formula("q.a / q.b").evaluate(lookup) is None
+    assert parse_formula("q.n + 1").evaluate(lookup) is None
+    assert parse_formula("if(q.a > 5, max(q.a, 10), min(1, 2))").evaluate(lookup) == 10.0
+    assert parse_formula("if(q.b, 1, 2)").evaluate(lookup) == 2.0
+    assert parse_formula("q.a >= 6").evaluate(lookup) == 1.0
+
+
+@pytest.mark.parametrize("text", ["__import__('os')", "1 +", "q.a q.b", "((((1)", "a", "1 ; 2"])
+def test_formula_rejects_anything_else(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_formula(text)
+
+
+def test_formula_nesting_is_bounded() -> None:
+    with pytest.raises(InvalidInput, match="nested"):
+        parse_formula("(" * 100 + "1" + ")" * 100)
+
+
+# --- windows at DST changes -------------------------------------------------------------------
+
+
+def _scan_start(zone: ZoneInfo, anchor: int, step: int, ts: int) -> int:
+    """Oracle: walk back minute by minute to the latest instant that is a boundary.
+
+    Boundary wall times are ``anchor + k·step`` within a day. A minute is a boundary when its
+    wall time is one (its repeat in a fall-back hour too, except the anchor), or when a
+    spring-forward gap just before it swallowed one.
+    """
+    day = 24 * 60
+    walls = {(anchor + k * step) % day for k in range(-(-day // step))}
+
+    def wall(ms: int) -> int:
+        local = datetime.fromtimestamp(ms / 1000, zone)
+        return local.hour * 60 + local.minute
+
+    minute = ts - ts % 60_000
+    while True:
+        here, before = wall(minute), wall(minute - 60_000)
+        jump = (here - before) % day
+        if here in walls:
+            repeat = wall(minute - 3_600_000) == here
+            if not repeat or here != anchor % day:
+                return minute
+        if 1 < jump < day // 2 and any((before + s) % day in walls for s in range(1, jump)):
+            return minute
+        minute -= 60_000
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from([(0, 1440), (120, 1440), (60, 360), (0, 30), (0, 45)]),
+    st.integers(0, 4 * 24 * 60),
+    st.sampled_from([datetime(2024, 3, 8, tzinfo=UTC), datetime(2024, 11, 1, tzinfo=UTC)]),
+)
+def test_day_partition_matches_minute_scan(
+    anchor_step: tuple[int, int], minutes: int, origin: datetime
+) -> None:
+    zone = ZoneInfo("America/New_York")
+    anchor, step = anchor_step
+    ts = int((origin + timedelta(minutes=minutes, seconds=7)).timestamp() * 1000)
+    start, end = DayPartition(zone, anchor, step).bounds(ts)
+    assert start <= ts < end
+    assert start == _scan_start(zone, anchor, step, ts)
+
+
+def test_daily_reset_is_local_midnight_across_dst() -> None:
+    zone = ZoneInfo("America/New_York")
+    windows = DayPartition(zone, 0, 1440)
+    ts = int(datetime(2024, 11, 3, 12, tzinfo=zone).timestamp() * 1000)
+    start, end = windows.bounds(ts)
+    assert (end - start) == 25 * 3_600_000  # fall-back day
+    ts = int(datetime(2024, 3, 10, 12, tzinfo=zone).timestamp() * 1000)
+    start, end = windows.bounds(ts)
+    assert (end - start) == 23 * 3_600_000
+    assert datetime.fromtimestamp(start / 1000, zone).hour == 0
+
+
+# --- service level: Cisco's worked example ------------------------------------------------------
+
+
+def test_cisco_service_level_example() -> None:
+    definitions = decode_definitions(
+        [
+            {
+                "id": f"queue.sl_{kind}",
+                "object": "queue",
+                "category": "ServiceFactor",
+                "mask": ["answered"],
+                "service_level": {"type": kind, "threshold_s": 20},
+            }
+            for kind in ("ignore_abandoned", "abandoned_negative", "abandoned_positive")
+        ]
+    )
+    engine = StatisticsEngine(definitions)
+    for stat in definitions:
+        engine.open(T, "queue", "q", stat.id)
+    e = Events()
+    ts = BASE
+    plan = (
+        ["answer_fast"] * 70 + ["abandon_fast"] * 10 + ["answer_slow"] * 10 + ["abandon_slow"] * 5
+    )
+    for index, kind in enumerate(plan):
+        call = f"c{index}"
+        engine.apply(e(ev.CallQueued, ts, call=call, queue="q"))
+        wait = 5_000 if kind.endswith("fast") else 30_000
+        if kind.startswith("answer"):
+            engine.apply(e(ev.CallEstablished, ts + wait, call=call, agent="a", queue="q"))
+            engine.apply(e(ev.CallReleased, ts + wait + 1, call=call, agent="a"))
+        else:
+            engine.apply(e(ev.CallAbandoned, ts + wait, call=call, queue="q"))
+        ts += 60_000
+    # 5 more still waiting past the threshold: they reached it, so they are SL events too.
+    for index in range(5):
+        engine.apply(e(ev.CallQueued, ts + index, call=f"w{index}", queue="q"))
+    now = ts + 25_000
+    readings = {s.id: engine.reading(T, "queue", "q", s.id, now) for s in definitions}
+    assert readings["queue.sl_ignore_abandoned"].value == pytest.approx(77.777, abs=0.01)
+    assert readings["queue.sl_abandoned_negative"].value == pytest.approx(70.0)
+    assert readings["queue.sl_abandoned_positive"].value == pytest.approx(80.0)
+    assert readings["queue.sl_abandoned_negative"].denominator == 100
+    assert readings["queue.sl_ignore_abandoned"].denominator == 90
+    # Before the waiting calls reach 20 s they are not yet SL events.
+    assert (
+        engine.reading(T, "queue", "q", "queue.sl_abandoned_negative", ts + 10_000).denominator
+        == 95
+    )
+
+
+# --- engine behaviour --------------------------------------------------------------------------
+
+
+def _library_engine(**kwargs: Any) -> StatisticsEngine:
+    return StatisticsEngine(standard_library(), **kwargs)
+
+
+def test_contradictions_are_counted_and_harm_nothing() -> None:
+    engine = _library_engine()
+    engine.open(T, "queue", "q", "queue.answered")
+    engine.open(T, "agent", "a", "agent.status")
+    e = Events()
+    engine.apply(e(ev.CallReleased, BASE, call="ghost", agent="a"))
+    engine.apply(e(ev.CallAbandoned, BASE + 1, call="ghost", queue="q"))
+    engine.apply(e(ev.AgentReady, BASE + 2, agent="a"))
+    engine.apply(e(ev.CallHeld, BASE + 3, call="ghost", agent="a"))
+    engine.apply(e(ev.CallQueued, BASE + 4, call="c", queue="q"))
+    engine.apply(e(ev.CallEstablished, BASE + 5, call="c", agent="a", queue="q"))
+    assert engine.anomalies == {
+        "released_unknown_call": 1,
+        "abandoned_not_queued": 1,
+        "state_while_logged_out": 1,
+        "held_without_talking_call": 1,
+    }
+    assert engine.value(T, "queue", "q", "queue.answered", BASE + 10) == 1
+    status = engine.value(T, "agent", "a", "agent.status", BASE + 10)
+    assert isinstance(status, AgentStatusValue)
+    assert status.state == "talking"
+
+
+def test_late_events_beyond_lateness_are_dropped_and_counted() -> None:
+    engine = _library_engine(lateness_ms=1_000)
+    engine.open(T, "queue", "q", "queue.entered")
+    e = Events()
+    engine.apply(e(ev.CallQueued, BASE + 5_000, call="a", queue="q"))
+    engine.apply(e(ev.CallQueued, BASE + 4_500, call="b", queue="q"))  # within lateness
+    assert engine.value(T, "queue", "q", "queue.entered", BASE + 6_000) == 0  # still buffered
+    engine.advance(BASE + 7_000)
+    assert engine.value(T, "queue", "q", "queue.entered", BASE + 7_000) == 2
+    engine.apply(e(ev.CallQueued, BASE + 1_000, call="c", queue="q"))
+    assert engine.anomalies["too_late"] == 1
+    assert engine.value(T, "queue", "q", "queue.entered", BASE + 7_000) == 2
+
+
+def test_group_total_counts_an_agent_once_and_membership_changes() -> None:
+    engine = _library_engine()
+    config = ObjectConfig(
+        agent_groups={
+            "sales": GroupConfig(agents=("a1", "a2")),
+            "service": GroupConfig(agents=("a2", "a3")),
+            "all": GroupConfig(groups=("sales", "service")),
+        }
+    )
+    engine.set_objects(T, config)
+    for group in ("sales", "service", "all"):
+        engine.open(T, "agent_group", group, "group.agents_ready")
+        engine.open(T, "agent_group", group, "group.calls_handled")
+    engine.open(T, "tenant", T, "tenant.agents_ready")
+    e = Events()
+    for index, agent in enumerate(("a1", "a2", "a3")):
+        engine.apply(e(ev.AgentLogin, BASE + 10 * index, agent=agent))
+        engine.apply(e(ev.AgentReady, BASE + 10 * index + 5, agent=agent))
+    engine.apply(e(ev.CallEstablished, BASE + 100, call="c", agent="a2"))
+    engine.apply(e(ev.CallReleased, BASE + 200, call="c", agent="a2"))
+    now = BASE + 300
+    ready = {
+        g: engine.value(T, "agent_group", g, "group.agents_ready", now)
+        for g in ("sales", "service", "all")
+    }
+    assert ready == {"sales": 2, "service": 2, "all": 3}
+    assert engine.value(T, "tenant", T, "tenant.agents_ready", now) == 3
+    assert engine.value(T, "agent_group", "all", "group.calls_handled", now) == 1
+    engine.set_objects(T, ObjectConfig(agent_groups={"sales": GroupConfig(agents=("a1",))}))
+    assert engine.value(T, "agent_group", "sales", "group.agents_ready", now) == 1
+    engine.apply(e(ev.CallEstablished, BASE + 400, call="d", agent="a2"))
+    engine.apply(e(ev.CallReleased, BASE + 500, call="d", agent="a2"))
+    # The first call counted while a2 was a member; the second, after it left, does not.
+    assert engine.value(T, "agent_group", "sales", "group.calls_handled", BASE + 600) == 1
+
+
+def test_missing_is_none_and_unknown_statistics_are_refused() -> None:
+    engine = _library_engine()
+    engine.open(T, "queue", "q", "queue.asa")
+    engine.open(T, "agent", "a", "agent.login_time_since_login")
+    assert engine.value(T, "queue", "q", "queue.asa", BASE) is None
+    assert engine.value(T, "agent", "a", "agent.login_time_since_login", BASE) is None
+    with pytest.raises(NotFound):
+        engine.open(T, "queue", "q", "queue.nonsense")
+    with pytest.raises(InvalidInput):
+        engine.open(T, "agent", "q", "queue.asa")
+    with pytest.raises(NotFound):
+        engine.value(T, "queue", "q", "queue.answered", BASE)
+
+
+def test_change_notification_names_touched_objects_only() -> None:
+    engine = _library_engine()
+    engine.open(T, "queue", "q1", "queue.entered")
+    engine.open(T, "queue", "q2", "queue.entered")
+    engine.open(T, "agent", "a", "agent.status")
+    engine.drain_changes()
+    e = Events()
+    engine.apply(e(ev.CallQueued, BASE, call="c", queue="q1"))
+    assert engine.drain_changes() == {(T, "queue", "q1")}
+    engine.apply(e(ev.AgentLogin, BASE + 1, agent="a"))
+    assert engine.drain_changes() == {(T, "agent", "a")}
+    assert engine.drain_changes() == set()
+
+
+def test_close_releases_and_reopen_starts_fresh() -> None:
+    engine = _library_engine()
+    engine.open(T, "queue", "q", "queue.asa")
+    engine.open(T, "queue", "q", "queue.answered")
+    e = Events()
+    engine.apply(e(ev.CallQueued, BASE, call="c", queue="q"))
+    engine.apply(e(ev.CallEstablished, BASE + 4_000, call="c", agent="a"))
+    engine.close(T, "queue", "q", "queue.asa")
+    assert engine.value(T, "queue", "q", "queue.answered", BASE + 5_000) == 1  # shared tally kept
+    engine.close(T, "queue", "q", "queue.answered")
+    assert engine.opened() == []
+    with pytest.raises(NotFound):
+        engine.close(T, "queue", "q", "queue.answered")
