@@ -7,8 +7,13 @@ import sys
 
 import typer
 
+from wallboard.adapters.cli import app as import_app
+from wallboard.adapters.serve_cli import app as source_app
 from wallboard.core.errors import ConfigError
+from wallboard.db.cli import app as db_app
+from wallboard.replay_cli import app as stats_app
 from wallboard.settings import PREFIX, Settings, render_env_example
+from wallboard.sim.cli import app as simulate_app
 
 app = typer.Typer(
     name="wallboard",
@@ -17,6 +22,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+app.add_typer(db_app, name="db")
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(stats_app, name="stats")
+app.add_typer(import_app, name="import")
+app.add_typer(source_app, name="source")
 
 
 @app.callback()
@@ -49,5 +60,48 @@ def settings_command(
         typer.echo(f"{PREFIX}{field.name.upper()}={getattr(settings, field.name)}")
 
 
+@app.command("demo")
+def demo_command(
+    speed: float = typer.Option(
+        1.0, "--speed", min=0.01, help="Simulated seconds per real second."
+    ),
+    seed: int = typer.Option(1, "--seed", help="Seed of the simulated contact center."),
+    duration: float | None = typer.Option(
+        None, "--duration", min=0, help="Stop after this many seconds (default: run until Ctrl-C)."
+    ),
+    once: bool = typer.Option(
+        False, "--once", help="Print the board once at the end instead of redrawing it live."
+    ),
+) -> None:
+    """Run a simulated contact center through the statistics engine, on a live terminal board."""
+    import asyncio
+
+    from rich.console import Console
+
+    from wallboard.core.clock import SystemClock
+    from wallboard.demo import run_demo
+    from wallboard.ops.logging import configure_logging
+
+    configure_logging(load_settings())
+    console = Console()
+    try:
+        asyncio.run(
+            run_demo(
+                clock=SystemClock(),
+                console=console,
+                seed=seed,
+                speed=speed,
+                duration=duration,
+                live=not once,
+            )
+        )
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()
