@@ -1,15 +1,26 @@
 """Batch mode: run a scenario for a number of simulated hours and write the three files.
 
 ``events.jsonl`` (the event stream in the wire format, one event a line), ``calls.jsonl`` (one
-ground-truth record per contact) and ``agents.jsonl`` (agent-state intervals). Each is written
-in large chunks with one reused encoder, so output costs little next to the simulation.
+ground-truth record per contact) and ``agents.jsonl`` (agent-state intervals). The engine's
+output is drained in chunks, each encoded with one reused encoder into one buffer per file
+and written at once: in a simulated hour of ``large`` encoding takes about a sixth of the
+time, writing (to the page cache) about 1 %.
+
+The run pauses the cyclic garbage collector. Everything the engine allocates per event (event
+structs, heap entries, contacts) is freed by reference counting: no reference cycles are made
+while it runs (a test checks this), so the collector would only rescan the engine's hundred
+thousand long-lived objects again and again, a quarter of the run's time for nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 
@@ -17,9 +28,11 @@ from wallboard.core.errors import InvalidInput
 from wallboard.sim.engine import Engine
 from wallboard.sim.scenario import Scenario
 
-CHUNK_EVENTS = 16_384
-"""Events buffered between writes; large enough that writes cost nothing, small enough that a
-long run never holds much in memory."""
+CHUNK_EVENTS = 512
+"""Events buffered between writes. Small on purpose: a chunk's events, records and intervals
+(a few hundred KB) are encoded and freed while they are still in the CPU cache; at 16,384
+events a simulated hour of ``large`` took a quarter longer. Writes of ~100 KB still cost
+next to nothing."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -38,6 +51,25 @@ class BatchSummary:
         return self.events / self.seconds if self.seconds > 0 else float("inf")
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block (if it was running); restart it after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _write(file: BinaryIO, data: bytes) -> None:
+    try:
+        file.write(data)
+    except OSError as exc:  # name the file: the error of a write does not
+        raise OSError(exc.errno, exc.strerror, file.name) from None
+
+
 def run_batch(scenario: Scenario, *, seed: int, hours: float, out: str | Path) -> BatchSummary:
     """Simulate ``hours`` from the scenario's start and write the files into ``out``."""
     if not hours > 0:
@@ -48,32 +80,38 @@ def run_batch(scenario: Scenario, *, seed: int, hours: float, out: str | Path) -
     except OSError as exc:
         raise InvalidInput(f"cannot create {directory}: {exc.strerror}", field="out") from None
     began = time.perf_counter()
-    engine = Engine(scenario, seed)
-    end_ms = engine.start_ms + round(hours * 3_600_000)
-    encoder = msgspec.json.Encoder()
     n_events = n_records = n_intervals = 0
-    with (
-        (directory / "events.jsonl").open("wb") as events_file,
-        (directory / "calls.jsonl").open("wb") as calls_file,
-        (directory / "agents.jsonl").open("wb") as agents_file,
-    ):
-        done = False
-        while not done:
-            done = engine.run_until(end_ms, CHUNK_EVENTS)
-            if done:
-                engine.finish(end_ms)
-            if engine.events:
-                events_file.write(encoder.encode_lines(engine.events))
-                n_events += len(engine.events)
-                engine.events.clear()
-            if engine.records:
-                calls_file.write(encoder.encode_lines(engine.records))
-                n_records += len(engine.records)
-                engine.records.clear()
-            if engine.intervals:
-                agents_file.write(encoder.encode_lines(engine.intervals))
-                n_intervals += len(engine.intervals)
-                engine.intervals.clear()
+    with collector_paused():
+        engine = Engine(scenario, seed)
+        end_ms = engine.start_ms + round(hours * 3_600_000)
+        try:
+            with (
+                (directory / "events.jsonl").open("wb") as events_file,
+                (directory / "calls.jsonl").open("wb") as calls_file,
+                (directory / "agents.jsonl").open("wb") as agents_file,
+            ):
+                encode_lines = msgspec.json.Encoder().encode_lines
+                events, records, intervals = engine.events, engine.records, engine.intervals
+                done = False
+                while not done:
+                    done = engine.run_until(end_ms, CHUNK_EVENTS)
+                    if done:
+                        engine.finish(end_ms)
+                    if events:
+                        _write(events_file, encode_lines(events))
+                        n_events += len(events)
+                        events.clear()
+                    if records:
+                        _write(calls_file, encode_lines(records))
+                        n_records += len(records)
+                        records.clear()
+                    if intervals:
+                        _write(agents_file, encode_lines(intervals))
+                        n_intervals += len(intervals)
+                        intervals.clear()
+        except OSError as exc:
+            where = exc.filename or directory
+            raise InvalidInput(f"cannot write {where}: {exc.strerror}", field="out") from None
     return BatchSummary(
         events=n_events,
         contacts=n_records,

@@ -12,7 +12,8 @@ seed and the object's name, so adding an agent or a queue leaves the others' dra
 
 The engine produces three lists that the caller drains as it goes: :attr:`Engine.events`
 (core events, in emission order), :attr:`Engine.records` (finished contacts) and
-:attr:`Engine.intervals` (closed agent-state intervals). Events go to four sources, each with
+:attr:`Engine.intervals` (closed agent-state intervals). Drain them in place (``clear()``):
+the engine keeps appending to the same list objects. Events go to four sources, each with
 its own gapless ``seq`` from 1: ``voice``, ``voice-vq``, ``interactions``, ``interactions-vq``;
 an event's id is ``"<source>:<seq>"``.
 """
@@ -23,7 +24,7 @@ import bisect
 import collections
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from heapq import heappush as _heappush
 from random import Random
 from typing import Any, Final, cast
@@ -92,6 +93,16 @@ _AT_POINT, _WAITING, _OFFERED, _CONNECTED, _FINISHED = range(5)
 # Ready events after: nothing (a call without wrap-up), after-call work (voice), login/not-ready.
 _NO_READY, _READY_VOICE, _READY_ALL = range(3)
 
+# Enum members the handlers use, as module constants: in Python 3.11 ``Media.VOICE`` is a
+# look-up on the enum class, several times the cost of a global.
+_VOICE: Final = Media.VOICE
+_CHAT: Final = Media.CHAT
+_EMAIL: Final = Media.EMAIL
+_INBOUND: Final = Direction.INBOUND
+_BY_AGENT: Final = ReleasedBy.AGENT
+_BY_CALLER: Final = ReleasedBy.CALLER
+_ROUTED: Final = VirtualQueueExit.ROUTED
+
 _event_id = cast("Callable[[str], EventId]", str)
 """``EventId(x)`` without the cost of a Python-level call on the hot path."""
 
@@ -108,7 +119,8 @@ class _Source:
 
 
 class _Pool(collections.deque[tuple[int, "_Agent"]]):
-    """Agents free for one queue at one skill level, longest idle first.
+    """Agents free for one queue at one skill level, longest idle first (queues served by
+    exactly the same agents share one pool: see ``_build_tenant``).
 
     Entries are ``(token, agent)``; an entry counts only while the agent's token still equals
     it (every change that makes an agent less available bumps the token), so stale entries are
@@ -116,6 +128,17 @@ class _Pool(collections.deque[tuple[int, "_Agent"]]):
     """
 
     limit: int = 16
+
+
+def _distinct(pools: Iterable[_Pool]) -> list[_Pool]:
+    """The pools in order, each once."""
+    seen: set[int] = set()
+    out: list[_Pool] = []
+    for pool in pools:
+        if id(pool) not in seen:
+            seen.add(id(pool))
+            out.append(pool)
+    return out
 
 
 class _TenantRt:
@@ -293,17 +316,27 @@ class _Contact:
         "transferred",
     )
 
-    tenant: _TenantRt
-    call_id: Any  # a CallId for calls, an InteractionId for chats and emails
-    leg: int
-    media: Media
-    direction: Direction
-    entered_at: int
     handle_ms: int
 
-    def __init__(self) -> None:
-        self.serial = 0
-        self.queue: _QueueRt | None = None
+    def __init__(
+        self,
+        serial: int,
+        tenant: _TenantRt,
+        queue: _QueueRt | None,
+        call_id: Any,  # a CallId for calls, an InteractionId for chats and emails
+        leg: int,
+        media: Media,
+        direction: Direction,
+        entered_at: int,
+    ) -> None:
+        self.serial = serial
+        self.tenant = tenant
+        self.queue = queue
+        self.call_id = call_id
+        self.leg = leg
+        self.media = media
+        self.direction = direction
+        self.entered_at = entered_at
         self.agent: _Agent | None = None
         self.answered_at: int | None = None
         self.abandoned_at: int | None = None
@@ -337,6 +370,7 @@ class Engine:
         # Profiles follow the scenario's time of day even when live mode starts at "now".
         self._tod_shift = int(scenario.start.timestamp() * 1000) - self.start_ms
         self.events: list[Event] = []
+        self._emit = self.events.append
         self.records: list[ContactRecord] = []
         self.intervals: list[AgentInterval] = []
         self._heap: list[tuple[int, int, int, Any, Any]] = []
@@ -387,10 +421,48 @@ class Engine:
         for qspec in spec.queues:
             if qspec.transfer is not None:
                 by_id[qspec.id].transfer_to = [by_id[t] for t in qspec.transfer.to]
-        dn_number = 10_000
-        # Pools per queue and skill level, highest level first for skill-level routing.
+        # Pools per queue and skill level, highest level first for skill-level routing. All
+        # the agents of a group have the same skills and capacity, so they are in the same
+        # queues and pools: worked out once per group.
         levels: dict[str, dict[int, _Pool]] = {q.id: {} for q in spec.queues}
-        for group in spec.groups:
+        members: dict[int, tuple[Media, list[int]]] = {}  # by id(pool): media, group indexes
+        group_pools: list[list[tuple[_QueueRt, _Pool]]] = []
+        for group_index, group in enumerate(spec.groups):
+            served: list[tuple[_QueueRt, _Pool]] = []
+            for qspec in spec.queues:
+                level = group.skills.get(qspec.skill_name, 0)
+                if level < qspec.min_level or not group.capacity.get(qspec.media):
+                    continue
+                key = level if qspec.routing == "skill_level" else 0
+                pool = levels[qspec.id].get(key)
+                if pool is None:
+                    pool = levels[qspec.id][key] = _Pool()
+                    members[id(pool)] = (qspec.media, [])
+                members[id(pool)][1].append(group_index)
+                pool.limit += 2 * group.agents
+                served.append((by_id[qspec.id], pool))
+            group_pools.append(served)
+        # Pools with the same members for the same media get exactly the same entries at the
+        # same moments, and an entry's liveness depends on its agent alone, so their live
+        # entries are always the same sequence: one shared pool stands for them all, and an
+        # agent who becomes free is added once instead of once per queue.
+        shared: dict[tuple[Media, tuple[int, ...]], _Pool] = {}
+        canonical: dict[int, _Pool] = {}
+        for pools in levels.values():
+            for pool in pools.values():
+                media, group_indexes = members[id(pool)]
+                canonical[id(pool)] = shared.setdefault((media, tuple(group_indexes)), pool)
+        for qspec in spec.queues:
+            pools = levels[qspec.id]
+            by_id[qspec.id].pools = [canonical[id(pools[k])] for k in sorted(pools, reverse=True)]
+        dn_number = 10_000
+        for group, served in zip(spec.groups, group_pools, strict=True):
+            queues = [queue for queue, _ in served]
+            # Shared by the group's agents: never changed after set-up.
+            by_media = {
+                media: _distinct(canonical[id(p)] for q, p in served if q.media is media)
+                for media in (Media.VOICE, Media.CHAT, Media.EMAIL)
+            }
             for i, agent_id in enumerate(group.agent_ids(), 1):
                 dn_number += 1
                 agent = _Agent(tenant, group, agent_id, str(dn_number), self.seed)
@@ -400,30 +472,14 @@ class Engine:
                     agent.calls.append(("outbound", group.outbound))
                 if group.internal is not None:
                     agent.calls.append(("internal", group.internal))
-                for qspec in spec.queues:
-                    level = group.skills.get(qspec.skill_name, 0)
-                    if level < qspec.min_level or not group.capacity.get(qspec.media):
-                        continue
-                    queue = by_id[qspec.id]
-                    key = level if qspec.routing == "skill_level" else 0
-                    pool = levels[qspec.id].get(key)
-                    if pool is None:
-                        pool = levels[qspec.id][key] = _Pool()
-                    pool.limit += 2
-                    agent.queues.append(queue)
-                    if qspec.media is Media.VOICE:
-                        agent.voice_pools.append(pool)
-                    elif qspec.media is Media.CHAT:
-                        agent.chat_pools.append(pool)
-                    else:
-                        agent.email_pools.append(pool)
+                agent.queues = queues
+                agent.voice_pools = by_media[Media.VOICE]
+                agent.chat_pools = by_media[Media.CHAT]
+                agent.email_pools = by_media[Media.EMAIL]
                 login_ms = self.start_ms + int(group.shift.start * 3_600_000)
                 if group.shift.login_spread > 0:
                     login_ms += int(group.shift.login_spread * 1000 * (i - 1) / group.agents)
                 self._push(login_ms, _LOGIN, agent, None)
-        for qspec in spec.queues:
-            pools = levels[qspec.id]
-            by_id[qspec.id].pools = [pools[k] for k in sorted(pools, reverse=True)]
 
     def _plan_arrivals(
         self, queue: _QueueRt, spec: Queue, profiles: dict[str, ArrivalProfile]
@@ -475,6 +531,7 @@ class Engine:
         return sampler
 
     def _push(self, t: int, kind: int, obj: Any, arg: Any) -> None:
+        # Written out in place on the hottest paths (contacts' own steps), to save the call.
         self._n += 1
         _heappush(self._heap, (t, self._n, kind, obj, arg))
 
@@ -491,16 +548,17 @@ class Engine:
         pop = heapq.heappop
         handlers = self._handlers
         events = self.events
+        t = self.now_ms
         while heap:
             if heap[0][0] >= limit_ms:
                 self.now_ms = limit_ms
                 return True
             t, _, kind, obj, arg = pop(heap)
-            self.now_ms = t
             handlers[kind](obj, arg, t)
             if len(events) >= max_events:
+                self.now_ms = t
                 return not heap or heap[0][0] >= limit_ms
-        self.now_ms = max(self.now_ms, limit_ms)
+        self.now_ms = max(t, limit_ms)
         return True
 
     def finish(self, end_ms: int) -> None:
@@ -592,17 +650,9 @@ class Engine:
     def _new_contact(self, queue: _QueueRt, t: int, call_id: str, leg: int) -> _Contact:
         """A contact for ``queue`` with all its random attributes drawn now, from the queue's
         own generator, so that routing never changes what the customers do."""
-        c = _Contact()
         self._serial += 1
-        c.serial = self._serial
+        c = _Contact(self._serial, queue.tenant, queue, call_id, leg, queue.media, _INBOUND, t)
         self._open[c.serial] = c
-        c.tenant = queue.tenant
-        c.queue = queue
-        c.call_id = call_id
-        c.leg = leg
-        c.media = queue.media
-        c.direction = Direction.INBOUND
-        c.entered_at = t
         rng = queue.rng
         c.handle_ms = queue.handle.sample(rng)
         if queue.answer is not None:
@@ -630,7 +680,8 @@ class Engine:
     def _on_arrival(self, queue: _QueueRt, _: None, t: int) -> None:
         nxt = self._next_arrival(queue)
         if nxt is not None:
-            self._push(nxt, _ARRIVAL, queue, None)
+            self._n = n = self._n + 1
+            _heappush(self._heap, (nxt, n, _ARRIVAL, queue, None))
         tenant = queue.tenant
         if queue.voice:
             tenant.call_serial += 1
@@ -638,7 +689,7 @@ class Engine:
             if queue.point is not None:
                 s = self._voice
                 s.seq += 1
-                self.events.append(
+                self._emit(
                     CallQueued(
                         tenant=tenant.id,
                         source=s.id,
@@ -659,7 +710,7 @@ class Engine:
             )
             s = self._ix
             s.seq += 1
-            self.events.append(
+            self._emit(
                 InteractionCreated(
                     tenant=tenant.id,
                     source=s.id,
@@ -678,7 +729,7 @@ class Engine:
         assert queue.point is not None
         s = self._voice
         s.seq += 1
-        self.events.append(
+        self._emit(
             CallDiverted(
                 tenant=c.tenant.id,
                 source=s.id,
@@ -700,7 +751,7 @@ class Engine:
         if queue.voice:
             s = self._voice
             s.seq += 1
-            self.events.append(
+            self._emit(
                 CallQueued(
                     tenant=tenant_id,
                     source=s.id,
@@ -714,7 +765,7 @@ class Engine:
         else:
             s = self._ix
             s.seq += 1
-            self.events.append(
+            self._emit(
                 InteractionQueued(
                     tenant=tenant_id,
                     source=s.id,
@@ -750,7 +801,7 @@ class Engine:
                     interaction=c.call_id,
                     media=c.media,
                 )
-            self.events.append(vq_event)
+            self._emit(vq_event)
         c.stage = _WAITING
         agent = self._free_agent(queue)
         if agent is not None:
@@ -759,7 +810,8 @@ class Engine:
         queue.waiting.append(c)
         queue.n_waiting += 1
         if c.patience_ms >= 0:
-            self._push(t + c.patience_ms, _ABANDON, c, None)
+            self._n = n = self._n + 1
+            _heappush(self._heap, (t + c.patience_ms, n, _ABANDON, c, None))
 
     def _free_agent(self, queue: _QueueRt) -> _Agent | None:
         """The agent to route to: the first live entry of the best non-empty pool."""
@@ -777,7 +829,7 @@ class Engine:
         s = self._voice_vq if queue.voice else self._ix_vq
         s.seq += 1
         if queue.voice:
-            self.events.append(
+            self._emit(
                 VirtualQueueLeft(
                     tenant=c.tenant.id,
                     source=s.id,
@@ -791,7 +843,7 @@ class Engine:
                 )
             )
         else:
-            self.events.append(
+            self._emit(
                 VirtualQueueLeft(
                     tenant=c.tenant.id,
                     source=s.id,
@@ -819,7 +871,7 @@ class Engine:
         if queue.voice:
             s = self._voice
             s.seq += 1
-            self.events.append(
+            self._emit(
                 CallAbandoned(
                     tenant=c.tenant.id,
                     source=s.id,
@@ -833,7 +885,7 @@ class Engine:
         if not queue.voice:
             s = self._ix
             s.seq += 1
-            self.events.append(
+            self._emit(
                 InteractionDone(
                     tenant=c.tenant.id,
                     source=s.id,
@@ -856,14 +908,14 @@ class Engine:
         c.agent = a
         a.token += 1
         if queue.vq is not None:
-            self._leave_vq(c, VirtualQueueExit.ROUTED, a.id, t)
+            self._leave_vq(c, _ROUTED, a.id, t)
         if queue.voice:
             a.voice_busy = True
             a.vstate = "ringing"
             a.vcall = c
             s = self._voice
             s.seq += 1
-            self.events.append(
+            self._emit(
                 CallRinging(
                     tenant=c.tenant.id,
                     source=s.id,
@@ -877,13 +929,13 @@ class Engine:
                 )
             )
         else:
-            if c.media is Media.CHAT:
+            if c.media is _CHAT:
                 a.n_chat += 1
             else:
                 a.n_email += 1
             s = self._ix
             s.seq += 1
-            self.events.append(
+            self._emit(
                 InteractionOffered(
                     tenant=c.tenant.id,
                     source=s.id,
@@ -898,7 +950,8 @@ class Engine:
             )
         self._refresh(a, t)
         if c.answer_ms:
-            self._push(t + c.answer_ms, _ANSWER, c, None)
+            self._n = n = self._n + 1
+            _heappush(self._heap, (t + c.answer_ms, n, _ANSWER, c, None))
         else:
             self._on_answer(c, None, t)
 
@@ -908,11 +961,11 @@ class Engine:
         c.stage = _CONNECTED
         c.answered_at = t
         queue = c.queue
-        if c.media is Media.VOICE:
+        if c.media is _VOICE:
             a.vstate = "talking"
             s = self._voice
             s.seq += 1
-            self.events.append(
+            self._emit(
                 CallEstablished(
                     tenant=c.tenant.id,
                     source=s.id,
@@ -928,14 +981,16 @@ class Engine:
             )
             self._refresh(a, t)
             if c.hold_for:
-                self._push(t + c.hold_at, _HOLD, c, None)
+                self._n = n = self._n + 1
+                _heappush(self._heap, (t + c.hold_at, n, _HOLD, c, None))
             else:
-                self._push(t + c.handle_ms, _END_TALK, c, None)
+                self._n = n = self._n + 1
+                _heappush(self._heap, (t + c.handle_ms, n, _END_TALK, c, None))
         else:
             assert queue is not None
             s = self._ix
             s.seq += 1
-            self.events.append(
+            self._emit(
                 InteractionAccepted(
                     tenant=c.tenant.id,
                     source=s.id,
@@ -948,14 +1003,15 @@ class Engine:
                     queue=queue.id,
                 )
             )
-            self._push(t + c.handle_ms, _END_TALK, c, None)
+            self._n = n = self._n + 1
+            _heappush(self._heap, (t + c.handle_ms, n, _END_TALK, c, None))
 
     def _held(self, c: _Contact, a: _Agent, t: int) -> None:
         a.vstate = "held"
         c.hold_since = t
         s = self._voice
         s.seq += 1
-        self.events.append(
+        self._emit(
             CallHeld(
                 tenant=c.tenant.id,
                 source=s.id,
@@ -982,7 +1038,7 @@ class Engine:
         c.hold_ms += t - c.hold_since
         s = self._voice
         s.seq += 1
-        self.events.append(
+        self._emit(
             CallRetrieved(
                 tenant=c.tenant.id,
                 source=s.id,
@@ -1000,7 +1056,7 @@ class Engine:
     def _on_end_talk(self, c: _Contact, _: None, t: int) -> None:
         a = c.agent
         assert a is not None
-        if c.media is not Media.VOICE:
+        if c.media is not _VOICE:
             self._interaction_done(c, a, t)
             return
         if c.transfer_to is not None:
@@ -1012,7 +1068,7 @@ class Engine:
                 return
             self._transfer(c, a, TransferKind.BLIND, t)
             return
-        self._release(c, a, ReleasedBy.CALLER if c.by_caller else ReleasedBy.AGENT, t)
+        self._release(c, a, _BY_CALLER if c.by_caller else _BY_AGENT, t)
 
     def _on_consult_end(self, c: _Contact, _: None, t: int) -> None:
         a = c.agent
@@ -1025,7 +1081,7 @@ class Engine:
         c.transferred = True
         s = self._voice
         s.seq += 1
-        self.events.append(
+        self._emit(
             CallTransferred(
                 tenant=c.tenant.id,
                 source=s.id,
@@ -1038,7 +1094,7 @@ class Engine:
                 kind=kind,
             )
         )
-        self._release(c, a, ReleasedBy.AGENT, t)
+        self._release(c, a, _BY_AGENT, t)
         # The same call continues as a new leg in the target queue, with its own attributes.
         self._enter_queue(self._new_contact(target, t, c.call_id, c.leg + 1), t)
 
@@ -1049,7 +1105,7 @@ class Engine:
         queue = c.queue
         s = self._voice
         s.seq += 1
-        self.events.append(
+        self._emit(
             CallReleased(
                 tenant=c.tenant.id,
                 source=s.id,
@@ -1066,7 +1122,7 @@ class Engine:
         if c.acw_plan:
             a.vstate = "acw"
             s.seq += 1
-            self.events.append(
+            self._emit(
                 AgentAfterCallWork(
                     tenant=c.tenant.id,
                     source=s.id,
@@ -1078,7 +1134,8 @@ class Engine:
                 )
             )
             self._refresh(a, t)
-            self._push(t + c.acw_plan, _ACW_END, a, c)
+            self._n = n = self._n + 1
+            _heappush(self._heap, (t + c.acw_plan, n, _ACW_END, a, c))
             return
         self._close(c)
         a.voice_busy = False
@@ -1098,7 +1155,7 @@ class Engine:
         assert queue is not None
         s = self._ix
         s.seq += 1
-        self.events.append(
+        self._emit(
             InteractionDone(
                 tenant=c.tenant.id,
                 source=s.id,
@@ -1112,7 +1169,7 @@ class Engine:
             )
         )
         self._close(c)
-        if c.media is Media.CHAT:
+        if c.media is _CHAT:
             a.n_chat -= 1
         else:
             a.n_email -= 1
@@ -1131,12 +1188,12 @@ class Engine:
         if a.voice_cap:
             s = self._voice
             s.seq += 1
-            self.events.append(make(s.id, s.seq, _event_id(f"voice:{s.seq}"), Media.VOICE))
-        for media, cap in ((Media.CHAT, a.chat_cap), (Media.EMAIL, a.email_cap)):
+            self._emit(make(s.id, s.seq, _event_id(f"voice:{s.seq}"), _VOICE))
+        for media, cap in ((_CHAT, a.chat_cap), (_EMAIL, a.email_cap)):
             if cap:
                 s = self._ix
                 s.seq += 1
-                self.events.append(make(s.id, s.seq, _event_id(f"interactions:{s.seq}"), media))
+                self._emit(make(s.id, s.seq, _event_id(f"interactions:{s.seq}"), media))
 
     def _on_login(self, a: _Agent, _: None, t: int) -> None:
         a.logged_in = True
@@ -1146,7 +1203,7 @@ class Engine:
         if a.voice_cap:
             s = self._voice
             s.seq += 1
-            self.events.append(
+            self._emit(
                 AgentLogin(
                     tenant=tenant,
                     source=s.id,
@@ -1155,15 +1212,15 @@ class Engine:
                     ts=t,
                     agent=a.id,
                     dn=a.dn,
-                    media=(Media.VOICE,),
+                    media=(_VOICE,),
                     queues=tuple(q.id for q in a.queues if q.voice),
                 )
             )
-        ix_media = tuple(m for m in a.media if m is not Media.VOICE)
+        ix_media = tuple(m for m in a.media if m is not _VOICE)
         if ix_media:
             s = self._ix
             s.seq += 1
-            self.events.append(
+            self._emit(
                 AgentLogin(
                     tenant=tenant,
                     source=s.id,
@@ -1287,7 +1344,7 @@ class Engine:
         if ready == _READY_VOICE:
             s = self._voice
             s.seq += 1
-            self.events.append(
+            self._emit(
                 AgentReady(
                     tenant=a.tenant.id,
                     source=s.id,
@@ -1323,7 +1380,7 @@ class Engine:
             sources.append(self._ix)
         for s in sources:
             s.seq += 1
-            self.events.append(
+            self._emit(
                 AgentLogout(
                     tenant=a.tenant.id,
                     source=s.id,
@@ -1349,7 +1406,7 @@ class Engine:
                 if queue.voice:
                     if a.n_chat or a.n_email:
                         continue
-                elif queue.media is Media.CHAT:
+                elif queue.media is _CHAT:
                     if a.n_chat >= a.chat_cap:
                         continue
                 elif a.n_email >= a.email_cap:
@@ -1409,16 +1466,18 @@ class Engine:
             return  # busy: this call is not placed
         tenant = a.tenant
         tenant.call_serial += 1
-        c = _Contact()
         self._serial += 1
-        c.serial = self._serial
+        c = _Contact(
+            self._serial,
+            tenant,
+            None,
+            CallId(f"{tenant.id}-call-{tenant.call_serial}"),
+            1,
+            _VOICE,
+            Direction.OUTBOUND if kind == "outbound" else Direction.INTERNAL,
+            t,
+        )
         self._open[c.serial] = c
-        c.tenant = tenant
-        c.call_id = CallId(f"{tenant.id}-call-{tenant.call_serial}")
-        c.leg = 1
-        c.media = Media.VOICE
-        c.direction = Direction.OUTBOUND if kind == "outbound" else Direction.INTERNAL
-        c.entered_at = t
         c.agent = a
         c.handle_ms = talk_ms
         c.by_caller = False
@@ -1429,7 +1488,7 @@ class Engine:
         a.vcall = c
         s = self._voice
         s.seq += 1
-        self.events.append(
+        self._emit(
             CallRinging(
                 tenant=tenant.id,
                 source=s.id,
