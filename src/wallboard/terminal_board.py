@@ -61,6 +61,8 @@ def format_value(value: Value, fmt: str) -> str:
     """Render a value; missing is "N/A", never 0."""
     if value is None:
         return "N/A"
+    if isinstance(value, dict):  # a breakdown, e.g. not-ready time by reason
+        return ", ".join(f"{key} {format_value(part, fmt)}" for key, part in sorted(value.items()))
     if not isinstance(value, int | float):
         return str(value.state)
     if fmt == "time":
