@@ -102,12 +102,17 @@ class InteractionOutcome(enum.StrEnum):
     STOPPED = "stopped"
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_defaults=True):
+class Event(
+    msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_defaults=True, gc=False
+):
     """Envelope shared by every event.
 
     ``seq`` is monotonic per ``source`` so a consumer can detect gaps and resume; ``id`` is unique
     per event so a consumer can drop duplicates; ``ts`` is the UTC time of the fact, in
     milliseconds since the Unix epoch.
+
+    Events hold only strings, numbers and string-to-string mappings, so they cannot be part of
+    a reference cycle: ``gc=False`` keeps the garbage collector from tracking millions of them.
     """
 
     v: int = PROTOCOL_VERSION
