@@ -111,11 +111,30 @@ def test_member_state_is_rebuilt_from_queue_status() -> None:
     assert all(e.queues == ("xxxxxxxxxxxxxxxx-tous",) for e in logins)
     assert [e.agent for e in events if isinstance(e, AgentNotReady)] == ["Agent/999"]
     assert len([e for e in events if isinstance(e, AgentReady)]) == 5
-    # What an engine test would check against the platform's numbers: QueueParams counts 60
-    # completed and 5 abandoned since Asterisk's last reset, and per-member CallsTaken sums to
-    # 10 — a snapshot carries no calls, so our engine, starting from this transcript, counts 0
-    # of each; the two agree only over a window that starts at Asterisk's reset.
     assert sum(m.calls_taken for m in members.values()) == 10
+
+
+def test_engine_agrees_with_the_queue_status_members_and_says_where_it_cannot() -> None:
+    """The engine on the adapted QueueStatus reply: its agent counts equal the platform's
+    member table. Its call counts cannot equal QueueParams' Completed 60 / Abandoned 5: those
+    run since Asterisk's last reset, and a status reply carries no calls, so over the window
+    the engine sees (this reply) it counts none — agreement needs the stream since the reset."""
+    from wallboard.stats.library import standard_library
+    from wallboard.stats.replay import replay
+
+    translator = AmiTranslator(tenant="t1", fallback_ts_ms=1_413_900_000_000)
+    events = translate_capture(QUEUE_STATUS.read_bytes(), translator)
+    members = translator.book.members.values()
+    result, anomalies = replay(events, standard_library())
+    tenant = result["t1"]["tenant"]["t1"]
+    assert tenant["tenant.agents_logged_in"] == len(members) == 6
+    assert tenant["tenant.agents_ready"] == sum(not m.paused for m in members) == 5
+    assert tenant["tenant.agents_not_ready"] == sum(m.paused for m in members) == 1
+    params = translator.book.queues["xxxxxxxxxxxxxxxx-tous"]
+    assert (params.completed, params.abandoned) == (60, 5)
+    assert tenant["tenant.answered"] == 0
+    assert tenant["tenant.abandoned"] == 0
+    assert anomalies == {}
 
 
 def test_agent_logged_in_transcript_rebuilds_the_new_member_and_skips_noise() -> None:
