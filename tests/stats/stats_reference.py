@@ -1,9 +1,11 @@
 """Brute-force reference: recompute a statistic from the whole event list, nothing incremental.
 
-It replays the (deduplicated, time-sorted) voice events into plain lists of facts — every
-action with its time, queue-entry time and duration; every agent status interval — and then
-answers each question by filtering those lists. Only the window arithmetic (``DayPartition``,
-checked on its own against a minute-by-minute scan) is shared with the engine.
+It replays the (deduplicated, time-sorted) events — agents on several media, calls, chat and
+email interactions, virtual queues — into plain lists of facts: every action with its time,
+queue-entry time, duration, media and the contact's attributes; every agent status interval;
+what is still in progress at the end (waiting contacts, answered legs, holds, sessions). Each
+question is then answered by filtering those lists. Only the window arithmetic
+(``DayPartition``, checked on its own against a minute-by-minute scan) is shared with the engine.
 """
 
 from __future__ import annotations
@@ -15,27 +17,62 @@ from wallboard.core import events as ev
 from wallboard.stats.definitions import (
     Attribution,
     Category,
+    Filter,
     ServiceLevelType,
     SinceLogin,
     Sliding,
     StatisticDefinition,
 )
+from wallboard.stats.state import ObjectConfig
 from wallboard.stats.windows import fixed_windows
+
+Owner = tuple[str, str]  # ("agent", id) or (queue type, id)
+
+
+@dataclass(frozen=True)
+class Attrs:
+    """A contact's attributes at the time of a fact (what filters look at)."""
+
+    direction: str
+    data: tuple[tuple[str, str], ...]
+    skill: str | None
+
+    def matches(self, f: Filter) -> bool:
+        if f.direction and self.direction not in f.direction:
+            return False
+        data = dict(self.data)
+        if f.skill is not None and data.get("skill", self.skill) != f.skill:
+            return False
+        return all(data.get(k) == v for k, v in f.data.items())
 
 
 @dataclass
 class Action:
-    scope: str  # "agent" or "queue"
-    owner: str
+    owner: Owner
     kind: str
     t: int
     entered: int
     dur: int
+    media: str
+    attrs: Attrs | None
+
+
+@dataclass
+class Ongoing:
+    """An action still in progress at the end: it would complete with duration now - start."""
+
+    owner: Owner
+    kind: str
+    start: int
+    entered: int | None  # None: the read time (a session's logout)
+    media: str
+    attrs: Attrs | None
 
 
 @dataclass
 class Interval:
     agent: str
+    media: str
     status: str
     reason: str | None
     start: int
@@ -43,15 +80,36 @@ class Interval:
 
 
 @dataclass
+class Contact:
+    media: str
+    direction: str
+    data: dict[str, str]
+    skill: str | None = None
+    queue: Owner | None = None
+    entered: int = -1
+    answered_from: Owner | None = None
+    answered_entered: int | None = None
+    legs: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def attrs(self) -> Attrs:
+        return Attrs(self.direction, tuple(sorted(self.data.items())), self.skill)
+
+
+@dataclass
 class Facts:
     actions: list[Action] = field(default_factory=list)
     intervals: list[Interval] = field(default_factory=list)
     logins: dict[str, list[int]] = field(default_factory=dict)
-    waiting: dict[str, dict[str, int]] = field(default_factory=dict)  # queue → call → since
-    entered_of: dict[str, int] = field(default_factory=dict)
+    # queue (type, id) → contact key → (since, media, attributes) of contacts waiting at the end
+    waiting: dict[Owner, dict[str, tuple[int, str, Attrs | None]]] = field(default_factory=dict)
+    ongoing: list[Ongoing] = field(default_factory=list)
+    login_queues: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def derive_facts(events: list[ev.Event], lateness_ms: int) -> Facts:
+def derive_facts(
+    events: list[ev.Event], lateness_ms: int, config: ObjectConfig | None = None
+) -> Facts:
+    config = config or ObjectConfig()
     # Dedupe by id (first arrival wins), drop what the engine must call too late, sort by time.
     seen: set[str] = set()
     kept: list[tuple[int, int, ev.Event]] = []
@@ -69,194 +127,319 @@ def derive_facts(events: list[ev.Event], lateness_ms: int) -> Facts:
     kept.sort(key=lambda item: (item[0], item[1]))
     facts = Facts()
     logged_in: dict[str, bool] = {}
-    base: dict[str, tuple[str, str | None]] = {}
-    contacts: dict[str, dict[str, str]] = {}
-    current: dict[str, Interval] = {}
-    calls: dict[str, dict[str, object]] = {}
+    base: dict[tuple[str, str], tuple[str, str | None]] = {}
+    media_of: dict[str, list[str]] = {}  # agent → media met, in order
+    on_contacts: dict[tuple[str, str], dict[str, str]] = {}  # (agent, media) → contact → state
+    current: dict[tuple[str, str], Interval] = {}
+    contacts: dict[str, Contact] = {}  # "call:id" / "ix:id"
+    vq_entries: dict[tuple[str, str], int] = {}
 
-    def effective(agent: str) -> tuple[str, str | None]:
-        values = contacts.get(agent, {}).values()
+    def effective(agent: str, media: str) -> tuple[str, str | None]:
+        values = on_contacts.get((agent, media), {}).values()
         if "talking" in values:
             return "talking", None
         if "held" in values:
             return "held", None
         if values:
             return "ringing", None
-        return base.get(agent, ("logged_out", None))
+        return base.get((agent, media), ("logged_out", None))
 
-    def refresh(agent: str, t: int) -> None:
-        status, reason = effective(agent)
-        open_interval = current.get(agent)
+    def refresh(agent: str, media: str, t: int) -> None:
+        if media not in media_of.setdefault(agent, []):
+            media_of[agent].append(media)
+        status, reason = effective(agent, media)
+        open_interval = current.get((agent, media))
         if open_interval is None:
-            current[agent] = Interval(agent, "logged_out", None, t)
-            facts.intervals.append(current[agent])
-            open_interval = current[agent]
+            open_interval = current[(agent, media)] = Interval(agent, media, "logged_out", None, t)
+            facts.intervals.append(open_interval)
         if (open_interval.status, open_interval.reason) != (status, reason):
             open_interval.end = t
-            current[agent] = Interval(agent, status, reason, t)
-            facts.intervals.append(current[agent])
+            current[(agent, media)] = Interval(agent, media, status, reason, t)
+            facts.intervals.append(current[(agent, media)])
 
-    def act(scope: str, owner: str, kind: str, t: int, entered: int, dur: int) -> None:
-        facts.actions.append(Action(scope, owner, kind, t, entered, dur))
-
-    def drop_leg(
-        call_id: str, call: dict[str, object], agent: str, t: int, completed: bool
+    def act(
+        owner: Owner, kind: str, t: int, entered: int, dur: int, media: str, c: Contact | None
     ) -> None:
-        legs: dict[str, dict[str, int]] = call["legs"]  # type: ignore[assignment]
-        leg = legs.pop(agent)
-        entered = call["answered_entered"] if call["answered_entered"] is not None else t
-        assert isinstance(entered, int)
+        attrs = None if c is None else c.attrs()
+        facts.actions.append(Action(owner, kind, t, entered, dur, media, attrs))
+
+    def contact_of(key: str, media: str, direction: str = "inbound") -> Contact:
+        c = contacts.get(key)
+        if c is None:
+            c = contacts[key] = Contact(media, direction, {})
+        return c
+
+    def leave(c: Contact, kind: str, t: int) -> None:
+        assert c.queue is not None
+        q = c.queue
+        facts.waiting[q].pop(key_of[id(c)])
+        act(q, kind, t, c.entered, t - c.entered, c.media, c)
+        if kind == "answered":
+            c.answered_from, c.answered_entered = q, c.entered
+        c.queue = None
+
+    def enter(c: Contact, q: Owner, t: int) -> None:
+        if c.queue is not None:
+            leave(c, "diverted", t)
+        c.queue, c.entered = q, t
+        if q[0] == "queue":
+            queue_config = config.queues.get(q[1])
+            c.skill = None if queue_config is None else queue_config.skill
+        facts.waiting.setdefault(q, {})[key_of[id(c)]] = (t, c.media, None)
+        act(q, "entered", t, t, 0, c.media, c)
+
+    key_of: dict[int, str] = {}
+
+    def get(key: str, media: str, direction: str = "inbound") -> Contact:
+        c = contact_of(key, media, direction)
+        key_of[id(c)] = key
+        return c
+
+    def set_leg(key: str, c: Contact, agent: str, status: str, t: int) -> dict[str, int]:
+        refresh(agent, c.media, t)
+        leg = c.legs.setdefault(
+            agent, {"rang": t if status == "ringing" else -1, "answered": -1, "hold": -1}
+        )
+        on_contacts.setdefault((agent, c.media), {})[key] = status
+        refresh(agent, c.media, t)
+        return leg
+
+    def drop_leg(key: str, c: Contact, agent: str, t: int, completed: bool) -> None:
+        leg = c.legs.pop(agent)
+        entered = c.answered_entered if c.answered_entered is not None else t
         if leg["hold"] >= 0:
-            act("agent", agent, "hold", t, entered, t - leg["hold"])
+            act(("agent", agent), "hold", t, entered, t - leg["hold"], c.media, c)
         if leg["answered"] >= 0:
             if completed:
-                act("agent", agent, "released", t, entered, t - leg["answered"])
-                if call["from"] is not None:
-                    act("queue", str(call["from"]), "released", t, entered, t - leg["answered"])
+                talk = t - leg["answered"]
+                act(("agent", agent), "released", t, entered, talk, c.media, c)
+                if c.answered_from is not None:
+                    act(c.answered_from, "released", t, entered, talk, c.media, c)
         else:
-            act("agent", agent, "missed", t, entered, 0)
-        contacts.get(agent, {}).pop(call_id, None)
-        refresh(agent, t)
+            act(("agent", agent), "missed", t, entered, 0, c.media, c)
+        on_contacts.get((agent, c.media), {}).pop(key, None)
+        refresh(agent, c.media, t)
+
+    def answer(key: str, c: Contact, agent: str, t: int) -> None:
+        leg = set_leg(key, c, agent, "talking", t)
+        leg["answered"] = t
+        entered = c.answered_entered if c.answered_entered is not None else t
+        ring = t - leg["rang"] if leg["rang"] >= 0 else 0
+        act(("agent", agent), "answered", t, entered, ring, c.media, c)
 
     for t, _, e in kept:
         if isinstance(e, ev.AgentLogin):
             a = e.agent
-            refresh(a, t)
             logged_in[a] = True
             facts.logins.setdefault(a, []).append(t)
-            if base.get(a, ("logged_out", None))[0] == "logged_out":
-                base[a] = ("not_ready", None)
-                refresh(a, t)
-                act("agent", a, "login", t, t, 0)
+            if e.queues:
+                facts.login_queues[a] = tuple(e.queues)
+            for m in e.media:
+                refresh(a, m, t)
+                if base.get((a, m), ("logged_out", None))[0] == "logged_out":
+                    base[(a, m)] = ("not_ready", None)
+                    refresh(a, m, t)
+                    act(("agent", a), "login", t, t, 0, m, None)
         elif isinstance(e, ev.AgentLogout):
-            if logged_in.get(e.agent):
-                logged_in[e.agent] = False
-                base[e.agent] = ("logged_out", None)
-                refresh(e.agent, t)
-                act("agent", e.agent, "logout", t, t, t - facts.logins[e.agent][-1])
+            a = e.agent
+            if logged_in.get(a):
+                logged_in[a] = False
+                for m in media_of.get(a, []):
+                    if base.get((a, m), ("logged_out", None))[0] == "logged_out":
+                        continue
+                    base[(a, m)] = ("logged_out", None)
+                    refresh(a, m, t)
+                    act(("agent", a), "logout", t, t, t - facts.logins[a][-1], m, None)
+                facts.login_queues.pop(a, None)
         elif isinstance(e, ev.AgentReady | ev.AgentNotReady | ev.AgentAfterCallWork):
             if not logged_in.get(e.agent):
                 continue
+            refresh(e.agent, e.media, t)
             if isinstance(e, ev.AgentReady):
-                base[e.agent] = ("ready", None)
+                base[(e.agent, e.media)] = ("ready", None)
             elif isinstance(e, ev.AgentNotReady):
-                base[e.agent] = ("not_ready", e.reason)
+                base[(e.agent, e.media)] = ("not_ready", e.reason)
             else:
-                base[e.agent] = ("acw", None)
-            refresh(e.agent, t)
+                base[(e.agent, e.media)] = ("acw", None)
+            refresh(e.agent, e.media, t)
         elif isinstance(e, ev.CallQueued):
-            call = calls.setdefault(
-                e.call,
-                {"queue": None, "entered": -1, "legs": {}, "from": None, "answered_entered": None},
-            )
-            if call["queue"] is not None:
-                q = str(call["queue"])
-                since = facts.waiting[q].pop(e.call)
-                act("queue", q, "diverted", t, since, t - since)
-            call["queue"], call["entered"] = e.queue, t
-            facts.waiting.setdefault(e.queue, {})[e.call] = t
-            act("queue", e.queue, "entered", t, t, 0)
-        elif isinstance(e, ev.CallRinging):
-            call = calls.setdefault(
-                e.call,
-                {"queue": None, "entered": -1, "legs": {}, "from": None, "answered_entered": None},
-            )
-            legs = call["legs"]
-            assert isinstance(legs, dict)
-            if e.agent is None or e.agent in legs:
+            c = get(f"call:{e.call}", "voice", e.direction)
+            c.data.update(e.data)
+            enter(c, (e.point.value, e.queue), t)
+        elif isinstance(e, ev.InteractionCreated):
+            key = f"ix:{e.interaction}"
+            if key in contacts:
                 continue
-            refresh(e.agent, t)
-            legs[e.agent] = {"rang": t, "answered": -1, "hold": -1}
-            contacts.setdefault(e.agent, {})[e.call] = "ringing"
-            refresh(e.agent, t)
-            entered = call["entered"] if call["queue"] is not None else t
-            assert isinstance(entered, int)
-            act("agent", e.agent, "offered", t, entered, 0)
+            c = get(key, e.media, e.direction)
+            c.data.update(e.data)
+        elif isinstance(e, ev.InteractionQueued):
+            c = get(f"ix:{e.interaction}", e.media)
+            enter(c, ("queue", e.queue), t)
+        elif isinstance(e, ev.CallRinging | ev.InteractionOffered):
+            if isinstance(e, ev.CallRinging):
+                key = f"call:{e.call}"
+                c = get(key, "voice", e.direction)
+            else:
+                key = f"ix:{e.interaction}"
+                c = get(key, e.media)
+            if e.agent is None or e.agent in c.legs:
+                continue
+            set_leg(key, c, e.agent, "ringing", t)
+            entered = c.entered if c.queue is not None else t
+            act(("agent", e.agent), "offered", t, entered, 0, c.media, c)
         elif isinstance(e, ev.CallEstablished):
-            call = calls.setdefault(
-                e.call,
-                {"queue": None, "entered": -1, "legs": {}, "from": None, "answered_entered": None},
-            )
-            legs = call["legs"]
-            assert isinstance(legs, dict)
-            if e.agent is not None and e.agent in legs and legs[e.agent]["answered"] >= 0:
+            key = f"call:{e.call}"
+            c = get(key, "voice", e.direction)
+            if e.agent is not None and e.agent in c.legs and c.legs[e.agent]["answered"] >= 0:
                 continue
-            if call["queue"] is not None:
-                q = str(call["queue"])
-                since = facts.waiting[q].pop(e.call)
-                act("queue", q, "answered", t, since, t - since)
-                call["from"], call["answered_entered"], call["queue"] = q, since, None
+            if c.queue is not None:
+                leave(c, "answered", t)
             if e.agent is None:
                 continue
-            for other in [a for a, leg in legs.items() if leg["answered"] < 0 and a != e.agent]:
-                drop_leg(e.call, call, other, t, completed=False)
-            refresh(e.agent, t)
-            leg = legs.setdefault(e.agent, {"rang": -1, "answered": -1, "hold": -1})
-            leg["answered"] = t
-            contacts.setdefault(e.agent, {})[e.call] = "talking"
-            refresh(e.agent, t)
-            entered = call["answered_entered"] if call["answered_entered"] is not None else t
-            assert isinstance(entered, int)
-            act(
-                "agent", e.agent, "answered", t, entered, t - leg["rang"] if leg["rang"] >= 0 else 0
-            )
+            for other in [a for a, leg in c.legs.items() if leg["answered"] < 0 and a != e.agent]:
+                drop_leg(key, c, other, t, completed=False)
+            answer(key, c, e.agent, t)
+        elif isinstance(e, ev.InteractionAccepted):
+            key = f"ix:{e.interaction}"
+            c = get(key, e.media)
+            if e.agent in c.legs and c.legs[e.agent]["answered"] >= 0:
+                continue
+            if c.queue is not None:
+                leave(c, "answered", t)
+            answer(key, c, e.agent, t)
         elif isinstance(e, ev.CallHeld | ev.CallRetrieved):
-            call = calls.get(e.call)
-            legs = {} if call is None else call["legs"]
-            assert isinstance(legs, dict)
+            key = f"call:{e.call}"
+            found = contacts.get(key)
             want = "talking" if isinstance(e, ev.CallHeld) else "held"
             if (
-                e.agent is None
-                or e.agent not in legs
-                or contacts.get(e.agent, {}).get(e.call) != want
+                found is None
+                or e.agent is None
+                or e.agent not in found.legs
+                or on_contacts.get((e.agent, "voice"), {}).get(key) != want
             ):
                 continue
-            assert call is not None
+            leg = found.legs[e.agent]
             if isinstance(e, ev.CallHeld):
-                legs[e.agent]["hold"] = t
-                contacts[e.agent][e.call] = "held"
+                leg["hold"] = t
+                set_leg(key, found, e.agent, "held", t)
             else:
-                entered = call["answered_entered"] if call["answered_entered"] is not None else t
-                assert isinstance(entered, int)
-                act("agent", e.agent, "hold", t, entered, t - legs[e.agent]["hold"])
-                legs[e.agent]["hold"] = -1
-                contacts[e.agent][e.call] = "talking"
-            refresh(e.agent, t)
+                entered = found.answered_entered if found.answered_entered is not None else t
+                act(("agent", e.agent), "hold", t, entered, t - leg["hold"], "voice", found)
+                leg["hold"] = -1
+                set_leg(key, found, e.agent, "talking", t)
         elif isinstance(e, ev.CallReleased):
-            call = calls.get(e.call)
-            if call is None:
+            key = f"call:{e.call}"
+            found = contacts.get(key)
+            if found is None:
                 continue
-            legs = call["legs"]
-            assert isinstance(legs, dict)
             if e.agent is not None:
-                if e.agent not in legs or legs[e.agent]["answered"] < 0:
+                if e.agent not in found.legs or found.legs[e.agent]["answered"] < 0:
                     continue
-                drop_leg(e.call, call, e.agent, t, completed=True)
+                drop_leg(key, found, e.agent, t, completed=True)
             else:
-                for agent in list(legs):
-                    drop_leg(e.call, call, agent, t, completed=True)
-            if call["queue"] is not None and e.agent is None:
-                q = str(call["queue"])
-                since = facts.waiting[q].pop(e.call)
-                act("queue", q, "diverted", t, since, t - since)
-                call["queue"] = None
-            if not legs and call["queue"] is None:
-                del calls[e.call]
+                for agent in list(found.legs):
+                    drop_leg(key, found, agent, t, completed=True)
+            if found.queue is not None and e.agent is None:
+                leave(found, "diverted", t)
+            if not found.legs and found.queue is None:
+                del contacts[key]
         elif isinstance(e, ev.CallAbandoned):
-            call = calls.get(e.call)
-            if call is None or call["queue"] is None:
+            key = f"call:{e.call}"
+            found = contacts.get(key)
+            if found is None or found.queue is None:
                 continue
-            q = str(call["queue"])
-            since = facts.waiting[q].pop(e.call)
-            act("queue", q, "abandoned", t, since, t - since)
-            call["queue"] = None
-            legs = call["legs"]
-            assert isinstance(legs, dict)
-            for agent in list(legs):
-                drop_leg(e.call, call, agent, t, completed=False)
-            del calls[e.call]
+            leave(found, "abandoned", t)
+            for agent in list(found.legs):
+                drop_leg(key, found, agent, t, completed=False)
+            del contacts[key]
+        elif isinstance(e, ev.InteractionRejected | ev.InteractionRevoked):
+            key = f"ix:{e.interaction}"
+            found = contacts.get(key)
+            if found is None or e.agent not in found.legs or found.legs[e.agent]["answered"] >= 0:
+                continue
+            drop_leg(key, found, e.agent, t, completed=False)
+        elif isinstance(e, ev.InteractionTransferred):
+            key = f"ix:{e.interaction}"
+            found = contacts.get(key)
+            if found is None:
+                continue
+            entered = found.answered_entered if found.answered_entered is not None else t
+            if e.agent is not None:
+                act(("agent", e.agent), "transferred", t, entered, 0, e.media, found)
+                if e.agent in found.legs:
+                    drop_leg(key, found, e.agent, t, completed=True)
+            if found.answered_from is not None:
+                act(found.answered_from, "transferred", t, entered, 0, e.media, found)
+        elif isinstance(e, ev.InteractionDone):
+            key = f"ix:{e.interaction}"
+            found = contacts.get(key)
+            if found is None:
+                continue
+            if found.queue is not None:
+                abandoned = e.outcome is ev.InteractionOutcome.ABANDONED
+                leave(found, "abandoned" if abandoned else "stopped", t)
+            for agent in list(found.legs):
+                drop_leg(key, found, agent, t, completed=True)
+            del contacts[key]
+        elif isinstance(e, ev.VirtualQueueEntered | ev.VirtualQueueLeft):
+            if e.call is not None:
+                key = f"call:{e.call}"
+            elif e.interaction is not None:
+                key = f"ix:{e.interaction}"
+            else:
+                continue
+            contact_id = e.call or e.interaction
+            assert contact_id is not None
+            vq: Owner = ("virtual_queue", e.vq)
+            vq_contact = contacts.get(key)
+            if isinstance(e, ev.VirtualQueueEntered):
+                if (e.vq, contact_id) in vq_entries:
+                    continue
+                vq_entries[(e.vq, contact_id)] = t
+                # Filters look at the contact as it is when the current value is read.
+                facts.waiting.setdefault(vq, {})[f"vq:{key}"] = (t, e.media, None)
+                act(vq, "entered", t, t, 0, e.media, vq_contact)
+            else:
+                since = vq_entries.pop((e.vq, contact_id), None)
+                if since is None:
+                    continue
+                facts.waiting[vq].pop(f"vq:{key}")
+                act(vq, e.reason.value, t, since, t - since, e.media, vq_contact)
         else:
             raise AssertionError(f"the reference does not model {type(e).__name__}")
+    # What is in progress at the end, and the attributes of contacts still waiting.
+    for waiting in facts.waiting.values():
+        for key, (since, media, _) in list(waiting.items()):
+            c = contacts.get(key.removeprefix("vq:"))
+            waiting[key] = (since, media, None if c is None else c.attrs())
+    for c in contacts.values():
+        attrs = c.attrs()
+        for agent, leg in c.legs.items():
+            entered = c.answered_entered if c.answered_entered is not None else None
+            if leg["answered"] >= 0:
+                facts.ongoing.append(
+                    Ongoing(("agent", agent), "released", leg["answered"], entered, c.media, attrs)
+                )
+                if c.answered_from is not None:
+                    facts.ongoing.append(
+                        Ongoing(
+                            c.answered_from,
+                            "released",
+                            leg["answered"],
+                            c.answered_entered,
+                            c.media,
+                            attrs,
+                        )
+                    )
+            if leg["hold"] >= 0:
+                facts.ongoing.append(
+                    Ongoing(("agent", agent), "hold", leg["hold"], entered, c.media, attrs)
+                )
+    for (agent, media), (status, _) in base.items():
+        if status != "logged_out":
+            facts.ongoing.append(
+                Ongoing(("agent", agent), "logout", facts.logins[agent][-1], None, media, None)
+            )
     return facts
 
 
@@ -276,6 +459,30 @@ def _window(
     return windows.start(now), now
 
 
+_WAIT_EXITS = frozenset(
+    {"answered", "abandoned", "diverted", "stopped", "routed", "cleared", "timeout"}
+)
+
+
+def _reasons(f: Filter) -> set[str | None] | None:
+    if not f.reasons:
+        return None
+    found: set[str | None] = set(f.reasons)
+    if "unspecified" in found:
+        found.add(None)
+    return found
+
+
+def queue_agents(facts: Facts, config: ObjectConfig, queues: frozenset[str]) -> frozenset[str]:
+    """Agents of the queues: login queues at the end plus configured members."""
+    found = {a for a, named in facts.login_queues.items() if queues & set(named)}
+    for queue in queues:
+        queue_config = config.queues.get(queue)
+        if queue_config is not None:
+            found |= set(queue_config.agents)
+    return frozenset(found)
+
+
 def reference_value(
     d: StatisticDefinition,
     facts: Facts,
@@ -284,17 +491,40 @@ def reference_value(
     members: frozenset[str],
     now: int,
     zone: ZoneInfo,
+    queues: frozenset[str] = frozenset(),
 ) -> object:
-    """The value of ``d`` for one agent/group (``members``) or queue at ``now``."""
+    """The value of ``d`` for one object at ``now``. ``members``: the agents of an agent,
+    group, queue, queue group or tenant (for agent statuses); ``queues``: the ACD queues of a
+    queue group or tenant."""
     category = d.category
-    if category is Category.CURRENT_NUMBER or category is Category.CURRENT_MAX_TIME:
+    media_list = [m.value for m in d.filter.media] or [m.value for m in ev.Media]
+    contact_filter = d.filter if d.filter.contact_filtered else None
+    owners: set[Owner]
+    if object_type == "queue_group" or object_type == "tenant":
+        owners = {("queue", q) for q in queues}
+    elif object_type in ("agent", "agent_group"):
+        owners = {("agent", a) for a in members}
+    else:
+        owners = {(object_type, object_id)}
+    if category in (Category.CURRENT_NUMBER, Category.CURRENT_MAX_TIME):
         if d.mask == ("waiting",):
-            starts = list(facts.waiting.get(object_id, {}).values())
+            starts = [
+                since
+                for owner in sorted(owners)
+                for since, media, attrs in facts.waiting.get(owner, {}).values()
+                if media in media_list
+                and (contact_filter is None or (attrs is not None and attrs.matches(d.filter)))
+            ]
         else:
+            reasons = _reasons(d.filter)
             starts = [
                 i.start
                 for i in facts.intervals
-                if i.agent in members and i.end is None and i.status in d.mask
+                if i.agent in members
+                and i.media == d.status_media.value
+                and i.end is None
+                and i.status in d.mask
+                and (reasons is None or i.reason in reasons)
             ]
         if category is Category.CURRENT_NUMBER:
             return len(starts)
@@ -304,17 +534,32 @@ def reference_value(
         return None
     ws, _ = window
     if d.is_status:
-        picked = [i for i in facts.intervals if i.agent in members and i.status in d.mask]
+        reasons = _reasons(d.filter)
+        picked = [
+            i
+            for i in facts.intervals
+            if i.agent in members
+            and i.media == d.status_media.value
+            and i.status in d.mask
+            and (reasons is None or i.reason in reasons)
+        ]
         include_open = d.counts_in_progress
         total = 0
+        by_reason: dict[str, int] = {}
         lengths: list[int] = []
         for i in picked:
             end = i.end if i.end is not None else (now if include_open else None)
             if end is None:
                 continue
-            total += max(0, end - max(i.start, ws))
+            spent = max(0, end - max(i.start, ws))
+            total += spent
+            if spent:
+                key = "unspecified" if i.reason is None else i.reason
+                by_reason[key] = by_reason.get(key, 0) + spent
             if i.start >= ws:
                 lengths.append(end - i.start)
+        if d.breakdown is not None:
+            return dict(sorted(by_reason.items()))
         if category is Category.TOTAL_TIME:
             return total
         if category is Category.TOTAL_NUMBER:
@@ -324,25 +569,30 @@ def reference_value(
         if category is Category.MAX_TIME:
             return max(lengths) if lengths else None
         return min(lengths) if lengths else None
-    scope = "agent" if object_type in ("agent", "agent_group") else "queue"
-    owners = members if scope == "agent" else frozenset({object_id})
     entered = d.attribution is Attribution.ENTERED
 
     def in_window(t: int) -> bool:
         return ws <= t <= now
+
+    def kept(a: Action) -> bool:
+        if a.owner not in owners or a.media not in media_list:
+            return False
+        if contact_filter is None:
+            return True
+        return a.attrs is not None and a.attrs.matches(d.filter)
 
     if category is Category.SERVICE_FACTOR:
         assert d.service_level is not None
         threshold = round(d.service_level.threshold_s * 1000)
         ans_w = ab_w = exceeded = entered_n = removed_w = answered = 0
         for a in facts.actions:
-            if a.scope != scope or a.owner not in owners:
+            if not kept(a):
                 continue
             when = a.entered if entered else a.t
             if a.kind == "entered":
                 entered_n += in_window(a.t)
                 continue
-            if a.kind not in ("answered", "abandoned", "diverted"):
+            if a.kind not in _WAIT_EXITS:
                 continue
             within = a.dur <= threshold
             if a.kind == "answered" and in_window(when):
@@ -353,9 +603,14 @@ def reference_value(
                 ab_w += a.kind == "abandoned"
             if not within and in_window(a.entered if entered else a.entered + threshold):
                 exceeded += 1
-        for since in facts.waiting.get(object_id, {}).values():
-            if since + threshold <= now and in_window(since if entered else since + threshold):
-                exceeded += 1
+        for owner in owners:
+            for since, media, attrs in facts.waiting.get(owner, {}).values():
+                if media not in media_list:
+                    continue
+                if contact_filter is not None and (attrs is None or not attrs.matches(d.filter)):
+                    continue
+                if since + threshold <= now and in_window(since if entered else since + threshold):
+                    exceeded += 1
         offered = ans_w + ab_w + exceeded
         kind = d.service_level.type
         pairs = {
@@ -367,15 +622,30 @@ def reference_value(
         }
         top, bottom = pairs[kind]
         return 100.0 * top / bottom if bottom else None
-    picked_actions = [
-        a
-        for a in facts.actions
-        if a.scope == scope
-        and a.owner in owners
-        and a.kind in d.mask
-        and in_window(a.entered if entered else a.t)
-    ]
-    durations = [a.dur for a in picked_actions]
+
+    def durations_of(mask: tuple[str, ...]) -> list[int]:
+        found = [
+            a.dur
+            for a in facts.actions
+            if kept(a) and a.kind in mask and in_window(a.entered if entered else a.t)
+        ]
+        if d.counts_in_progress:
+            for o in facts.ongoing:
+                if o.owner not in owners or o.kind not in mask or o.media not in media_list:
+                    continue
+                if contact_filter is not None and (
+                    o.attrs is None or not o.attrs.matches(d.filter)
+                ):
+                    continue
+                when = now if o.entered is None or not entered else o.entered
+                if in_window(when):
+                    found.append(now - o.start)
+        return found
+
+    if category is Category.RATIO:
+        top_n, bottom_n = len(durations_of(d.mask)), len(durations_of(d.denominator_mask))
+        return top_n / bottom_n if bottom_n else None
+    durations = durations_of(d.mask)
     if category is Category.TOTAL_NUMBER:
         return len(durations)
     if category is Category.TOTAL_TIME:

@@ -1,8 +1,10 @@
 """The incremental engine equals a brute-force recomputation on generated event sequences.
 
-Sequences cross local midnights and a DST change in America/New_York, carry contradictions
-(releases of unknown calls, states while logged out), duplicates and reordering within the
-allowed lateness; every statistic is compared on agents, overlapping groups and queues.
+Sequences cross local midnights and a DST change in America/New_York, carry calls with
+attached data and directions, chat and email interactions, virtual queues, agents on voice and
+chat whose logins name queues, contradictions (releases of unknown calls, states while logged
+out), duplicates and reordering within the allowed lateness; every statistic is compared on
+agents, overlapping groups, queues, a queue group, a virtual queue and the tenant.
 """
 
 from __future__ import annotations
@@ -14,10 +16,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stats_reference import derive_facts, reference_value
+from stats_reference import Facts, derive_facts, queue_agents, reference_value
 
 from wallboard.core import events as ev
-from wallboard.stats import GroupConfig, ObjectConfig, StatisticsEngine, decode_definitions
+from wallboard.stats import (
+    GroupConfig,
+    ObjectConfig,
+    QueueConfig,
+    QueueGroupConfig,
+    StatisticsEngine,
+    decode_definitions,
+)
 from wallboard.stats.definitions import DefinitionSet
 
 ZONE_NAME = "America/New_York"
@@ -26,13 +35,16 @@ TENANT = "t"
 AGENTS = ("a0", "a1", "a2")
 QUEUES = ("q0", "q1")
 CALLS = tuple(f"c{i}" for i in range(6))
+INTERACTIONS = tuple(f"i{i}" for i in range(4))
 GROUPS = {"g": ("a0", "a1"), "h": ("a1", "a2")}
 CONFIG = ObjectConfig(
     agent_groups={
         "g": GroupConfig(agents=GROUPS["g"]),
         "h": GroupConfig(agents=GROUPS["h"]),
         "all": GroupConfig(groups=("g", "h")),
-    }
+    },
+    queue_groups={"qg": QueueGroupConfig(queues=QUEUES)},
+    queues={"q0": QueueConfig(agents=("a2",), skill="sales")},
 )
 MEMBERS = {"g": frozenset(GROUPS["g"]), "h": frozenset(GROUPS["h"]), "all": frozenset(AGENTS)}
 LATENESS_MS = 5_000
@@ -68,15 +80,73 @@ def _definitions() -> DefinitionSet:
                     "mask": ["missed"],
                     "attribution": "entered",
                 },
+                # Actions in progress count as if they completed at the read.
+                {
+                    "id": f"{prefix}.handled_live",
+                    "category": "TotalNumber",
+                    "mask": ["released"],
+                    "in_progress": True,
+                },
+                {
+                    "id": f"{prefix}.call_time_live_by_entry",
+                    "category": "TotalTime",
+                    "mask": ["released"],
+                    "in_progress": True,
+                    "attribution": "entered",
+                },
+                {
+                    "id": f"{prefix}.hold_max_live",
+                    "category": "MaxTime",
+                    "mask": ["hold"],
+                    "in_progress": True,
+                },
+                {
+                    "id": f"{prefix}.session_avg_live",
+                    "category": "AverageTime",
+                    "mask": ["logout"],
+                    "in_progress": True,
+                },
+                {
+                    "id": f"{prefix}.chats_handled_live",
+                    "category": "TotalNumber",
+                    "mask": ["released"],
+                    "in_progress": True,
+                    "filter": {"media": ["chat"]},
+                },
+                {
+                    "id": f"{prefix}.handled_es",
+                    "category": "TotalNumber",
+                    "mask": ["released"],
+                    "filter": {"data": {"lang": "es"}},
+                },
+                # Status times: every profile, sliding windows included.
+                {"id": f"{prefix}.talk", "category": "TotalTime", "mask": ["talking", "held"]},
+                {
+                    "id": f"{prefix}.nr_by_reason",
+                    "category": "TotalTime",
+                    "mask": ["not_ready"],
+                    "breakdown": "reason",
+                },
+                {
+                    "id": f"{prefix}.nr_done",
+                    "category": "TotalTime",
+                    "mask": ["not_ready"],
+                    "in_progress": False,
+                },
+                {
+                    "id": f"{prefix}.chat_talk",
+                    "category": "TotalTime",
+                    "mask": ["talking"],
+                    "filter": {"media": ["chat"]},
+                },
             ]
             if name != "slide":
                 items += [
-                    {"id": f"{prefix}.talk", "category": "TotalTime", "mask": ["talking", "held"]},
                     {
-                        "id": f"{prefix}.nr_done",
+                        "id": f"{prefix}.nr_unspecified",
                         "category": "TotalTime",
                         "mask": ["not_ready"],
-                        "in_progress": False,
+                        "filter": {"reasons": ["unspecified"]},
                     },
                     {"id": f"{prefix}.nr_count", "category": "TotalNumber", "mask": ["not_ready"]},
                     {
@@ -114,6 +184,48 @@ def _definitions() -> DefinitionSet:
                 "mask": ["answered"],
                 "time_range": {"from_s": 0, "to_s": 20},
             },
+            {
+                "id": f"{prefix}.handle_avg_live",
+                "category": "AverageTime",
+                "mask": ["released"],
+                "in_progress": True,
+            },
+            {
+                "id": f"{prefix}.answered_es",
+                "category": "TotalNumber",
+                "mask": ["answered"],
+                "filter": {"data": {"lang": "es"}},
+            },
+            {
+                "id": f"{prefix}.answered_sales",
+                "category": "TotalNumber",
+                "mask": ["answered"],
+                "filter": {"skill": "sales"},
+            },
+            {
+                "id": f"{prefix}.entered_outbound",
+                "category": "TotalNumber",
+                "mask": ["entered"],
+                "filter": {"direction": ["outbound"]},
+            },
+            {
+                "id": f"{prefix}.chats_answered",
+                "category": "TotalNumber",
+                "mask": ["answered"],
+                "filter": {"media": ["chat"]},
+            },
+            {
+                "id": f"{prefix}.stopped_or_abandoned",
+                "category": "TotalNumber",
+                "mask": ["stopped", "abandoned"],
+            },
+            {
+                "id": f"{prefix}.sl_es",
+                "category": "ServiceFactor",
+                "mask": ["answered"],
+                "filter": {"data": {"lang": "es"}},
+                "service_level": {"type": "abandoned_negative", "threshold_s": 20},
+            },
         ]
         queue_items += [
             {
@@ -136,6 +248,31 @@ def _definitions() -> DefinitionSet:
             item["object"] = "queue"
             item["profile"] = profile
         items += queue_items
+        for owner in ("queue_group", "tenant"):
+            items += [
+                {**i, "id": f"{owner}.{name}.{i['id'].split('.')[-1]}", "object": owner}
+                for i in queue_items
+                if i["id"].split(".")[-1]
+                in ("entered", "answered", "handle_avg_live", "answered_sales", "sl_es")
+            ]
+        vq_items: list[dict[str, Any]] = [
+            {"id": f"virtual_queue.{name}.entered", "category": "TotalNumber", "mask": ["entered"]},
+            {
+                "id": f"virtual_queue.{name}.routed_avg",
+                "category": "AverageTime",
+                "mask": ["routed"],
+            },
+            {
+                "id": f"virtual_queue.{name}.sl",
+                "category": "ServiceFactor",
+                "mask": ["routed"],
+                "service_level": {"type": "abandoned_positive", "threshold_s": 20},
+            },
+        ]
+        for item in vq_items:
+            item["object"] = "virtual_queue"
+            item["profile"] = profile
+        items += vq_items
     items += [
         {
             "id": "agent.now.login_since",
@@ -181,6 +318,57 @@ def _definitions() -> DefinitionSet:
             "category": "CurrentMaxTime",
             "mask": ["waiting"],
         },
+        *[
+            {
+                "id": f"{owner}.now.{suffix}",
+                "object": owner,
+                "category": "CurrentNumber",
+                "mask": ["waiting"],
+                "filter": current_filter,
+            }
+            for owner in ("queue", "queue_group", "tenant")
+            for suffix, current_filter in (
+                ("waiting_es", {"data": {"lang": "es"}}),
+                ("waiting_outbound", {"direction": ["outbound"], "media": ["voice"]}),
+                ("waiting_sales", {"skill": "sales"}),
+                ("chats_waiting", {"media": ["chat"]}),
+            )
+        ],
+        *[
+            {"id": f"{owner}.now.{suffix}", "object": owner, "category": category, "mask": mask}
+            for owner in ("queue", "queue_group")
+            for suffix, category, mask in (
+                ("agents_ready", "CurrentNumber", ["ready"]),
+                ("agents_in", "CurrentNumber", ["ready", "not_ready", "acw", "talking", "held"]),
+                ("longest_nr", "CurrentMaxTime", ["not_ready"]),
+            )
+        ],
+        {
+            "id": "queue.now.chat_agents_ready",
+            "object": "queue",
+            "category": "CurrentNumber",
+            "mask": ["ready"],
+            "filter": {"media": ["chat"]},
+        },
+        {
+            "id": "agent_group.now.nr_unspecified",
+            "object": "agent_group",
+            "category": "CurrentNumber",
+            "mask": ["not_ready"],
+            "filter": {"reasons": ["unspecified"]},
+        },
+        {
+            "id": "virtual_queue.now.waiting",
+            "object": "virtual_queue",
+            "category": "CurrentNumber",
+            "mask": ["waiting"],
+        },
+        {
+            "id": "virtual_queue.now.longest",
+            "object": "virtual_queue",
+            "category": "CurrentMaxTime",
+            "mask": ["waiting"],
+        },
     ]
     return decode_definitions({"statistics": items})
 
@@ -192,13 +380,27 @@ STARTS = [
     int(datetime(2024, 3, 9, 22, 30, tzinfo=UTC).timestamp() * 1000),
 ]
 
+OUTCOMES = ("completed", "abandoned", "stopped")
+VQ_EXITS = ("routed", "abandoned", "cleared", "timeout")
+_LOGIN_QUEUES = st.sampled_from([(), ("q0",), ("q1",), ("q0", "q1")])
 _op = st.one_of(
-    st.tuples(st.just("login"), st.sampled_from(AGENTS)),
+    st.tuples(st.just("login"), st.sampled_from(AGENTS), _LOGIN_QUEUES),
+    st.tuples(st.just("ready_chat"), st.sampled_from(AGENTS)),
     st.tuples(st.just("logout"), st.sampled_from(AGENTS)),
     st.tuples(st.just("ready"), st.sampled_from(AGENTS)),
-    st.tuples(st.just("not_ready"), st.sampled_from(AGENTS), st.sampled_from(["break", "lunch"])),
+    st.tuples(
+        st.just("not_ready"), st.sampled_from(AGENTS), st.sampled_from(["break", "lunch", None])
+    ),
     st.tuples(st.just("acw"), st.sampled_from(AGENTS)),
-    st.tuples(st.just("queue"), st.sampled_from(CALLS), st.sampled_from(QUEUES)),
+    st.tuples(
+        st.just("queue"),
+        st.sampled_from(CALLS),
+        st.sampled_from(QUEUES),
+        st.sampled_from(["es", "en"]),
+        st.sampled_from(["inbound", "outbound"]),
+    ),
+    st.tuples(st.just("ix_done"), st.sampled_from(INTERACTIONS), st.sampled_from(OUTCOMES)),
+    st.tuples(st.just("vq_left"), st.sampled_from(CALLS), st.sampled_from(VQ_EXITS)),
     st.tuples(st.just("ring"), st.sampled_from(CALLS), st.sampled_from(AGENTS)),
     st.tuples(st.just("answer"), st.sampled_from(CALLS), st.sampled_from(AGENTS)),
     st.tuples(st.just("hold"), st.sampled_from(CALLS), st.sampled_from(AGENTS)),
@@ -219,7 +421,55 @@ def _event(op: tuple[Any, ...], ts: int, index: int) -> ev.Event:
     }
     kind = op[0]
     if kind == "login":
-        return ev.AgentLogin(agent=op[1], **common)
+        return ev.AgentLogin(
+            agent=op[1], media=(ev.Media.VOICE, ev.Media.CHAT), queues=op[2], **common
+        )
+    if kind == "ready_chat":
+        return ev.AgentReady(agent=op[1], media=ev.Media.CHAT, **common)
+    if kind == "ix_create":
+        return ev.InteractionCreated(
+            interaction=op[1],
+            media=ev.Media(op[2]),
+            data={"lang": op[3]},
+            direction=ev.Direction(op[4]),
+            **common,
+        )
+    if kind == "ix_queue":
+        return ev.InteractionQueued(interaction=op[1], media=ev.Media(op[2]), queue=op[3], **common)
+    if kind == "ix_offer":
+        return ev.InteractionOffered(
+            interaction=op[1], media=ev.Media(op[2]), agent=op[3], **common
+        )
+    if kind == "ix_accept":
+        return ev.InteractionAccepted(
+            interaction=op[1], media=ev.Media(op[2]), agent=op[3], **common
+        )
+    if kind == "ix_reject":
+        return ev.InteractionRejected(
+            interaction=op[1], media=ev.Media(op[2]), agent=op[3], **common
+        )
+    if kind == "ix_transfer":
+        return ev.InteractionTransferred(
+            interaction=op[1], media=ev.Media(op[2]), agent=op[3], target="elsewhere", **common
+        )
+    if kind == "ix_done":
+        media = op[3] if len(op) > 3 else "chat"
+        return ev.InteractionDone(
+            interaction=op[1], media=ev.Media(media), outcome=ev.InteractionOutcome(op[2]), **common
+        )
+    if kind == "vq_enter":
+        return ev.VirtualQueueEntered(
+            vq="v0", media=ev.Media(op[2]), **_contact_ref(op[1]), **common
+        )
+    if kind == "vq_left":
+        media = op[3] if len(op) > 3 else "voice"
+        return ev.VirtualQueueLeft(
+            vq="v0",
+            media=ev.Media(media),
+            reason=ev.VirtualQueueExit(op[2]),
+            **_contact_ref(op[1]),
+            **common,
+        )
     if kind == "logout":
         return ev.AgentLogout(agent=op[1], **common)
     if kind == "ready":
@@ -229,7 +479,9 @@ def _event(op: tuple[Any, ...], ts: int, index: int) -> ev.Event:
     if kind == "acw":
         return ev.AgentAfterCallWork(agent=op[1], **common)
     if kind == "queue":
-        return ev.CallQueued(call=op[1], queue=op[2], **common)
+        return ev.CallQueued(
+            call=op[1], queue=op[2], data={"lang": op[3]}, direction=ev.Direction(op[4]), **common
+        )
     if kind == "ring":
         return ev.CallRinging(call=op[1], agent=op[2], **common)
     if kind == "answer":
@@ -243,15 +495,60 @@ def _event(op: tuple[Any, ...], ts: int, index: int) -> ev.Event:
     return ev.CallAbandoned(call=op[1], queue=op[2], **common)
 
 
+def _contact_ref(contact: str) -> dict[str, str]:
+    return {"call": contact} if contact.startswith("c") else {"interaction": contact}
+
+
+@st.composite
+def _interaction_story(draw: st.DrawFn) -> list[tuple[Any, ...]]:
+    """A chat or email's life, possibly cut short: created, queued, offered, accepted or
+    rejected, maybe transferred, done (completed, abandoned or stopped)."""
+    ix = draw(st.sampled_from(INTERACTIONS))
+    media = draw(st.sampled_from(["chat", "email"]))
+    queue = draw(st.sampled_from(QUEUES))
+    agent = draw(st.sampled_from(AGENTS))
+    lang = draw(st.sampled_from(["es", "en"]))
+    story: list[tuple[Any, ...]] = [
+        ("ix_create", ix, media, lang, draw(st.sampled_from(["inbound", "outbound"]))),
+        ("ix_queue", ix, media, queue),
+        ("ix_offer", ix, media, agent),
+    ]
+    if draw(st.booleans()):
+        story += [("ix_reject", ix, media, agent), ("ix_offer", ix, media, agent)]
+    story.append(("ix_accept", ix, media, agent))
+    if draw(st.booleans()):
+        story.append(("ix_transfer", ix, media, agent))
+    story.append(("ix_done", ix, draw(st.sampled_from(OUTCOMES)), media))
+    return story[: draw(st.integers(1, len(story)))] if draw(st.booleans()) else story
+
+
+@st.composite
+def _vq_story(draw: st.DrawFn) -> list[tuple[Any, ...]]:
+    """A call or interaction waiting in the virtual queue in front of a queue."""
+    contact = draw(st.sampled_from(CALLS + INTERACTIONS))
+    media = "voice" if contact.startswith("c") else "chat"
+    story: list[tuple[Any, ...]] = [("vq_enter", contact, media)]
+    if draw(st.booleans()):
+        story.append(("vq_left", contact, draw(st.sampled_from(VQ_EXITS)), media))
+    return story
+
+
 @st.composite
 def _call_story(draw: st.DrawFn) -> list[tuple[Any, ...]]:
     """A call's life, possibly cut short: queued, rung, answered, held, released, wrap-up."""
     call = draw(st.sampled_from(CALLS))
     queue = draw(st.sampled_from(QUEUES))
     agent = draw(st.sampled_from(AGENTS))
+    queued = (
+        "queue",
+        call,
+        queue,
+        draw(st.sampled_from(["es", "en"])),
+        draw(st.sampled_from(["inbound", "outbound"])),
+    )
     if draw(st.booleans()) and draw(st.booleans()):
-        return [("queue", call, queue), ("abandon", call, queue)]
-    story = [("queue", call, queue)]
+        return [queued, ("abandon", call, queue)]
+    story: list[tuple[Any, ...]] = [queued]
     if draw(st.booleans()):
         story.append(("ring", call, agent))
     story.append(("answer", call, agent))
@@ -265,8 +562,12 @@ def _call_story(draw: st.DrawFn) -> list[tuple[Any, ...]]:
 def delivered_events(draw: st.DrawFn) -> tuple[list[ev.Event], list[ev.Event]]:
     """(events in time order, the same as delivered: duplicated and reordered within lateness)."""
     ts = draw(st.sampled_from(STARTS))
-    stories: list[list[tuple[Any, ...]]] = [[("login", a), ("ready", a)] for a in AGENTS]
+    stories: list[list[tuple[Any, ...]]] = [
+        [("login", a, draw(_LOGIN_QUEUES)), ("ready", a), ("ready_chat", a)] for a in AGENTS
+    ]
     stories += draw(st.lists(_call_story(), min_size=1, max_size=8))
+    stories += draw(st.lists(_interaction_story(), max_size=3))
+    stories += draw(st.lists(_vq_story(), max_size=3))
     stories += [[op] for op in draw(st.lists(_op, max_size=12))]
     keyed: list[tuple[float, int, tuple[Any, ...]]] = []
     for number, story in enumerate(stories):
@@ -290,11 +591,30 @@ def delivered_events(draw: st.DrawFn) -> tuple[list[ev.Event], list[ev.Event]]:
 
 
 def _objects() -> list[tuple[str, str, frozenset[str]]]:
+    """(object type, id, its queues) of every object compared."""
     return (
-        [("agent", a, frozenset({a})) for a in AGENTS]
-        + [("agent_group", g, MEMBERS[g]) for g in MEMBERS]
-        + [("queue", q, frozenset()) for q in QUEUES]
+        [("agent", a, frozenset()) for a in AGENTS]
+        + [("agent_group", g, frozenset()) for g in MEMBERS]
+        + [("queue", q, frozenset({q})) for q in QUEUES]
+        + [
+            ("queue_group", "qg", frozenset(QUEUES)),
+            ("virtual_queue", "v0", frozenset()),
+            ("tenant", TENANT, frozenset(QUEUES)),
+        ]
     )
+
+
+def _members(
+    object_type: str, object_id: str, queues: frozenset[str], facts: Facts
+) -> frozenset[str]:
+    """The agents whose statuses count for the object."""
+    if object_type == "agent":
+        return frozenset({object_id})
+    if object_type == "agent_group":
+        return MEMBERS[object_id]
+    if object_type == "tenant":
+        return frozenset(AGENTS)
+    return queue_agents(facts, CONFIG, queues)
 
 
 def _run(events: list[ev.Event], lateness: int) -> StatisticsEngine:
@@ -327,13 +647,16 @@ def test_engine_equals_brute_force(
 ) -> None:
     ordered, delivered = case
     engine = _run(delivered, LATENESS_MS)
-    facts = derive_facts(delivered, LATENESS_MS)
+    facts = derive_facts(delivered, LATENESS_MS, CONFIG)
     now = ordered[-1].ts + read_after
     mismatches = []
-    for object_type, object_id, members in _objects():
+    for object_type, object_id, queues in _objects():
+        members = _members(object_type, object_id, queues, facts)
         for d in DEFINITIONS.for_object(d_type(object_type)):
             got = engine.value(TENANT, object_type, object_id, d.id, now)
-            want = reference_value(d, facts, object_type, object_id, members, now, ZONE)
+            want = reference_value(
+                d, facts, object_type, object_id, members, now, ZONE, queues=queues
+            )
             if not _close(got, want):
                 mismatches.append((object_type, object_id, d.id, got, want))
     assert not mismatches, mismatches[:10]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,6 +18,8 @@ from wallboard.stats import (
     AgentStatusValue,
     GroupConfig,
     ObjectConfig,
+    QueueConfig,
+    QueueGroupConfig,
     StatisticsEngine,
     decode_definitions,
     load_definitions_text,
@@ -88,11 +91,67 @@ class Events:
             {
                 "id": "a.x",
                 "object": "agent",
-                "category": "TotalTime",
+                "category": "AverageTime",
                 "mask": ["ready"],
                 "profile": {"kind": "sliding", "window_s": 60, "step_s": 60},
             },
             "profile",
+        ),
+        (
+            {
+                "id": "a.x",
+                "object": "agent",
+                "category": "TotalTime",
+                "mask": ["not_ready"],
+                "filter": {"reasons": ["break"]},
+                "profile": {"kind": "sliding", "window_s": 60, "step_s": 60},
+            },
+            "filter.reasons",
+        ),
+        (
+            {
+                "id": "a.x",
+                "object": "agent",
+                "category": "TotalNumber",
+                "mask": ["released", "answered"],
+                "in_progress": True,
+            },
+            "in_progress",
+        ),
+        (
+            {
+                "id": "q.x",
+                "object": "queue",
+                "category": "ServiceFactor",
+                "mask": ["released"],
+                "service_level": {"threshold_s": 20},
+                "in_progress": True,
+            },
+            "in_progress",
+        ),
+        (
+            {
+                "id": "a.x",
+                "object": "agent",
+                "category": "TotalTime",
+                "mask": ["ready"],
+                "breakdown": "reason",
+            },
+            "breakdown",
+        ),
+        (
+            {
+                "id": "g.x",
+                "object": "agent_group",
+                "category": "CurrentNumber",
+                "mask": ["talking"],
+                "filter": {"direction": ["outbound"]},
+            },
+            "filter",
+        ),
+        (
+            {"id": "q.x", "object": "queue", "category": "TotalTime", "mask": ["ready"]},
+            "mask[0]",
         ),
     ],
 )
@@ -129,6 +188,56 @@ def test_standard_library_loads_and_every_id_is_documented() -> None:
     missing = [d.id for d in library if f"`{d.id}`" not in doc]
     assert not missing
     assert len(library) > 80
+    # The tables are what library_table writes: what counts, window, denominator, in progress.
+    from wallboard.stats.library import library_table
+
+    assert library_table(library) in doc
+
+
+def test_actions_in_progress_breakdown_and_queue_agents_in_the_standard_library() -> None:
+    events = Events()
+    engine = StatisticsEngine(standard_library())
+    engine.set_objects(
+        T,
+        ObjectConfig(
+            agent_groups={"g": GroupConfig(agents=("a", "b"))},
+            queue_groups={"qg": QueueGroupConfig(queues=("q1", "q2"))},
+            queues={"q2": QueueConfig(agents=("a",))},
+        ),
+        ts_ms=0,
+    )
+    for stat in ("agent.aht", "agent.not_ready_time_by_reason", "agent.calls_handled_incl_current"):
+        engine.open(T, "agent", "a", stat)
+    engine.open(T, "agent_group", "g", "group.not_ready_time_last_15_min")
+    engine.open(T, "queue", "q1", "queue.agents_ready")
+    engine.open(T, "queue_group", "qg", "queue_group.agents_logged_in")
+    t = BASE
+    engine.apply(events(ev.AgentLogin, t, agent="a", queues=("q1",)))
+    engine.apply(events(ev.AgentLogin, t, agent="b", queues=("q1", "q2")))
+    engine.apply(events(ev.AgentNotReady, t + 1_000, agent="a", reason="break"))
+    engine.apply(events(ev.AgentReady, t + 61_000, agent="a"))
+    engine.apply(events(ev.AgentReady, t + 61_000, agent="b"))
+    engine.drain_changes()
+    # An agent counts once in a total across queues (a is in q1 by login and q2 by config).
+    assert engine.value(T, "queue_group", "qg", "queue_group.agents_logged_in", t + 62_000) == 2
+    assert engine.value(T, "queue", "q1", "queue.agents_ready", t + 62_000) == 2
+    engine.apply(events(ev.CallQueued, t + 70_000, call="c", queue="q1"))
+    engine.apply(events(ev.CallEstablished, t + 80_000, call="c", agent="a"))
+    # Status changes of a queue's agents touch the queue.
+    assert (T, "queue", "q1") in engine.drain_changes()
+    assert engine.value(T, "queue", "q1", "queue.agents_ready", t + 81_000) == 1
+    # The call in progress counts in calls handled and so in AHT (talk so far / 1 call).
+    assert engine.value(T, "agent", "a", "agent.calls_handled_incl_current", t + 90_000) == 1
+    assert engine.value(T, "agent", "a", "agent.aht", t + 90_000) == 10_000
+    # Not-ready by reason: a JSON-able mapping; the login's not-ready has no reason.
+    value = engine.value(T, "agent", "a", "agent.not_ready_time_by_reason", t + 90_000)
+    assert value == {"break": 60_000, "unspecified": 1_000}
+    assert msgspec.json.decode(msgspec.json.encode(value)) == value
+    last_15 = engine.value(T, "agent_group", "g", "group.not_ready_time_last_15_min", t + 90_000)
+    assert last_15 == 61_000 + 61_000
+    assert (
+        engine.value(T, "agent_group", "g", "group.not_ready_time_last_15_min", t + 3_600_000) == 0
+    )
 
 
 # --- formulas ----------------------------------------------------------------------------------

@@ -14,13 +14,14 @@ from wallboard.stats.definitions import (
 from wallboard.stats.engine import AgentStatusValue, Reading, StatisticsEngine, Value
 from wallboard.stats.library import standard_library
 from wallboard.stats.replay import replay
-from wallboard.stats.state import GroupConfig, ObjectConfig, QueueGroupConfig
+from wallboard.stats.state import GroupConfig, ObjectConfig, QueueConfig, QueueGroupConfig
 
 __all__ = [
     "AgentStatusValue",
     "DefinitionSet",
     "GroupConfig",
     "ObjectConfig",
+    "QueueConfig",
     "QueueGroupConfig",
     "Reading",
     "StatisticDefinition",

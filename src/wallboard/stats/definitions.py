@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
@@ -132,6 +132,27 @@ QUEUE_OBJECTS: Final = frozenset(
 )
 
 
+# Actions that have a form in progress, and where it starts: an answered contact not yet
+# released (answer → now), a hold not yet retrieved (hold → now), a session not yet logged out
+# (login → now). With ``in_progress: true`` these count as if they completed at the read.
+IN_PROGRESS_AGENT_ACTIONS: Final = frozenset({"released", "hold", "logout"})
+IN_PROGRESS_QUEUE_ACTIONS: Final = frozenset({"released"})
+IN_PROGRESS_CATEGORIES: Final = frozenset(
+    {
+        Category.TOTAL_NUMBER,
+        Category.TOTAL_TIME,
+        Category.AVERAGE_TIME,
+        Category.MAX_TIME,
+        Category.MIN_TIME,
+        Category.TOTAL_NUMBER_IN_TIME_RANGE,
+        Category.TOTAL_NUMBER_IN_TIME_RANGE_PERCENTAGE,
+        Category.RATIO,
+    }
+)
+UNSPECIFIED_REASON: Final = "unspecified"
+"""The reason reported for a not-ready status without one (in breakdowns and reason filters)."""
+
+
 class ServiceLevelType(enum.StrEnum):
     """How abandons enter the service level (see ``docs/statistics.md``)."""
 
@@ -217,7 +238,9 @@ class TimeRange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class Filter(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Restricts what is counted. ``media`` defaults to voice for agent statuses; ``skill``
-    matches the attached-data key ``skill``; ``data`` requires every key to have its value."""
+    matches the attached-data key ``skill``, or when the contact carries none the configured
+    skill of the ACD queue it entered last; ``data`` requires every key to have its value;
+    ``reasons`` are not-ready reasons (``unspecified`` matches a not-ready without reason)."""
 
     media: tuple[Media, ...] = ()
     direction: tuple[Direction, ...] = ()
@@ -254,7 +277,10 @@ class StatisticDefinition(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     time_range: TimeRange | None = None
     filter: Filter = Filter()
     attribution: Attribution = Attribution.COMPLETED
-    in_progress: bool | None = None  # default: True for statuses; actions never count early
+    # Default: True for statuses (time so far counts), False for actions (count on completion).
+    in_progress: bool | None = None
+    # "reason": a TotalTime of [not_ready] read as a mapping reason → ms instead of one number.
+    breakdown: Literal["reason"] | None = None
     service_level: ServiceLevel | None = None
     formula: str | None = None
     notification: Notification = Notification()
@@ -268,7 +294,9 @@ class StatisticDefinition(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
 
     @property
     def counts_in_progress(self) -> bool:
-        return self.in_progress is not False and self.is_status
+        if self.is_status:
+            return self.in_progress is not False
+        return self.in_progress is True
 
     @property
     def status_media(self) -> Media:
@@ -330,6 +358,10 @@ def check_definition(index: int, d: StatisticDefinition) -> None:
             if (word in _AGENT_STATUS_WORDS) != agent_status:
                 raise _fail(index, d.id, field, f"{word!r}: agent and contact statuses mixed")
             allowed = AGENT_OBJECTS if agent_status else QUEUE_OBJECTS
+            if agent_status and d.category in CURRENT_CATEGORIES:
+                # Agents of a queue (login queues and configured members), counted once in a
+                # queue group.
+                allowed = AGENT_OBJECTS | {ObjectType.QUEUE, ObjectType.QUEUE_GROUP}
             if d.object not in allowed:
                 raise _fail(index, d.id, field, f"status {word!r} does not apply to {d.object}")
             continue
@@ -343,19 +375,43 @@ def check_definition(index: int, d: StatisticDefinition) -> None:
             )
     if d.category in CURRENT_CATEGORIES and not is_status:
         raise _fail(index, d.id, "mask", f"{d.category} counts statuses, not actions")
-    if d.category in CURRENT_CATEGORIES and d.filter.contact_filtered:
-        raise _fail(index, d.id, "filter", "current categories filter on media only")
+    if is_status and d.filter.contact_filtered and d.mask[0] in _AGENT_STATUS_WORDS:
+        raise _fail(
+            index, d.id, "filter", "agent statuses filter on media and not-ready reasons only"
+        )
     if is_status and d.category not in CURRENT_CATEGORIES:
         if d.mask[0] not in _AGENT_STATUS_WORDS:
             raise _fail(index, d.id, "mask", "historical categories on queues count actions")
         if d.category not in _HISTORICAL_STATUS_CATEGORIES:
             raise _fail(index, d.id, "category", f"{d.category} counts actions, not statuses")
-        if isinstance(d.profile, Sliding):
-            raise _fail(index, d.id, "profile", "status times use growing or fixed windows")
+        if isinstance(d.profile, Sliding) and d.category is not Category.TOTAL_TIME:
+            raise _fail(index, d.id, "profile", "sliding windows over statuses give TotalTime")
+        if isinstance(d.profile, Sliding) and d.filter.reasons:
+            raise _fail(
+                index, d.id, "filter.reasons", "sliding status times break down by reason instead"
+            )
     if not is_status and d.in_progress:
-        # An action counts once it completes (as in the seed's product); in-progress time is
-        # what status statistics (talking, held…) are for.
-        raise _fail(index, d.id, "in_progress", "actions count only once they complete")
+        if d.category not in IN_PROGRESS_CATEGORIES:
+            raise _fail(index, d.id, "in_progress", f"{d.category} counts completed actions")
+        capable = (
+            IN_PROGRESS_AGENT_ACTIONS
+            if d.object in _AGENT_ACTION_OBJECTS
+            else IN_PROGRESS_QUEUE_ACTIONS
+        )
+        for word in (*d.mask, *d.denominator_mask):
+            if word not in capable:
+                raise _fail(
+                    index,
+                    d.id,
+                    "in_progress",
+                    f"{word!r} has no form in progress; only {sorted(capable)} do",
+                )
+    if d.breakdown is not None and (
+        d.category is not Category.TOTAL_TIME or d.mask != ("not_ready",)
+    ):
+        raise _fail(index, d.id, "breakdown", "a breakdown by reason is a TotalTime of not_ready")
+    if d.breakdown is not None and d.filter.reasons:
+        raise _fail(index, d.id, "filter.reasons", "a breakdown by reason shows every reason")
     if (d.category in RANGE_CATEGORIES) != (d.time_range is not None):
         raise _fail(index, d.id, "time_range", f"{d.category} and time_range go together")
     if (d.category is Category.SERVICE_FACTOR) != (d.service_level is not None):

@@ -31,6 +31,7 @@ import msgspec
 from wallboard.core import events as ev
 from wallboard.core.errors import InvalidInput, NotFound
 from wallboard.stats.definitions import (
+    UNSPECIFIED_REASON,
     Attribution,
     Category,
     DefinitionSet,
@@ -68,11 +69,13 @@ from wallboard.stats.tallies import (
     SL_WIDTH,
     STATUS_INDEX,
     TOTAL,
+    SlidingStatusTimes,
     StatusTally,
     StatusTimes,
     Tally,
     merge_action_cells,
     merge_sum_cells,
+    new_sliding_status_times,
     new_status_tally,
     new_status_times,
     new_tally,
@@ -82,6 +85,7 @@ from wallboard.stats.windows import FixedWindows, fixed_windows
 SNAPSHOT_VERSION: Final = 2
 _ALL_MEDIA: Final = tuple(m.value for m in ev.Media)
 _QUEUE_TYPES: Final = ("queue", "routing_point", "virtual_queue")
+_QUEUE_OBJECT_TYPES: Final = frozenset({"queue", "queue_group"})
 _LOGGED_IN_STATUSES: Final = ("ready", "not_ready", "acw", "ringing", "talking", "held")
 _WAIT_EXITS: Final = frozenset(
     {"answered", "abandoned", "diverted", "stopped", "routed", "cleared", "timeout"}
@@ -101,7 +105,8 @@ class AgentStatusValue(msgspec.Struct, frozen=True):
     dnd: bool
 
 
-Value = Union[int, float, AgentStatusValue, None]  # noqa: UP007
+# dict: a breakdown (not-ready reason → ms), JSON-able as it is.
+Value = Union[int, float, AgentStatusValue, dict[str, int], None]  # noqa: UP007
 
 
 class Reading(msgspec.Struct, frozen=True):
@@ -118,9 +123,19 @@ def _contact_matches(f: Filter, contact: ContactState | None) -> bool:
     if f.direction and contact.direction not in f.direction:
         return False
     data = contact.data
-    if f.skill is not None and data.get("skill") != f.skill:
+    if f.skill is not None and data.get("skill", contact.skill) != f.skill:
         return False
     return all(data.get(key) == value for key, value in f.data.items())
+
+
+def _reason_set(reasons: tuple[str, ...]) -> frozenset[str | None] | None:
+    """A not-ready reason filter; ``unspecified`` also matches a not-ready without reason."""
+    if not reasons:
+        return None
+    found: set[str | None] = set(reasons)
+    if UNSPECIFIED_REASON in found:
+        found.add(None)
+    return frozenset(found)
 
 
 class ActionSub:
@@ -227,7 +242,10 @@ class StatusSub:
     __slots__ = ("reasons", "tally", "windows")
 
     def __init__(
-        self, tally: StatusTally, windows: FixedWindows | None, reasons: frozenset[str] | None
+        self,
+        tally: StatusTally,
+        windows: FixedWindows | None,
+        reasons: frozenset[str | None] | None,
     ) -> None:
         self.tally = tally
         self.windows = windows
@@ -239,14 +257,16 @@ class TimesSub:
 
     __slots__ = ("tally", "windows")
 
-    def __init__(self, tally: StatusTimes, windows: FixedWindows | None) -> None:
+    def __init__(
+        self, tally: StatusTimes | SlidingStatusTimes, windows: FixedWindows | None
+    ) -> None:
         self.tally = tally
         self.windows = windows
 
 
 Sub = ActionSub | ServiceSub
 AnySub = ActionSub | ServiceSub | StatusSub | TimesSub
-AnyTally = Tally | StatusTally | StatusTimes
+AnyTally = Tally | StatusTally | StatusTimes | SlidingStatusTimes
 
 
 class CompiledStatistic:
@@ -274,10 +294,21 @@ class Node:
     costs one dict entry here plus its share of the accumulators.
     """
 
-    __slots__ = ("actions", "key", "sessions", "stats", "statuses", "tallies", "times")
+    __slots__ = (
+        "actions",
+        "key",
+        "sessions",
+        "stats",
+        "statuses",
+        "tallies",
+        "times",
+        "watches_agents",
+    )
 
     def __init__(self, key: ObjectKey) -> None:
         self.key = key
+        # A queue or queue group with agent-status statistics: agents' status changes touch it.
+        self.watches_agents = False
         self.actions: dict[str, dict[str, list[Sub]]] = {}
         self.statuses: dict[tuple[str, str], list[StatusSub]] = {}
         self.times: dict[str, list[TimesSub]] = {}
@@ -293,6 +324,7 @@ class TenantRuntime:
         "agent_groups",
         "config",
         "group_members",
+        "login_queues",
         "queue_group_members",
         "queue_groups",
         "views",
@@ -306,6 +338,8 @@ class TenantRuntime:
         self.agent_groups: dict[str, tuple[str, ...]] = {}
         self.queue_group_members: dict[str, frozenset[tuple[str, str]]] = {}
         self.queue_groups: dict[tuple[str, str], tuple[str, ...]] = {}
+        # queue → agents whose login named it (rebuilt from the agents' state on restore)
+        self.login_queues: dict[str, set[str]] = {}
         # group id ("" = the whole tenant) → media → status → agent → since
         self.views: dict[str, dict[str, dict[str, dict[str, int]]]] = {"": {}}
 
@@ -329,6 +363,7 @@ class TallyRecord(msgspec.Struct, array_like=True):
     action: Tally | None = None
     status: StatusTally | None = None
     times: StatusTimes | None = None
+    sliding: SlidingStatusTimes | None = None
 
 
 class EngineSnapshot(msgspec.Struct):
@@ -602,7 +637,7 @@ class StatisticsEngine:
                 if joining:
                     times_sub.tally.enter(agent, ts, times_sub.windows)
                 else:
-                    times_sub.tally.exit(agent, ms.status, ts, times_sub.windows)
+                    times_sub.tally.exit(agent, ms.status, ms.status_reason, ts, times_sub.windows)
             for sub in node.statuses.get((media, ms.status), ()):
                 if sub.reasons is not None and ms.status_reason not in sub.reasons:
                     continue
@@ -757,7 +792,7 @@ class StatisticsEngine:
         ms.status, ms.status_reason, ms.since = status, reason, ts
         self._changed.update(keys)
         for times_sub in times:
-            times_sub.tally.change(agent_id, old, ts, times_sub.windows)
+            times_sub.tally.change(agent_id, old, old_reason, ts, times_sub.windows)
         for statuses_index in indexes:
             for sub in statuses_index.get((media, old), ()):
                 sub.tally.exit(agent_id, ts, sub.windows)
@@ -776,9 +811,65 @@ class StatisticsEngine:
             view = runtime.views.get(group)
             if view is not None:
                 views.append(view.setdefault(media, {}))
-        route = (tuple(node.key for node in nodes), times, indexes, tuple(views))
+        keys = [node.key for node in nodes]
+        for queue_node in self._agent_queue_nodes(tenant, agent_id):
+            if queue_node.key not in keys:
+                keys.append(queue_node.key)
+        route = (tuple(keys), times, indexes, tuple(views))
         self._status_routes[(tenant, agent_id, media)] = route
         return route
+
+    def _agent_queue_nodes(self, tenant: str, agent_id: str) -> list[Node]:
+        """Queue and queue-group nodes with agent-status statistics the agent counts in."""
+        runtime = self._runtime[tenant]
+        agent = self._tenants[tenant].agents.get(agent_id)
+        queues = set(() if agent is None else agent.queues)
+        for queue, queue_config in runtime.config.queues.items():
+            if agent_id in queue_config.agents:
+                queues.add(queue)
+        found: list[Node] = []
+        for queue in sorted(queues):
+            node = self._nodes.get((tenant, "queue", queue))
+            if node is not None and node.watches_agents:
+                found.append(node)
+            for group in runtime.queue_groups.get(("queue", queue), ()):
+                node = self._nodes.get((tenant, "queue_group", group))
+                if node is not None and node.watches_agents and node not in found:
+                    found.append(node)
+        return found
+
+    def _queue_agents(self, tenant: str, object_type: str, object_id: str) -> set[str]:
+        """Agents of a queue (login queues and configured members), or of the queues of a
+        queue group — a set, so an agent in two of them counts once."""
+        runtime = self._runtime[tenant]
+        if object_type == "queue":
+            queues = [object_id]
+        else:
+            members = runtime.queue_group_members.get(object_id, frozenset())
+            queues = sorted(q for kind, q in members if kind == "queue")
+        agents: set[str] = set()
+        for queue in queues:
+            agents.update(runtime.login_queues.get(queue, ()))
+            queue_config = runtime.config.queues.get(queue)
+            if queue_config is not None:
+                agents.update(queue_config.agents)
+        return agents
+
+    def _set_login_queues(
+        self, tenant: str, agent_id: str, agent: AgentState, queues: tuple[str, ...]
+    ) -> None:
+        if agent.queues == queues:
+            return
+        index = self._runtime[tenant].login_queues
+        for queue in agent.queues:
+            members = index.get(queue)
+            if members is not None:
+                members.discard(agent_id)
+        for queue in queues:
+            index.setdefault(queue, set()).add(agent_id)
+        agent.queues = queues
+        for media in _ALL_MEDIA:
+            self._status_routes.pop((tenant, agent_id, media), None)
 
     def _refresh(self, tenant: str, agent_id: str, ms: MediaState, media: str, ts: int) -> None:
         contacts = ms.contacts
@@ -822,6 +913,8 @@ class StatisticsEngine:
             self._anomaly("login_while_logged_in")
         agent.logged_in = True
         agent.login_ts = ts
+        if e.queues:
+            self._set_login_queues(tenant, e.agent, agent, tuple(e.queues))
         node = self._nodes.get((tenant, "agent", e.agent))
         if node is not None:
             for tally in node.sessions:
@@ -846,6 +939,8 @@ class StatisticsEngine:
             ms.base, ms.reason = "logged_out", None
             self._refresh(tenant, e.agent, ms, media, ts)
             self._agent_action(tenant, e.agent, media, "logout", ts, ts, ts - agent.login_ts, None)
+        # After the status change, so that the queues still see the agent leave.
+        self._set_login_queues(tenant, e.agent, agent, ())
 
     def _on_agent_state(
         self,
@@ -915,6 +1010,9 @@ class StatisticsEngine:
         if contact.queue is not None:
             self._leave_queue(tenant, state, contact_id, contact, "diverted", ts)
         contact.queue, contact.queue_type, contact.entered = queue, object_type, ts
+        if object_type == "queue":
+            queue_config = self._runtime[tenant].config.queues.get(queue)
+            contact.skill = None if queue_config is None else queue_config.skill
         self._queue_statuses(state, object_type, queue, contact.media)["waiting"][contact_id] = ts
         self._touch_queue(tenant, object_type, queue)
         self._queue_action(tenant, object_type, queue, contact.media, "entered", ts, ts, 0, contact)
@@ -1420,8 +1518,23 @@ class StatisticsEngine:
             else FIXED
         )
         object_id = node.key[2]
+        if d.is_status and d.mask[0] in STATUS_INDEX and node.key[1] in _QUEUE_OBJECT_TYPES:
+            # Agents of a queue: current categories only, read from the agents' state.
+            node.watches_agents = True
+            self._invalidate_routes()
         if _uses_status_times(d):
-            times = restored if isinstance(restored, StatusTimes) else new_status_times(mode)
+            times: StatusTimes | SlidingStatusTimes
+            if mode == RING:
+                assert isinstance(profile, Sliding)
+                times = (
+                    restored
+                    if isinstance(restored, SlidingStatusTimes)
+                    else new_sliding_status_times(
+                        profile.step_s * 1000, profile.window_s // profile.step_s, d.mask
+                    )
+                )
+            else:
+                times = restored if isinstance(restored, StatusTimes) else new_status_times(mode)
             times_sub = TimesSub(times, windows)
             node.times.setdefault(d.status_media.value, []).append(times_sub)
             if restored is None:
@@ -1433,8 +1546,7 @@ class StatisticsEngine:
             return
         if d.is_status:
             status_tally = restored if isinstance(restored, StatusTally) else new_status_tally(mode)
-            reasons = frozenset(d.filter.reasons) if d.filter.reasons else None
-            status_sub = StatusSub(status_tally, windows, reasons)
+            status_sub = StatusSub(status_tally, windows, _reason_set(d.filter.reasons))
             media = d.status_media.value
             for status in d.mask:
                 node.statuses.setdefault((media, status), []).append(status_sub)
@@ -1627,7 +1739,7 @@ class StatisticsEngine:
 
             def lookup(ref: str) -> float | None:
                 value = self._read(node, self._compile(node.key[0], ref), now).value
-                if value is None or isinstance(value, AgentStatusValue):
+                if value is None or isinstance(value, AgentStatusValue | dict):
                     return None
                 return float(value)
 
@@ -1641,17 +1753,21 @@ class StatisticsEngine:
             denominator_tally = node.tallies[opened.specs[1]].tally
             assert isinstance(numerator_tally, Tally)
             assert isinstance(denominator_tally, Tally)
-            top = self._read_actions(node, d, numerator_tally, opened.windows, now).numerator
-            bottom = self._read_actions(node, d, denominator_tally, opened.windows, now).numerator
+            top = self._read_actions(
+                node, d, numerator_tally, opened.windows, now, d.mask
+            ).numerator
+            bottom = self._read_actions(
+                node, d, denominator_tally, opened.windows, now, d.denominator_mask
+            ).numerator
             if top is None or bottom is None:
                 return Reading(None)
             return Reading(top / bottom if bottom else None, top, bottom)
         if not d.is_status:
             tally = node.tallies[opened.specs[0]].tally
             assert isinstance(tally, Tally)
-            return self._read_actions(node, d, tally, opened.windows, now)
+            return self._read_actions(node, d, tally, opened.windows, now, d.mask)
         status_tally = node.tallies[opened.specs[0]].tally
-        if isinstance(status_tally, StatusTimes):
+        if isinstance(status_tally, StatusTimes | SlidingStatusTimes):
             return self._read_status_times(node, d, status_tally, opened.windows, now)
         assert isinstance(status_tally, StatusTally)
         return self._read_status_time(d, status_tally, opened.windows, now)
@@ -1687,15 +1803,39 @@ class StatisticsEngine:
                         queues.append(found)
             else:  # tenant: ACD queues
                 queues.extend(state.queues.get("queue", {}).values())
-            return [
-                since
-                for by_media in queues
-                for media in media_list
-                for status in mask
-                for since in by_media.get(media, {}).get(status, {}).values()
-            ]
+            f = d.filter if d.filter.contact_filtered else None
+            if f is None:
+                return [
+                    since
+                    for by_media in queues
+                    for media in media_list
+                    for status in mask
+                    for since in by_media.get(media, {}).get(status, {}).values()
+                ]
+            # Filtered: look each contact up (its direction, attached data, skill).
+            starts: list[int] = []
+            for by_media in queues:
+                for media in media_list:
+                    contacts = state.calls if media == "voice" else state.interactions
+                    for status in mask:
+                        for contact_id, since in by_media.get(media, {}).get(status, {}).items():
+                            if _contact_matches(f, contacts.get(contact_id)):
+                                starts.append(since)
+            return starts
         media = d.status_media.value
-        reasons = set(d.filter.reasons) if d.filter.reasons else None
+        reasons = _reason_set(d.filter.reasons)
+        if object_type in ("queue", "queue_group"):
+            # Agents of the queue(s), each once.
+            starts = []
+            for agent_id in sorted(self._queue_agents(tenant, object_type, object_id)):
+                agent = state.agents.get(agent_id)
+                ms = None if agent is None else agent.media.get(media)
+                if ms is None or ms.status not in mask:
+                    continue
+                if reasons is not None and ms.status_reason not in reasons:
+                    continue
+                starts.append(ms.since)
+            return starts
         if object_type == "agent":
             agent = state.agents.get(object_id)
             ms = None if agent is None else agent.media.get(media)
@@ -1751,6 +1891,7 @@ class StatisticsEngine:
         tally: Tally,
         windows: FixedWindows | None,
         now: int,
+        mask: tuple[str, ...],
     ) -> Reading:
         cells = tally.cells_in_window(now, windows)
         if cells is None:
@@ -1759,6 +1900,21 @@ class StatisticsEngine:
         if category is Category.SERVICE_FACTOR:
             return self._read_service_level(node, d, cells, windows, now)
         merged = merge_action_cells(cells)
+        if d.counts_in_progress:
+            # Actions in progress count as if they completed now.
+            lo, hi = 0, 1 << 62
+            if d.time_range is not None:
+                lo = round(d.time_range.from_s * 1000)
+                hi = hi if d.time_range.to_s is None else round(d.time_range.to_s * 1000)
+            for dur in self._ongoing_actions(node, d, mask, windows, now):
+                merged[COUNT] += 1
+                merged[TOTAL] += dur
+                if lo <= dur <= hi:
+                    merged[IN_RANGE] += 1
+                if dur > merged[MAX]:
+                    merged[MAX] = dur
+                if merged[MIN] < 0 or dur < merged[MIN]:
+                    merged[MIN] = dur
         count = merged[COUNT]
         if category in (Category.TOTAL_NUMBER, Category.RATIO):
             return Reading(count, count)
@@ -1774,6 +1930,85 @@ class StatisticsEngine:
             return Reading(merged[IN_RANGE])
         inside = merged[IN_RANGE]
         return Reading(100.0 * inside / count if count else None, inside, count)
+
+    def _ongoing_actions(
+        self,
+        node: Node,
+        d: StatisticDefinition,
+        mask: tuple[str, ...],
+        windows: FixedWindows | None,
+        now: int,
+    ) -> list[int]:
+        """Durations so far of the mask's actions in progress (answered contacts not yet
+        released, holds not yet retrieved, sessions not yet logged out) on the object."""
+        tenant, object_type, object_id = node.key
+        state = self._tenants[tenant]
+        media_list = [m.value for m in d.filter.media] or list(_ALL_MEDIA)
+        f = d.filter if d.filter.contact_filtered else None
+        by_entry = d.attribution is Attribution.ENTERED
+        durations: list[int] = []
+
+        def add(start: int, entered: int, contact: ContactState | None) -> None:
+            if f is not None and not _contact_matches(f, contact):
+                return
+            if by_entry and not _in_window(entered, now, windows, d):
+                return
+            durations.append(now - start)
+
+        if object_type in ("agent", "agent_group"):
+            members = (
+                (object_id,)
+                if object_type == "agent"
+                else self._runtime[tenant].group_members.get(object_id, frozenset())
+            )
+            for member in sorted(members):
+                agent = state.agents.get(member)
+                if agent is None:
+                    continue
+                for media in media_list:
+                    ms = agent.media.get(media)
+                    if ms is None:
+                        continue
+                    if "logout" in mask and ms.base != "logged_out" and agent.login_ts >= 0:
+                        add(agent.login_ts, now, None)
+                    if "released" not in mask and "hold" not in mask:
+                        continue
+                    contacts = state.calls if media == "voice" else state.interactions
+                    for contact_id in ms.contacts:
+                        contact = contacts.get(contact_id)
+                        leg = None if contact is None else contact.legs.get(member)
+                        if contact is None or leg is None:
+                            continue
+                        entered = contact.answered_entered if contact.answered_entered >= 0 else now
+                        if "released" in mask and leg.answered >= 0:
+                            add(leg.answered, entered, contact)
+                        if "hold" in mask and leg.hold_since >= 0:
+                            add(leg.hold_since, entered, contact)
+            return durations
+        if "released" not in mask:
+            return durations
+        runtime = self._runtime[tenant]
+        if object_type == "queue_group":
+            queues = sorted(runtime.queue_group_members.get(object_id, frozenset()))
+        elif object_type == "tenant":
+            queues = [("queue", q) for q in sorted(state.queues.get("queue", {}))]
+        else:
+            queues = [(object_type, object_id)]
+        for queue_type, queue in queues:
+            by_media = state.queues.get(queue_type, {}).get(queue)
+            if by_media is None:
+                continue
+            for media in media_list:
+                contacts = state.calls if media == "voice" else state.interactions
+                for contact_id in by_media.get(media, {}).get("in_progress", {}):
+                    contact = contacts.get(contact_id)
+                    if contact is None:
+                        continue
+                    # One released per answered leg, as when the legs end.
+                    for leg in contact.legs.values():
+                        if leg.answered >= 0:
+                            add(leg.answered, contact.answered_entered, contact)
+        return durations
 
     def _read_service_level(
         self,
@@ -1856,23 +2091,30 @@ class StatisticsEngine:
         self,
         node: Node,
         d: StatisticDefinition,
-        tally: StatusTimes,
+        tally: StatusTimes | SlidingStatusTimes,
         windows: FixedWindows | None,
         now: int,
     ) -> Reading:
         """TotalTime of the mask's statuses: closed time in the window plus, when in-progress
-        time counts, the open intervals of members now in one of them."""
-        if tally.mode == SESSION:
+        time counts, the open intervals of members now in one of them (by not-ready reason
+        for a breakdown)."""
+        by_reason: dict[str, int] = {}
+        total = 0
+        if isinstance(tally, SlidingStatusTimes):
+            start = tally.window_start(now)
+            total, by_reason = tally.closed_in_window(now)
+        elif tally.mode == SESSION:
             if tally.key < 0:
                 return Reading(None)
             start = tally.key
         else:
             assert windows is not None
             start = windows.start(now)
-        total = 0
-        if tally.key == start:
+        if not isinstance(tally, SlidingStatusTimes) and tally.key == start:
             closed = tally.closed
             total = sum(closed[STATUS_INDEX[status]] for status in d.mask)
+            if d.breakdown is not None and tally.reasons:
+                by_reason = dict(tally.reasons)
         if d.counts_in_progress and tally.open:
             agents = self._tenants[node.key[0]].agents
             media = d.status_media.value
@@ -1881,7 +2123,14 @@ class StatisticsEngine:
                 agent = agents.get(member)
                 ms = None if agent is None else agent.media.get(media)
                 if ms is not None and ms.status in mask:
-                    total += now - (since if since > start else start)
+                    spent = now - (since if since > start else start)
+                    total += spent
+                    if d.breakdown is not None and spent > 0:
+                        reason = ms.status_reason
+                        key = UNSPECIFIED_REASON if reason is None else reason
+                        by_reason[key] = by_reason.get(key, 0) + spent
+        if d.breakdown is not None:
+            return Reading({k: by_reason[k] for k in sorted(by_reason) if by_reason[k]}, total)
         return Reading(total)
 
     # --- snapshot ------------------------------------------------------------------------------
@@ -1895,6 +2144,8 @@ class StatisticsEngine:
                 tally = sub.tally
                 if isinstance(tally, StatusTimes):
                     tallies.append(TallyRecord(tenant, object_type, object_id, spec, times=tally))
+                elif isinstance(tally, SlidingStatusTimes):
+                    tallies.append(TallyRecord(tenant, object_type, object_id, spec, sliding=tally))
                 elif isinstance(tally, StatusTally):
                     tallies.append(TallyRecord(tenant, object_type, object_id, spec, status=tally))
                 else:
@@ -1955,7 +2206,9 @@ class StatisticsEngine:
             engine.set_objects(tenant, config, ts_ms=snapshot.watermark)
         restored: dict[tuple[str, str, str, str], AnyTally] = {}
         for record in snapshot.tallies:
-            tally: AnyTally | None = record.action or record.status or record.times
+            tally: AnyTally | None = (
+                record.action or record.status or record.times or record.sliding
+            )
             assert tally is not None
             restored[(record.tenant, record.object_type, record.object_id, record.spec)] = tally
         engine._restoring = restored
@@ -1980,10 +2233,14 @@ class StatisticsEngine:
 
     def _rebuild_tenant_view(self, tenant: str) -> None:
         view: dict[str, dict[str, dict[str, int]]] = {}
+        login_queues: dict[str, set[str]] = {}
         for agent_id, agent in sorted(self._tenants[tenant].agents.items()):
             for media, ms in agent.media.items():
                 view.setdefault(media, {}).setdefault(ms.status, {})[agent_id] = ms.since
+            for queue in agent.queues:
+                login_queues.setdefault(queue, set()).add(agent_id)
         self._runtime[tenant].views[""] = view
+        self._runtime[tenant].login_queues = login_queues
         self._invalidate_routes()
 
     # --- inventory -----------------------------------------------------------------------------
@@ -2066,6 +2323,11 @@ def _uses_status_times(d: StatisticDefinition) -> bool:
 def _spec(d: StatisticDefinition) -> str:
     """What makes two statistics share one accumulator."""
     if _uses_status_times(d):
+        if isinstance(d.profile, Sliding):
+            # A ring keeps one total per step for its mask: one per media, profile and mask.
+            return msgspec.json.encode(
+                ("sliding_times", d.status_media, d.profile, sorted(d.mask))
+            ).decode()
         # One per media and profile: the mask is applied when reading.
         return msgspec.json.encode(("times", d.status_media, d.profile)).decode()
     parts: tuple[Any, ...] = (

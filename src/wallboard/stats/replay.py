@@ -74,7 +74,7 @@ def replay(
         for stat_id in by_type.get(object_type, ()):
             value = engine.value(tenant, object_type, object_id, stat_id, now)
             values[stat_id] = (
-                msgspec.to_builtins(value) if isinstance(value, AgentStatusValue) else value
+                msgspec.to_builtins(value) if isinstance(value, AgentStatusValue | dict) else value
             )
     return result, dict(engine.anomalies)
 

@@ -29,6 +29,8 @@ class AgentState(msgspec.Struct):
     dnd_since: int = -1
     media: dict[str, MediaState] = {}
     capacity: dict[str, int] = {}
+    # Queues named by the agent's login (``AgentLogin.queues``); cleared at logout.
+    queues: tuple[str, ...] = ()
 
 
 class Leg(msgspec.Struct, gc=False):
@@ -55,6 +57,9 @@ class ContactState(msgspec.Struct):
     answered_entered: int = -1
     answered_at: int = -1
     legs: dict[str, Leg] = {}
+    # Configured skill of the last ACD queue entered, for skill filters when the contact's
+    # attached data carries no ``skill``.
+    skill: str | None = None
 
 
 class TenantState(msgspec.Struct):
@@ -73,6 +78,15 @@ class ObjectConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     agent_groups: dict[str, GroupConfig] = {}
     queue_groups: dict[str, QueueGroupConfig] = {}
+    queues: dict[str, QueueConfig] = {}
+
+
+class QueueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An ACD queue's configured agents (members besides those whose login names the queue)
+    and skill (used by skill filters when a contact's attached data has no ``skill``)."""
+
+    agents: tuple[str, ...] = ()
+    skill: str | None = None
 
 
 class GroupConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

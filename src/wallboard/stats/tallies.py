@@ -13,6 +13,7 @@ from typing import Final
 
 import msgspec
 
+from wallboard.stats.definitions import UNSPECIFIED_REASON
 from wallboard.stats.windows import FixedWindows
 
 FIXED: Final = 0
@@ -202,6 +203,7 @@ STATUS_INDEX: Final = {
         ("logged_out", "ready", "not_ready", "acw", "ringing", "talking", "held")
     )
 }
+NOT_READY_INDEX: Final = STATUS_INDEX["not_ready"]
 
 
 class StatusTimes(msgspec.Struct, gc=False):
@@ -220,15 +222,21 @@ class StatusTimes(msgspec.Struct, gc=False):
     closed: list[int] = []
     open: dict[str, int] = {}
     refs: int = 0
+    # Closed not-ready time by reason (None until the first one closes: most agents' share of
+    # memory stays small).
+    reasons: dict[str, int] | None = None
 
-    def change(self, member: str, old: str, t: int, windows: FixedWindows | None) -> None:
-        """``member`` leaves status ``old`` and enters another at ``t``."""
+    def change(
+        self, member: str, old: str, old_reason: str | None, t: int, windows: FixedWindows | None
+    ) -> None:
+        """``member`` leaves status ``old`` (with ``old_reason``) and enters another at ``t``."""
         if self.mode == FIXED:
             assert windows is not None
             start = windows.start(t)
             if start > self.key:
                 self.key = start
                 self.closed = [0] * len(STATUS_INDEX)
+                self.reasons = None
         open_ = self.open
         since = open_.get(member)
         open_[member] = t
@@ -236,7 +244,14 @@ class StatusTimes(msgspec.Struct, gc=False):
             return
         index = STATUS_INDEX.get(old)
         if index is not None:
-            self.closed[index] += t - (since if since > self.key else self.key)
+            spent = t - (since if since > self.key else self.key)
+            self.closed[index] += spent
+            if index == NOT_READY_INDEX:
+                reasons = self.reasons
+                if reasons is None:
+                    reasons = self.reasons = {}
+                reason = UNSPECIFIED_REASON if old_reason is None else old_reason
+                reasons[reason] = reasons.get(reason, 0) + spent
 
     def enter(self, member: str, t: int, windows: FixedWindows | None) -> None:
         """``member`` becomes counted (joins the group, or the accumulator opens) at ``t``."""
@@ -246,11 +261,14 @@ class StatusTimes(msgspec.Struct, gc=False):
             if start > self.key:
                 self.key = start
                 self.closed = [0] * len(STATUS_INDEX)
+                self.reasons = None
         self.open[member] = t
 
-    def exit(self, member: str, old: str, t: int, windows: FixedWindows | None) -> None:
+    def exit(
+        self, member: str, old: str, old_reason: str | None, t: int, windows: FixedWindows | None
+    ) -> None:
         """``member`` (in status ``old``) stops being counted at ``t`` (leaves the group)."""
-        self.change(member, old, t, windows)
+        self.change(member, old, old_reason, t, windows)
         self.open.pop(member, None)
 
     def roll(self, t: int, windows: FixedWindows | None) -> None:
@@ -260,11 +278,113 @@ class StatusTimes(msgspec.Struct, gc=False):
             if start > self.key:
                 self.key = start
                 self.closed = [0] * len(STATUS_INDEX)
+                self.reasons = None
 
     def reset_session(self, start: int) -> None:
         self.key = start
         self.closed = [0] * len(STATUS_INDEX)
+        self.reasons = None
 
 
 def new_status_times(mode: int) -> StatusTimes:
     return StatusTimes(mode=mode, closed=[0] * len(STATUS_INDEX), open={})
+
+
+class SlidingStatusTimes(msgspec.Struct, gc=False):
+    """Time in a set of agent statuses over the last ``slots`` steps, for one agent or group.
+
+    A ring of per-step totals: a finished interval is split over the steps it overlaps (at
+    most ``slots`` of them, older parts being out of every later window); ``open`` is as in
+    :class:`StatusTimes` (each member's current status start, or when it was first counted).
+    Not-ready time is also kept per reason when the mask holds ``not_ready``.
+    """
+
+    step_ms: int
+    slots: int
+    mask: tuple[str, ...]
+    buckets: list[int]
+    totals: list[int]
+    open: dict[str, int] = {}
+    reasons: dict[str, list[int]] | None = None
+    refs: int = 0
+    mode: int = RING
+    key: int = 0
+
+    def _slot(self, bucket: int) -> int:
+        slot = bucket % self.slots
+        current = self.buckets[slot]
+        if current == bucket:
+            return slot
+        if current > bucket:
+            return -1
+        self.buckets[slot] = bucket
+        self.totals[slot] = 0
+        if self.reasons is not None:
+            for per_slot in self.reasons.values():
+                per_slot[slot] = 0
+        return slot
+
+    def change(
+        self, member: str, old: str, old_reason: str | None, t: int, windows: FixedWindows | None
+    ) -> None:
+        open_ = self.open
+        since = open_.get(member)
+        open_[member] = t
+        if since is None or old not in self.mask or t <= since:
+            return
+        step = self.step_ms
+        last = t // step
+        per_reason: list[int] | None = None
+        if old == "not_ready":
+            reasons = self.reasons
+            if reasons is None:
+                reasons = self.reasons = {}
+            reason = UNSPECIFIED_REASON if old_reason is None else old_reason
+            per_reason = reasons.get(reason)
+            if per_reason is None:
+                per_reason = reasons[reason] = [0] * self.slots
+        for bucket in range(max(since // step, last - self.slots + 1), last + 1):
+            slot = self._slot(bucket)
+            if slot < 0:
+                continue
+            spent = min(t, (bucket + 1) * step) - max(since, bucket * step)
+            self.totals[slot] += spent
+            if per_reason is not None:
+                per_reason[slot] += spent
+
+    def enter(self, member: str, t: int, windows: FixedWindows | None) -> None:
+        self.open[member] = t
+
+    def exit(
+        self, member: str, old: str, old_reason: str | None, t: int, windows: FixedWindows | None
+    ) -> None:
+        self.change(member, old, old_reason, t, windows)
+        self.open.pop(member, None)
+
+    def roll(self, t: int, windows: FixedWindows | None) -> None:
+        return  # a ring rolls slot by slot as facts and reads reach them
+
+    def reset_session(self, start: int) -> None:
+        return
+
+    def window_start(self, now: int) -> int:
+        return (now // self.step_ms - self.slots + 1) * self.step_ms
+
+    def closed_in_window(self, now: int) -> tuple[int, dict[str, int]]:
+        """Closed time in the window at ``now`` and its not-ready part by reason."""
+        last = now // self.step_ms
+        oldest = last - self.slots
+        inside = [slot for slot, bucket in enumerate(self.buckets) if oldest < bucket <= last]
+        total = sum(self.totals[slot] for slot in inside)
+        by_reason: dict[str, int] = {}
+        for reason, per_slot in (self.reasons or {}).items():
+            spent = sum(per_slot[slot] for slot in inside)
+            if spent:
+                by_reason[reason] = spent
+        return total, by_reason
+
+
+def new_sliding_status_times(step_ms: int, slots: int, mask: tuple[str, ...]) -> SlidingStatusTimes:
+    return SlidingStatusTimes(
+        step_ms=step_ms, slots=slots, mask=mask, buckets=[-1] * slots, totals=[0] * slots, open={}
+    )
