@@ -117,7 +117,9 @@ def _table(
     table = Table(title=title, title_justify="left", expand=True)
     table.add_column(object_type.replace("_", " ").title(), style="bold", no_wrap=True, min_width=8)
     for column in columns:
-        table.add_column(column.title, justify="right")
+        # Percentages need "100.0%" whole; other columns may shrink on a narrow terminal.
+        wide = 6 if column.format in ("percent", "ratio") else None
+        table.add_column(column.title, justify="right", min_width=wide)
     for object_id in ids:
         cells: list[RenderableType] = [object_id]
         for column in columns:
