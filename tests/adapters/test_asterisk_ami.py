@@ -27,6 +27,7 @@ from wallboard.core.clock import SystemClock
 from wallboard.core.events import (
     AgentLogin,
     AgentNotReady,
+    AgentQueuesChanged,
     AgentReady,
     CallDiverted,
     CallEstablished,
@@ -162,10 +163,11 @@ def test_unpause_transcript_turns_paused_into_ready() -> None:
     events = translate_capture(NOT_IN_PAUSE.read_bytes(), translator)
     assert translator.bad.total == 0
     states = [type(e) for e in events if getattr(e, "agent", None) == "Agent/999"]
-    assert states == [AgentLogin, AgentNotReady, AgentReady, AgentLogin]
+    # Added to a second queue while logged in: the same session, a new set of queues.
+    assert states == [AgentLogin, AgentNotReady, AgentReady, AgentQueuesChanged]
     assert not translator.book.members[("maisonvoyance-tous", "Agent/999")].paused
     last = events[-1]
-    assert isinstance(last, AgentLogin)
+    assert isinstance(last, AgentQueuesChanged)
     assert last.queues == (
         "maisonvoyance-tous",
         "xxxxxxxxxxxx-tous",

@@ -240,6 +240,9 @@ def derive_facts(
                     base[(a, m)] = ("not_ready", None)
                     refresh(a, m, t)
                     act(("agent", a), "login", t, t, 0, m, None)
+        elif isinstance(e, ev.AgentQueuesChanged):
+            if logged_in.get(e.agent):
+                facts.login_queues[e.agent] = tuple(e.queues)
         elif isinstance(e, ev.AgentLogout):
             a = e.agent
             if logged_in.get(a):

@@ -38,6 +38,7 @@ from wallboard.core.events import (
     AgentLogin,
     AgentLogout,
     AgentNotReady,
+    AgentQueuesChanged,
     AgentReady,
     CallAbandoned,
     CallDiverted,
@@ -571,14 +572,17 @@ class AmiTranslator(TranslatorBase):
                 drafts.append(lambda env: AgentLogout(**env, agent=agent, reason="removed"))
             elif remaining:
                 qs = tuple(map(QueueId, remaining))
-                drafts.append(lambda env: AgentLogin(**env, agent=agent, queues=qs))
+                drafts.append(lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs))
             return drafts
         queues = self.membership.add(agent, check_name(member.queue, "Queue"))
         if queues is not None:
             dn_text = optional_name(member.interface, "Interface")
             dn = DnId(dn_text) if dn_text else None
             qs = tuple(map(QueueId, queues))
-            drafts.append(lambda env: AgentLogin(**env, agent=agent, dn=dn, queues=qs))
+            if len(qs) > 1:  # already a member elsewhere: the session goes on
+                drafts.append(lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs))
+            else:
+                drafts.append(lambda env: AgentLogin(**env, agent=agent, dn=dn, queues=qs))
         changed = was_paused is None or member.paused != was_paused or queues is not None
         if changed and self.agent_paused.get(agent) != member.paused:
             self.agent_paused[agent] = member.paused

@@ -35,6 +35,7 @@ from wallboard.core.events import (
     AgentLogin,
     AgentLogout,
     AgentNotReady,
+    AgentQueuesChanged,
     AgentReady,
     CallAbandoned,
     CallDiverted,
@@ -335,6 +336,8 @@ class QueueLogTranslator(TranslatorBase):
             self.stats.ignored["addmember_already_member"] += 1
             return []
         qs = tuple(map(QueueId, queues))
+        if len(qs) > 1:  # already a member elsewhere: the session goes on
+            return [lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs)]
         return [lambda env: AgentLogin(**env, agent=agent, queues=qs)]
 
     def _removemember(self, r: QueueLogRecord) -> list[Draft]:
@@ -346,7 +349,7 @@ class QueueLogTranslator(TranslatorBase):
         if not remaining:
             return [lambda env: AgentLogout(**env, agent=agent, reason="removed")]
         qs = tuple(map(QueueId, remaining))
-        return [lambda env: AgentLogin(**env, agent=agent, queues=qs)]
+        return [lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs)]
 
     def _pause(self, r: QueueLogRecord) -> list[Draft]:
         agent = AgentId(check_name(r.member, "agent"))

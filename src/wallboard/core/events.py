@@ -153,6 +153,15 @@ class AgentLogin(Event, frozen=True, kw_only=True, tag="agent.login"):
     REFERENCES = ("agent", "dn")
 
 
+class AgentQueuesChanged(Event, frozen=True, kw_only=True, tag="agent.queues"):
+    """During its session the agent was added to or removed from queues; ``queues`` is the
+    whole new set. Not a new login: times since login and the agent's state carry on."""
+
+    agent: AgentIdRef
+    queues: Annotated[tuple[QueueId, ...], msgspec.Meta(max_length=1024)]
+    REFERENCES = ("agent",)
+
+
 class AgentLogout(Event, frozen=True, kw_only=True, tag="agent.logout"):
     agent: AgentIdRef
     reason: Name | None = None
@@ -412,6 +421,7 @@ class InteractionDone(Event, frozen=True, kw_only=True, tag="interaction.done"):
 
 EVENT_TYPES: Final[tuple[type[Event], ...]] = (
     AgentLogin,
+    AgentQueuesChanged,
     AgentLogout,
     AgentReady,
     AgentNotReady,

@@ -427,6 +427,7 @@ class StatisticsEngine:
         self._restoring: dict[tuple[str, str, str, str], AnyTally] = {}
         self._handlers: dict[type, Callable[[str, TenantState, Any], None]] = {
             ev.AgentLogin: self._on_login,
+            ev.AgentQueuesChanged: self._on_queues,
             ev.AgentLogout: self._on_logout,
             ev.AgentReady: self._on_agent_state,
             ev.AgentNotReady: self._on_agent_state,
@@ -860,7 +861,16 @@ class StatisticsEngine:
     ) -> None:
         if agent.queues == queues:
             return
-        index = self._runtime[tenant].login_queues
+        runtime = self._runtime[tenant]
+        # Per-queue agent counts are computed on read: tell the collector which queues (and
+        # queue groups) gained or lost the agent.
+        for queue in set(agent.queues).symmetric_difference(queues):
+            keys = [(tenant, "queue", queue)]
+            keys += [
+                (tenant, "queue_group", g) for g in runtime.queue_groups.get(("queue", queue), ())
+            ]
+            self._changed.update(key for key in keys if key in self._nodes)
+        index = runtime.login_queues
         for queue in agent.queues:
             members = index.get(queue)
             if members is not None:
@@ -925,6 +935,13 @@ class StatisticsEngine:
                 ms.base, ms.reason = "not_ready", None
                 self._refresh(tenant, e.agent, ms, media, ts)
                 self._agent_action(tenant, e.agent, media, "login", ts, ts, 0, None)
+
+    def _on_queues(self, tenant: str, state: TenantState, e: ev.AgentQueuesChanged) -> None:
+        agent = state.agents.get(e.agent)
+        if agent is None or not agent.logged_in:
+            self._anomaly("queues_while_logged_out")
+            return
+        self._set_login_queues(tenant, e.agent, agent, tuple(e.queues))
 
     def _on_logout(self, tenant: str, state: TenantState, e: ev.AgentLogout) -> None:
         agent = self._agent(tenant, state, e.agent, e.ts)
