@@ -385,6 +385,7 @@ VQ_EXITS = ("routed", "abandoned", "cleared", "timeout")
 _LOGIN_QUEUES = st.sampled_from([(), ("q0",), ("q1",), ("q0", "q1")])
 _op = st.one_of(
     st.tuples(st.just("login"), st.sampled_from(AGENTS), _LOGIN_QUEUES),
+    st.tuples(st.just("queues"), st.sampled_from(AGENTS), _LOGIN_QUEUES),
     st.tuples(st.just("ready_chat"), st.sampled_from(AGENTS)),
     st.tuples(st.just("logout"), st.sampled_from(AGENTS)),
     st.tuples(st.just("ready"), st.sampled_from(AGENTS)),
@@ -424,6 +425,8 @@ def _event(op: tuple[Any, ...], ts: int, index: int) -> ev.Event:
         return ev.AgentLogin(
             agent=op[1], media=(ev.Media.VOICE, ev.Media.CHAT), queues=op[2], **common
         )
+    if kind == "queues":
+        return ev.AgentQueuesChanged(agent=op[1], queues=op[2], **common)
     if kind == "ready_chat":
         return ev.AgentReady(agent=op[1], media=ev.Media.CHAT, **common)
     if kind == "ix_create":
