@@ -63,7 +63,7 @@ VERB_MAPPING: Final[Mapping[str, str]] = {
     "TRANSFER": "call.transferred (blind, '<exten>@<context>') + call.released (by agent)",
     "BLINDTRANSFER": "call.transferred (blind, '<exten>@<context>') + call.released (by agent)",
     "ATTENDEDTRANSFER": "call.transferred (consult, '<method>:<data>') + call.released (by agent)",
-    "AGENTDUMP": "call.released (by agent)",
+    "AGENTDUMP": "call.diverted (target 'agent_dump')",
     "SYSCOMPAT": "call.released (by system)",
     "AGENTLOGIN": "agent.login (dn = channel)",
     "AGENTCALLBACKLOGIN": "agent.login (dn = exten@context)",
@@ -300,6 +300,11 @@ class QueueLogTranslator(TranslatorBase):
     def _exitwithkey(self, r: QueueLogRecord) -> list[Draft]:
         return self._diverted(r, f"key:{r.arg(0) or '?'}")
 
+    def _agentdump(self, r: QueueLogRecord) -> list[Draft]:
+        # The agent hung up during the announcement, before CONNECT: the call leaves the queue
+        # unanswered (neither abandoned by the caller nor answered).
+        return self._diverted(r, "agent_dump")
+
     def _transfer(self, r: QueueLogRecord) -> list[Draft]:
         if r.verb == "ATTENDEDTRANSFER":
             target, kind = f"{r.arg(0) or '?'}:{r.arg(1) or '?'}", TransferKind.CONSULT
@@ -368,7 +373,7 @@ QueueLogTranslator._HANDLERS = {
     "CONNECT": QueueLogTranslator._connect,
     "COMPLETECALLER": QueueLogTranslator._completecaller,
     "COMPLETEAGENT": QueueLogTranslator._completeagent,
-    "AGENTDUMP": QueueLogTranslator._completeagent,
+    "AGENTDUMP": QueueLogTranslator._agentdump,
     "SYSCOMPAT": QueueLogTranslator._syscompat,
     "ABANDON": QueueLogTranslator._abandon,
     "EXITWITHTIMEOUT": QueueLogTranslator._exitwithtimeout,
