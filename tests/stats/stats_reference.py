@@ -215,7 +215,7 @@ def derive_facts(
                 act(("agent", agent), "released", t, entered, talk, c.media, c)
                 if c.answered_from is not None:
                     act(c.answered_from, "released", t, entered, talk, c.media, c)
-        else:
+        elif c.direction != "outbound":
             act(("agent", agent), "missed", t, entered, 0, c.media, c)
         on_contacts.get((agent, c.media), {}).pop(key, None)
         refresh(agent, c.media, t)
@@ -336,9 +336,9 @@ def derive_facts(
             if found is None:
                 continue
             if e.agent is not None:
-                if e.agent not in found.legs or found.legs[e.agent]["answered"] < 0:
+                if e.agent not in found.legs:
                     continue
-                drop_leg(key, found, e.agent, t, completed=True)
+                drop_leg(key, found, e.agent, t, completed=found.legs[e.agent]["answered"] >= 0)
             else:
                 for agent in list(found.legs):
                     drop_leg(key, found, agent, t, completed=True)

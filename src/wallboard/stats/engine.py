@@ -168,7 +168,12 @@ class ActionSub:
         data = tally.data
         windows = self.windows
         when = entered_t if self.entered else t
-        if windows is not None and tally.mode == FIXED and data[0] == windows.start(when):
+        if (
+            windows is not None
+            and windows.lo <= when < windows.hi
+            and data[0] == windows.lo
+            and tally.mode == FIXED
+        ):
             at = 1  # the usual case inlined: a fact in the current fixed window
         else:
             at = tally.cell_at(when, windows)
@@ -344,13 +349,29 @@ class TenantRuntime:
         self.views: dict[str, dict[str, dict[str, dict[str, int]]]] = {"": {}}
 
 
-FactRoute = tuple[tuple[Sub, ...], tuple[ObjectKey, ...]]
-StatusRoute = tuple[
-    tuple[ObjectKey, ...],
-    tuple[TimesSub, ...],
-    tuple[dict[tuple[str, str], list[StatusSub]], ...],
-    tuple[dict[str, dict[str, int]], ...],
-]
+FactRoute = tuple[tuple[Sub, ...], tuple[Node, ...]]
+"""The subscriptions a fact feeds and the nodes it changes (empty when nothing reads it)."""
+
+
+class StatusRoute:
+    """What one agent's status change on one media reaches, computed once (see ``_routes``):
+    the nodes it changes, the status times it feeds, the status accumulators by status, and
+    the status views (of its groups and of the tenant) it moves in."""
+
+    __slots__ = ("by_status", "changed", "times", "views")
+
+    def __init__(
+        self,
+        changed: tuple[Node, ...],
+        times: tuple[TimesSub, ...],
+        by_status: dict[str, tuple[StatusSub, ...]],
+        views: tuple[dict[str, dict[str, int]], ...],
+    ) -> None:
+        self.changed = changed
+        self.times = times
+        self.by_status = by_status
+        self.views = views
+
 
 _EventUnion = Union[tuple(ev.EVENT_TYPES)]  # type: ignore[valid-type]  # noqa: UP007
 
@@ -412,10 +433,12 @@ class StatisticsEngine:
         # the objects it changes; (tenant, agent, media) → what an agent's status change feeds.
         self._fact_routes: dict[tuple[str, str, str, str, str], FactRoute] = {}
         self._status_routes: dict[tuple[str, str, str], StatusRoute] = {}
-        self._touch_routes: dict[tuple[str, str, str], tuple[ObjectKey, ...]] = {}
+        self._touch_routes: dict[tuple[str, str, str], tuple[Node, ...]] = {}
         self._compiled: dict[tuple[str, str], CompiledStatistic] = {}
         self._windows: dict[tuple[str, str], FixedWindows | None] = {}
-        self._changed: set[ObjectKey] = set()
+        # Nodes whose statistics may have changed (a set of nodes: identity hashing is cheaper
+        # than hashing key tuples on every fact); reported by key in ``drain_changes``.
+        self._changed: set[Node] = set()
         self._buffer: list[tuple[int, int, ev.Event]] = []
         self._arrivals = 0
         self._watermark = -1
@@ -472,21 +495,35 @@ class StatisticsEngine:
             self._anomaly("duplicate")
             return
         ts = event.ts
-        if ts < self._cutoff:
+        cutoff = self._cutoff
+        if ts < cutoff:
             self._anomaly("too_late")
             return
-        seen[event_id] = ts
-        order = self._seen_order
-        order.append((ts, event_id))
         if ts > self._watermark:
             self._watermark = ts
         if self.lateness_ms == 0 and not self._buffer:
-            # The common live path, inlined: no lateness, nothing buffered.
-            self._cutoff = ts
-            self._process(event)
-            if order[0][0] < ts:
-                self._forget_seen()
+            # The common live path, inlined: no lateness, nothing buffered. With nothing
+            # buffered every id kept has a timestamp at most the cutoff, so when time moves on
+            # they all fall behind the horizon (what ``_forget_seen`` would drop one by one).
+            if ts > cutoff:
+                seen.clear()
+                self._seen_order.clear()
+                self._cutoff = ts
+            seen[event_id] = ts
+            self._seen_order.append((ts, event_id))
+            handler = self._handlers.get(type(event))
+            if handler is None:
+                self._anomaly("unhandled_event_type")
+                return
+            tenant = event.tenant
+            state = self._tenants.get(tenant)
+            if state is None:
+                state = self._tenant(tenant)
+            self.events_applied += 1
+            handler(tenant, state, event)
             return
+        seen[event_id] = ts
+        self._seen_order.append((ts, event_id))
         self._arrivals += 1
         heapq.heappush(self._buffer, (ts, self._arrivals, event))
         self._release(self._watermark - self.lateness_ms)
@@ -647,7 +684,7 @@ class StatisticsEngine:
                 else:
                     sub.tally.exit(agent, ts, sub.windows)
         if node is not None:
-            self._changed.add(node.key)
+            self._changed.add(node)
 
     # --- routing -------------------------------------------------------------------------------
 
@@ -717,28 +754,30 @@ class StatisticsEngine:
     ) -> None:
         route = self._fact_routes.get((tenant, "agent", agent, media, kind))
         if route is None:
-            nodes = self._agent_nodes(tenant, agent)
+            nodes = self._routes.get((tenant, "agent", agent))
+            if nodes is None:
+                nodes = self._agent_nodes(tenant, agent)
             if not nodes:
                 return  # nothing open on the agent or its groups: no route worth keeping
             route = self._fact_route((tenant, "agent", agent, media, kind), nodes)
-        subs, keys = route
-        if keys:
+        subs, changed = route
+        if changed:
             for sub in subs:
                 sub.hit(kind, t, entered_t, dur, contact)
-            self._changed.update(keys)
+            self._changed.update(changed)
 
     def _fact_route(
         self, route_key: tuple[str, str, str, str, str], nodes: tuple[Node, ...]
     ) -> FactRoute:
         media, kind = route_key[3], route_key[4]
         subs: list[Sub] = []
-        keys: list[ObjectKey] = []
+        changed: list[Node] = []
         for node in nodes:
             found = node.actions.get(media, {}).get(kind)
             if found:
                 subs.extend(found)
-                keys.append(node.key)
-        route = self._fact_routes[route_key] = (tuple(subs), tuple(keys))
+                changed.append(node)
+        route = self._fact_routes[route_key] = (tuple(subs), tuple(changed))
         return route
 
     def _queue_action(
@@ -759,11 +798,50 @@ class StatisticsEngine:
             if not nodes:
                 return
             route = self._fact_route((tenant, object_type, queue, media, kind), nodes)
-        subs, keys = route
-        if keys:
+        subs, changed = route
+        if changed:
             for sub in subs:
                 sub.hit(kind, t, entered_t, dur, contact)
-            self._changed.update(keys)
+            self._changed.update(changed)
+
+    def _queue_fact(
+        self,
+        tenant: str,
+        object_type: str,
+        queue: str,
+        media: str,
+        kind: str,
+        t: int,
+        entered_t: int,
+        dur: int,
+        contact: ContactState | None,
+    ) -> None:
+        """A contact enters or leaves a queue: the queue's contents changed (``_touch_queue``)
+        and an action happened (``_queue_action``), in one call."""
+        touched = self._touch_routes.get((tenant, object_type, queue))
+        if touched is None:
+            touched = self._touch_routes[(tenant, object_type, queue)] = self._queue_nodes(
+                tenant, object_type, queue
+            )
+        if not touched:
+            return  # nothing open on the queue or its groups: no action route either
+        self._changed.update(touched)  # a superset of the nodes the action changes
+        route = self._fact_routes.get((tenant, object_type, queue, media, kind))
+        if route is None:
+            route = self._fact_route((tenant, object_type, queue, media, kind), touched)
+        for sub in route[0]:
+            sub.hit(kind, t, entered_t, dur, contact)
+
+    def _refresh(self, tenant: str, agent_id: str, ms: MediaState, media: str, ts: int) -> None:
+        """Set the agent's effective status on ``media``: its contacts' state, else its base."""
+        contacts = ms.contacts
+        if contacts:
+            values = contacts.values()
+            status = "talking" if "talking" in values else "held" if "held" in values else "ringing"
+            if ms.status != status or ms.status_reason is not None:
+                self._set_status(tenant, agent_id, ms, media, status, None, ts)
+        elif ms.status != ms.base or ms.status_reason != ms.reason:
+            self._set_status(tenant, agent_id, ms, media, ms.base, ms.reason, ts)
 
     def _set_status(
         self,
@@ -781,8 +859,7 @@ class StatisticsEngine:
         route = self._status_routes.get((tenant, agent_id, media))
         if route is None:
             route = self._status_route(tenant, agent_id, media)
-        keys, times, indexes, views = route
-        for statuses in views:
+        for statuses in route.views:
             members = statuses.get(old)
             if members is not None:
                 members.pop(agent_id, None)
@@ -791,20 +868,29 @@ class StatisticsEngine:
                 members = statuses[status] = {}
             members[agent_id] = ts
         ms.status, ms.status_reason, ms.since = status, reason, ts
-        self._changed.update(keys)
-        for times_sub in times:
+        changed = route.changed
+        if not changed:
+            return
+        self._changed.update(changed)
+        for times_sub in route.times:
             times_sub.tally.change(agent_id, old, old_reason, ts, times_sub.windows)
-        for statuses_index in indexes:
-            for sub in statuses_index.get((media, old), ()):
+        by_status = route.by_status
+        if by_status:
+            # Each accumulator is exited before it is entered (a mask may hold both statuses).
+            for sub in by_status.get(old, ()):
                 sub.tally.exit(agent_id, ts, sub.windows)
-            for sub in statuses_index.get((media, status), ()):
+            for sub in by_status.get(status, ()):
                 if sub.reasons is None or reason in sub.reasons:
                     sub.tally.enter(agent_id, ts, sub.windows)
 
     def _status_route(self, tenant: str, agent_id: str, media: str) -> StatusRoute:
         nodes = self._agent_status_nodes(tenant, agent_id)
         times = tuple(sub for node in nodes for sub in node.times.get(media, ()))
-        indexes = tuple(node.statuses for node in nodes if node.statuses)
+        by_status: dict[str, list[StatusSub]] = {}
+        for node in nodes:
+            for (sub_media, status), subs in node.statuses.items():
+                if sub_media == media and subs:
+                    by_status.setdefault(status, []).extend(subs)
         # The status views of the agent's groups and of the whole tenant on this media.
         runtime = self._runtime[tenant]
         views = []
@@ -812,11 +898,16 @@ class StatisticsEngine:
             view = runtime.views.get(group)
             if view is not None:
                 views.append(view.setdefault(media, {}))
-        keys = [node.key for node in nodes]
+        changed = list(nodes)
         for queue_node in self._agent_queue_nodes(tenant, agent_id):
-            if queue_node.key not in keys:
-                keys.append(queue_node.key)
-        route = (tuple(keys), times, indexes, tuple(views))
+            if queue_node not in changed:
+                changed.append(queue_node)
+        route = StatusRoute(
+            tuple(changed),
+            times,
+            {status: tuple(subs) for status, subs in by_status.items()},
+            tuple(views),
+        )
         self._status_routes[(tenant, agent_id, media)] = route
         return route
 
@@ -869,7 +960,8 @@ class StatisticsEngine:
             keys += [
                 (tenant, "queue_group", g) for g in runtime.queue_groups.get(("queue", queue), ())
             ]
-            self._changed.update(key for key in keys if key in self._nodes)
+            nodes = self._nodes
+            self._changed.update(nodes[key] for key in keys if key in nodes)
         index = runtime.login_queues
         for queue in agent.queues:
             members = index.get(queue)
@@ -880,19 +972,6 @@ class StatisticsEngine:
         agent.queues = queues
         for media in _ALL_MEDIA:
             self._status_routes.pop((tenant, agent_id, media), None)
-
-    def _refresh(self, tenant: str, agent_id: str, ms: MediaState, media: str, ts: int) -> None:
-        contacts = ms.contacts
-        if contacts:
-            values = contacts.values()
-            if "talking" in values:
-                self._set_status(tenant, agent_id, ms, media, "talking", None, ts)
-            elif "held" in values:
-                self._set_status(tenant, agent_id, ms, media, "held", None, ts)
-            else:
-                self._set_status(tenant, agent_id, ms, media, "ringing", None, ts)
-        else:
-            self._set_status(tenant, agent_id, ms, media, ms.base, ms.reason, ts)
 
     def _agent(self, tenant: str, state: TenantState, agent_id: str, ts: int) -> AgentState:
         agent = state.agents.get(agent_id)
@@ -969,14 +1048,19 @@ class StatisticsEngine:
         if agent is None or not agent.logged_in:
             self._anomaly("state_while_logged_out")
             return
-        ms = self._media(tenant, e.agent, agent, e.media, e.ts)
-        if isinstance(e, ev.AgentReady):
+        media = e.media
+        ms = agent.media.get(media)
+        if ms is None:
+            ms = self._media(tenant, e.agent, agent, media, e.ts)
+        kind = type(e)
+        if kind is ev.AgentReady:
             ms.base, ms.reason = "ready", None
-        elif isinstance(e, ev.AgentNotReady):
-            ms.base, ms.reason = "not_ready", e.reason
-        else:
+        elif kind is ev.AgentAfterCallWork:
             ms.base, ms.reason = "acw", None
-        self._refresh(tenant, e.agent, ms, e.media, e.ts)
+        else:
+            assert isinstance(e, ev.AgentNotReady)
+            ms.base, ms.reason = "not_ready", e.reason
+        self._refresh(tenant, e.agent, ms, media, e.ts)
 
     def _on_dnd(self, tenant: str, state: TenantState, e: ev.AgentDndOn | ev.AgentDndOff) -> None:
         agent = self._agent(tenant, state, e.agent, e.ts)
@@ -986,7 +1070,7 @@ class StatisticsEngine:
             agent.dnd_since = e.ts
             node = self._nodes.get((tenant, "agent", e.agent))
             if node is not None:
-                self._changed.add(node.key)
+                self._changed.add(node)
 
     def _on_capacity(self, tenant: str, state: TenantState, e: ev.AgentCapacity) -> None:
         self._agent(tenant, state, e.agent, e.ts).capacity[e.media] = e.capacity
@@ -996,6 +1080,10 @@ class StatisticsEngine:
     def _queue_statuses(
         self, state: TenantState, object_type: str, queue: str, media: str
     ) -> dict[str, dict[str, int]]:
+        try:
+            return state.queues[object_type][queue][media]
+        except KeyError:
+            pass
         by_id = state.queues.get(object_type)
         if by_id is None:
             by_id = state.queues[object_type] = {}
@@ -1008,11 +1096,13 @@ class StatisticsEngine:
         return statuses
 
     def _touch_queue(self, tenant: str, object_type: str, queue: str) -> None:
-        keys = self._touch_routes.get((tenant, object_type, queue))
-        if keys is None:
-            keys = tuple(node.key for node in self._queue_nodes(tenant, object_type, queue))
-            self._touch_routes[(tenant, object_type, queue)] = keys
-        self._changed.update(keys)
+        nodes = self._touch_routes.get((tenant, object_type, queue))
+        if nodes is None:
+            nodes = self._touch_routes[(tenant, object_type, queue)] = self._queue_nodes(
+                tenant, object_type, queue
+            )
+        if nodes:
+            self._changed.update(nodes)
 
     def _enter_queue(
         self,
@@ -1031,8 +1121,7 @@ class StatisticsEngine:
             queue_config = self._runtime[tenant].config.queues.get(queue)
             contact.skill = None if queue_config is None else queue_config.skill
         self._queue_statuses(state, object_type, queue, contact.media)["waiting"][contact_id] = ts
-        self._touch_queue(tenant, object_type, queue)
-        self._queue_action(tenant, object_type, queue, contact.media, "entered", ts, ts, 0, contact)
+        self._queue_fact(tenant, object_type, queue, contact.media, "entered", ts, ts, 0, contact)
 
     def _leave_queue(
         self,
@@ -1056,8 +1145,7 @@ class StatisticsEngine:
             statuses["in_progress"][contact_id] = ts
             contact.answered_from, contact.answered_type = queue, object_type
             contact.answered_entered, contact.answered_at = entered, ts
-        self._touch_queue(tenant, object_type, queue)
-        self._queue_action(
+        self._queue_fact(
             tenant, object_type, queue, contact.media, kind, ts, entered, ts - entered, contact
         )
 
@@ -1107,7 +1195,9 @@ class StatisticsEngine:
                         talk,
                         contact,
                     )
-        else:
+        elif contact.direction != "outbound":
+            # An outbound call that rang and ended unanswered was the agent's own attempt,
+            # not a call the agent missed.
             self._agent_action(tenant, agent_id, media, "missed", ts, entered, 0, contact)
         agent = state.agents.get(agent_id)
         if agent is not None:
@@ -1131,10 +1221,15 @@ class StatisticsEngine:
                 status=status, rang=ts if status == "ringing" else -1
             )
         leg.status = status
-        agent = self._agent(tenant, state, agent_id, ts)
-        ms = self._media(tenant, agent_id, agent, contact.media, ts)
+        media = contact.media
+        agent = state.agents.get(agent_id)
+        if agent is None:
+            agent = self._agent(tenant, state, agent_id, ts)
+        ms = agent.media.get(media)
+        if ms is None:
+            ms = self._media(tenant, agent_id, agent, media, ts)
         ms.contacts[contact_id] = status
-        self._refresh(tenant, agent_id, ms, contact.media, ts)
+        self._refresh(tenant, agent_id, ms, media, ts)
         return leg
 
     # --- call events ---------------------------------------------------------------------------
@@ -1148,7 +1243,9 @@ class StatisticsEngine:
         return call
 
     def _on_call_queued(self, tenant: str, state: TenantState, e: ev.CallQueued) -> None:
-        call = self._call(state, e.call, e.direction)
+        call = state.calls.get(e.call)
+        if call is None:
+            call = self._call(state, e.call, e.direction)
         if e.data:
             call.data.update(e.data)
         self._enter_queue(tenant, state, e.call, call, e.point.value, e.queue, e.ts)
@@ -1172,7 +1269,9 @@ class StatisticsEngine:
             del state.calls[e.call]
 
     def _on_call_ringing(self, tenant: str, state: TenantState, e: ev.CallRinging) -> None:
-        call = self._call(state, e.call, e.direction)
+        call = state.calls.get(e.call)
+        if call is None:
+            call = self._call(state, e.call, e.direction)
         if e.agent is None:
             return
         if e.agent in call.legs:
@@ -1183,7 +1282,9 @@ class StatisticsEngine:
         self._agent_action(tenant, e.agent, "voice", "offered", e.ts, entered, 0, call)
 
     def _on_call_established(self, tenant: str, state: TenantState, e: ev.CallEstablished) -> None:
-        call = self._call(state, e.call, e.direction)
+        call = state.calls.get(e.call)
+        if call is None:
+            call = self._call(state, e.call, e.direction)
         ts = e.ts
         if e.agent is not None:
             leg = call.legs.get(e.agent)
@@ -1245,10 +1346,12 @@ class StatisticsEngine:
         ts = e.ts
         if e.agent is not None:
             leg = call.legs.get(e.agent)
-            if leg is None or leg.answered < 0:
-                self._anomaly("released_without_established_leg")
+            if leg is None:
+                self._anomaly("released_without_leg")
                 return
-            self._drop_leg(tenant, state, e.call, call, e.agent, ts, completed=True)
+            # A leg released while still ringing (an unanswered outbound call, or a ring the
+            # agent did not answer) ends without talk; the agent must not stay "ringing".
+            self._drop_leg(tenant, state, e.call, call, e.agent, ts, completed=leg.answered >= 0)
         else:
             for agent_id in list(call.legs):
                 self._drop_leg(tenant, state, e.call, call, agent_id, ts, completed=True)
@@ -1322,11 +1425,8 @@ class StatisticsEngine:
             return
         state.vq_entries[key] = e.ts
         self._queue_statuses(state, "virtual_queue", e.vq, e.media)["waiting"][contact_id] = e.ts
-        self._touch_queue(tenant, "virtual_queue", e.vq)
         contact = self._vq_contact(state, e.call, e.interaction)
-        self._queue_action(
-            tenant, "virtual_queue", e.vq, e.media, "entered", e.ts, e.ts, 0, contact
-        )
+        self._queue_fact(tenant, "virtual_queue", e.vq, e.media, "entered", e.ts, e.ts, 0, contact)
 
     def _on_vq_left(self, tenant: str, state: TenantState, e: ev.VirtualQueueLeft) -> None:
         contact_id = e.call or e.interaction
@@ -1337,9 +1437,8 @@ class StatisticsEngine:
             self._anomaly("vq_left_without_entering")
             return
         self._queue_statuses(state, "virtual_queue", e.vq, e.media)["waiting"].pop(contact_id, None)
-        self._touch_queue(tenant, "virtual_queue", e.vq)
         contact = self._vq_contact(state, e.call, e.interaction)
-        self._queue_action(
+        self._queue_fact(
             tenant,
             "virtual_queue",
             e.vq,
@@ -1722,7 +1821,7 @@ class StatisticsEngine:
         """Objects whose open statistics may have changed since the last call (events only;
         values that grow with the clock change without events — see ``ticks``)."""
         changed, self._changed = self._changed, set()
-        return changed
+        return {node.key for node in changed}
 
     def ticks(self, stat_id: str) -> bool:
         """True when the value can change with the clock alone (a time in progress, a window

@@ -56,7 +56,7 @@ class Tally(msgspec.Struct, gc=False):
         mode = self.mode
         if mode == FIXED:
             assert windows is not None
-            start = windows.start(t)
+            start = windows.lo if windows.lo <= t < windows.hi else windows.start(t)
             current = data[0]
             if start == current:
                 return 1
@@ -230,21 +230,22 @@ class StatusTimes(msgspec.Struct, gc=False):
         self, member: str, old: str, old_reason: str | None, t: int, windows: FixedWindows | None
     ) -> None:
         """``member`` leaves status ``old`` (with ``old_reason``) and enters another at ``t``."""
+        key = self.key
         if self.mode == FIXED:
             assert windows is not None
-            start = windows.start(t)
-            if start > self.key:
-                self.key = start
+            start = windows.lo if windows.lo <= t < windows.hi else windows.start(t)
+            if start > key:
+                key = self.key = start
                 self.closed = [0] * len(STATUS_INDEX)
                 self.reasons = None
         open_ = self.open
         since = open_.get(member)
         open_[member] = t
-        if since is None or self.key < 0:
+        if since is None or key < 0:
             return
         index = STATUS_INDEX.get(old)
         if index is not None:
-            spent = t - (since if since > self.key else self.key)
+            spent = t - (since if since > key else key)
             self.closed[index] += spent
             if index == NOT_READY_INDEX:
                 reasons = self.reasons
@@ -343,12 +344,15 @@ class SlidingStatusTimes(msgspec.Struct, gc=False):
             per_reason = reasons.get(reason)
             if per_reason is None:
                 per_reason = reasons[reason] = [0] * self.slots
-        for bucket in range(max(since // step, last - self.slots + 1), last + 1):
-            slot = self._slot(bucket)
-            if slot < 0:
-                continue
+        slots, buckets, totals = self.slots, self.buckets, self.totals
+        for bucket in range(max(since // step, last - slots + 1), last + 1):
+            slot = bucket % slots
+            if buckets[slot] != bucket:  # the usual case inlined: the step's slot is current
+                slot = self._slot(bucket)
+                if slot < 0:
+                    continue
             spent = min(t, (bucket + 1) * step) - max(since, bucket * step)
-            self.totals[slot] += spent
+            totals[slot] += spent
             if per_reason is not None:
                 per_reason[slot] += spent
 

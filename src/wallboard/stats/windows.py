@@ -33,24 +33,26 @@ def _instant_ms(wall: datetime, zone: ZoneInfo, fold: int) -> int:
 
 
 class FixedWindows:
-    """Contiguous windows ``[start, end)`` covering all time; ``bounds`` is cached for speed."""
+    """Contiguous windows ``[start, end)`` covering all time. ``lo``/``hi`` cache the last
+    window computed: hot paths test ``lo <= t < hi`` themselves and read ``lo`` (a method call
+    costs more than the test)."""
 
-    __slots__ = ("_end", "_start")
+    __slots__ = ("hi", "lo")
 
     def __init__(self) -> None:
-        self._start = 0
-        self._end = -1
+        self.lo = 0
+        self.hi = -1
 
     def bounds(self, ts: int) -> tuple[int, int]:
-        if self._start <= ts < self._end:
-            return self._start, self._end
+        if self.lo <= ts < self.hi:
+            return self.lo, self.hi
         start, end = self._compute(ts)
-        self._start, self._end = start, end
+        self.lo, self.hi = start, end
         return start, end
 
     def start(self, ts: int) -> int:
-        if self._start <= ts < self._end:
-            return self._start
+        if self.lo <= ts < self.hi:
+            return self.lo
         return self.bounds(ts)[0]
 
     def _compute(self, ts: int) -> tuple[int, int]:
