@@ -14,6 +14,8 @@ and ``BEGIN`` is sent by us (``BEGIN IMMEDIATE`` when a connection asks for it w
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
+import time
 from types import TracebackType
 from typing import Any
 
@@ -104,7 +106,7 @@ def create_database_engine(
         elif not pooled:
             kwargs["poolclass"] = NullPool
         engine = create_async_engine(parsed, **kwargs)
-        _configure_sqlite(engine, wal=not is_sqlite_memory(parsed))
+        _configure_sqlite(engine, wal=not is_sqlite_memory(parsed), busy_timeout=busy_timeout)
         return engine
     kwargs["connect_args"] = {"timeout": connect_timeout}
     kwargs["pool_pre_ping"] = True
@@ -113,7 +115,7 @@ def create_database_engine(
     return create_async_engine(parsed, **kwargs)
 
 
-def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, wal: bool, busy_timeout: float) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         # Stop the driver from issuing its own (late) BEGIN and implicit COMMITs before DDL.
@@ -122,9 +124,18 @@ def _configure_sqlite(engine: AsyncEngine, *, wal: bool) -> None:
         try:
             cursor.execute("PRAGMA foreign_keys = ON")
             if wal:
-                # Persistent in the file; a no-op once set. Needs the busy timeout above when
-                # several processes open a new file at once.
-                cursor.execute("PRAGMA journal_mode = WAL")
+                # Persistent in the file; a no-op once set. Switching needs an exclusive lock,
+                # and when several connections open a new file at once SQLite may answer
+                # "locked" at once instead of waiting out the busy timeout: retry until it.
+                deadline = time.monotonic() + busy_timeout
+                while True:
+                    try:
+                        cursor.execute("PRAGMA journal_mode = WAL")
+                        break
+                    except sqlite3.OperationalError as exc:
+                        if "locked" not in str(exc) or time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.02)
                 cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
