@@ -1,0 +1,62 @@
+"""``wallboard source asterisk-queue-log`` as a process: a followed file served on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import httpx
+
+from wallboard.core.codec import decode, encode
+from wallboard.core.events import CallQueued, Event
+from wallboard.core.protocol import Hello, Subscribe, Welcome
+
+SCENARIOS = Path(__file__).parent.parent / "fixtures" / "adapters" / "queue_log_scenarios.log"
+
+
+async def _event(reader: asyncio.StreamReader) -> Event:
+    while True:
+        message = decode((await asyncio.wait_for(reader.readline(), 10)).rstrip(b"\n"))
+        if isinstance(message, Event):
+            return message
+
+
+async def test_queue_log_source_serves_the_file_and_what_is_appended(tmp_path: Path) -> None:
+    log = tmp_path / "queue_log"
+    shutil.copy(SCENARIOS, log)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "wallboard.cli", "source", "asterisk-queue-log", str(log),
+        "--tenant", "t1", "--port", "0", "--metrics-port", "0", "--poll-interval", "0.05",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        wire_port, http_port = map(int, re.findall(r"127\.0\.0\.1:(\d+)", line))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}") as client:
+            assert (await client.get("/readyz")).status_code == 200
+        reader, writer = await asyncio.open_connection("127.0.0.1", wire_port)
+        try:
+            writer.write(encode(Hello(client="test")))
+            welcome = decode((await asyncio.wait_for(reader.readline(), 10)).rstrip(b"\n"))
+            assert isinstance(welcome, Welcome)
+            assert welcome.seq == 43, "the file's 44 records, read before serving, are 43 events"
+            writer.write(encode(Subscribe(resume_from=0)))
+            seqs = [(await _event(reader)).seq for _ in range(43)]
+            assert seqs == list(range(1, 44))
+            with log.open("a") as appended:
+                appended.write("1700000999|1700000999.1|support|NONE|ENTERQUEUE||5551999|1\n")
+            live = await _event(reader)
+            assert isinstance(live, CallQueued)
+            assert (live.seq, live.call, live.queue) == (44, "1700000999.1", "support")
+        finally:
+            writer.close()
+            await writer.wait_closed()
+    finally:
+        process.terminate()
+        _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 0, stderr.decode()
+    assert '"events": 44' in stderr.decode()
