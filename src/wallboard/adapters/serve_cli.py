@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 import typer
 
@@ -180,6 +181,26 @@ def _wire_port(option: int | None, settings: Settings) -> int:
     return settings.voice_port if option is None else option
 
 
+class _Serving(TypedDict):
+    """What every live source is given about where it serves (besides its HTTP port)."""
+
+    settings: Settings
+    clock: SystemClock
+    host: str
+    port: int
+    http_host: str
+
+
+def _serving(settings: Settings, *, host: str, port: int | None, http_host: str) -> _Serving:
+    return _Serving(
+        settings=settings,
+        clock=SystemClock(),
+        host=host,
+        port=_wire_port(port, settings),
+        http_host=http_host,
+    )
+
+
 @app.command("asterisk-queue-log")
 def serve_queue_log(
     file: Path | None = FILE,
@@ -212,12 +233,8 @@ def serve_queue_log(
                 timezone=zone(timezone),
                 state_path=state,
                 poll_interval=poll_interval,
-                settings=settings,
-                clock=SystemClock(),
-                host=host,
-                port=_wire_port(port, settings),
-                http_host=http_host,
                 http_port=_metrics_port(metrics_port, settings),
+                **_serving(settings, host=host, port=port, http_host=http_host),
             )
         assert file is not None
         return QueueLogFileSource(
@@ -228,12 +245,8 @@ def serve_queue_log(
             state_path=state,
             poll_interval=poll_interval,
             start_at_end=from_end,
-            settings=settings,
-            clock=SystemClock(),
-            host=host,
-            port=_wire_port(port, settings),
-            http_host=http_host,
             http_port=_metrics_port(metrics_port, settings),
+            **_serving(settings, host=host, port=port, http_host=http_host),
         )
 
     _run(build)
@@ -262,12 +275,8 @@ def serve_ami(
             AmiConnection(host=ami_host, port=ami_port, username=username, secret=secret),
             tenant=tenant,
             source=source,
-            settings=settings,
-            clock=SystemClock(),
-            host=host,
-            port=_wire_port(port, settings),
-            http_host=http_host,
             http_port=_metrics_port(metrics_port, settings),
+            **_serving(settings, host=host, port=port, http_host=http_host),
         )
 
     _run(build)
@@ -294,12 +303,8 @@ def serve_freeswitch(
             EslConnection(host=esl_host, port=esl_port, password=password),
             tenant=tenant,
             source=source,
-            settings=settings,
-            clock=SystemClock(),
-            host=host,
-            port=_wire_port(port, settings),
-            http_host=http_host,
             http_port=_metrics_port(metrics_port, settings),
+            **_serving(settings, host=host, port=port, http_host=http_host),
         )
 
     _run(build)
@@ -325,12 +330,8 @@ def serve_amazon_connect(
             tenant=tenant,
             source=source,
             access_key=access_key,
-            settings=settings,
-            clock=SystemClock(),
-            host=host,
-            port=_wire_port(port, settings),
-            http_host=http_host,
             http_port=http_port,
+            **_serving(settings, host=host, port=port, http_host=http_host),
         )
 
     _run(build)
@@ -356,12 +357,8 @@ def serve_twilio(
             source=source,
             auth_token=auth_token,
             public_url=public_url,
-            settings=settings,
-            clock=SystemClock(),
-            host=host,
-            port=_wire_port(port, settings),
-            http_host=http_host,
             http_port=http_port,
+            **_serving(settings, host=host, port=port, http_host=http_host),
         )
 
     _run(build)
