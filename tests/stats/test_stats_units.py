@@ -456,6 +456,57 @@ def test_group_total_counts_an_agent_once_and_membership_changes() -> None:
     assert engine.value(T, "agent_group", "sales", "group.calls_handled", BASE + 600) == 1
 
 
+def test_group_status_times_follow_membership_and_late_opens_count_from_the_status_start() -> None:
+    # Status times count an agent's intervals from its status start, a group's only while the
+    # agent is a member: a2 joins mid-break (counted from the join), a1 leaves mid-lunch
+    # (counted until it leaves). A statistic opened mid-run counts the status in progress
+    # from its start, as if it had been open all along.
+    engine = _library_engine()
+    s = 1_000
+    group_stats = (
+        "group.not_ready_time",
+        "group.not_ready_time_by_reason",
+        "group.not_ready_time_last_15_min",
+    )
+    engine.set_objects(T, ObjectConfig(agent_groups={"g": GroupConfig(agents=("a1",))}), ts_ms=0)
+    for stat_id in group_stats:
+        engine.open(T, "agent_group", "g", stat_id)
+    e = Events()
+    for agent in ("a1", "a2"):
+        engine.apply(e(ev.AgentLogin, BASE - 10 * s, agent=agent))
+        engine.apply(e(ev.AgentReady, BASE - 10 * s, agent=agent))
+    engine.apply(e(ev.AgentNotReady, BASE, agent="a2", reason="break"))
+    engine.apply(e(ev.AgentNotReady, BASE + 10 * s, agent="a1", reason="lunch"))
+    both = ObjectConfig(agent_groups={"g": GroupConfig(agents=("a1", "a2"))})
+    engine.set_objects(T, both, ts_ms=BASE + 60 * s)
+    engine.apply(e(ev.AgentReady, BASE + 100 * s, agent="a2"))
+    engine.open(T, "agent", "a1", "agent.not_ready_time")
+    engine.set_objects(
+        T, ObjectConfig(agent_groups={"g": GroupConfig(agents=("a2",))}), ts_ms=BASE + 200 * s
+    )
+    engine.apply(e(ev.AgentNotReady, BASE + 250 * s, agent="a2", reason="break"))
+    now = BASE + 300 * s
+    # a2: 60 → 100 s and 250 → 300 s (in progress); a1: 10 → 200 s.
+    assert engine.value(T, "agent_group", "g", "group.not_ready_time", now) == 280 * s
+    assert engine.value(T, "agent_group", "g", "group.not_ready_time_last_15_min", now) == 280 * s
+    assert engine.value(T, "agent_group", "g", "group.not_ready_time_by_reason", now) == {
+        "break": 90 * s,
+        "lunch": 190 * s,
+    }
+    assert engine.value(T, "agent", "a1", "agent.not_ready_time", now) == 290 * s
+    # A snapshot keeps who counts from when.
+    restored = StatisticsEngine.restore(engine.snapshot(), standard_library())
+    assert restored.value(T, "agent_group", "g", "group.not_ready_time", now) == 280 * s
+    engine.apply(e(ev.AgentReady, BASE + 320 * s, agent="a2"))
+    restored.apply(e(ev.AgentReady, BASE + 320 * s, agent="a2"))
+    later = BASE + 400 * s
+    for stat_id in group_stats:
+        assert restored.value(T, "agent_group", "g", stat_id, later) == engine.value(
+            T, "agent_group", "g", stat_id, later
+        )
+    assert engine.value(T, "agent_group", "g", "group.not_ready_time", later) == 300 * s
+
+
 def test_missing_is_none_and_unknown_statistics_are_refused() -> None:
     engine = _library_engine()
     engine.open(T, "queue", "q", "queue.asa")

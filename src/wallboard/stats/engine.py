@@ -82,7 +82,7 @@ from wallboard.stats.tallies import (
 )
 from wallboard.stats.windows import FixedWindows, fixed_windows
 
-SNAPSHOT_VERSION: Final = 2
+SNAPSHOT_VERSION: Final = 3
 _ALL_MEDIA: Final = tuple(m.value for m in ev.Media)
 _QUEUE_TYPES: Final = ("queue", "routing_point", "virtual_queue")
 _QUEUE_OBJECT_TYPES: Final = frozenset({"queue", "queue_group"})
@@ -355,20 +355,23 @@ FactRoute = tuple[tuple[Sub, ...], tuple[Node, ...]]
 
 class StatusRoute:
     """What one agent's status change on one media reaches, computed once (see ``_routes``):
-    the nodes it changes, the status times it feeds, the status accumulators by status, and
-    the status views (of its groups and of the tenant) it moves in."""
+    the nodes it changes, the status times it feeds (sliding ones by the status left: only
+    leaving a status of their mask adds time), the status accumulators by status, and the
+    status views (of its groups and of the tenant) it moves in."""
 
-    __slots__ = ("by_status", "changed", "times", "views")
+    __slots__ = ("by_status", "changed", "sliding", "times", "views")
 
     def __init__(
         self,
         changed: tuple[Node, ...],
-        times: tuple[TimesSub, ...],
+        times: tuple[tuple[StatusTimes, FixedWindows | None], ...],
+        sliding: dict[str, tuple[SlidingStatusTimes, ...]],
         by_status: dict[str, tuple[StatusSub, ...]],
         views: tuple[dict[str, dict[str, int]], ...],
     ) -> None:
         self.changed = changed
         self.times = times
+        self.sliding = sliding
         self.by_status = by_status
         self.views = views
 
@@ -505,12 +508,13 @@ class StatisticsEngine:
             # The common live path, inlined: no lateness, nothing buffered. With nothing
             # buffered every id kept has a timestamp at most the cutoff, so when time moves on
             # they all fall behind the horizon (what ``_forget_seen`` would drop one by one).
+            # (``_seen_order`` is only kept for the buffered path: here ``seen`` holds the ids
+            # of one instant.)
             if ts > cutoff:
                 seen.clear()
                 self._seen_order.clear()
                 self._cutoff = ts
             seen[event_id] = ts
-            self._seen_order.append((ts, event_id))
             handler = self._handlers.get(type(event))
             if handler is None:
                 self._anomaly("unhandled_event_type")
@@ -675,7 +679,9 @@ class StatisticsEngine:
                 if joining:
                     times_sub.tally.enter(agent, ts, times_sub.windows)
                 else:
-                    times_sub.tally.exit(agent, ms.status, ms.status_reason, ts, times_sub.windows)
+                    times_sub.tally.exit(
+                        agent, ms.status, ms.status_reason, ms.since, ts, times_sub.windows
+                    )
             for sub in node.statuses.get((media, ms.status), ()):
                 if sub.reasons is not None and ms.status_reason not in sub.reasons:
                     continue
@@ -853,7 +859,7 @@ class StatisticsEngine:
         reason: str | None,
         ts: int,
     ) -> None:
-        old, old_reason = ms.status, ms.status_reason
+        old, old_reason, since = ms.status, ms.status_reason, ms.since
         if old == status and old_reason == reason:
             return
         route = self._status_routes.get((tenant, agent_id, media))
@@ -872,8 +878,12 @@ class StatisticsEngine:
         if not changed:
             return
         self._changed.update(changed)
-        for times_sub in route.times:
-            times_sub.tally.change(agent_id, old, old_reason, ts, times_sub.windows)
+        if route.times:
+            index = STATUS_INDEX.get(old, -1)
+            for times, windows in route.times:
+                times.change(agent_id, index, old_reason, since, ts, windows)
+        for sliding in route.sliding.get(old, ()):
+            sliding.change(agent_id, old, old_reason, since, ts, None)
         by_status = route.by_status
         if by_status:
             # Each accumulator is exited before it is entered (a mask may hold both statuses).
@@ -885,7 +895,16 @@ class StatisticsEngine:
 
     def _status_route(self, tenant: str, agent_id: str, media: str) -> StatusRoute:
         nodes = self._agent_status_nodes(tenant, agent_id)
-        times = tuple(sub for node in nodes for sub in node.times.get(media, ()))
+        times: list[tuple[StatusTimes, FixedWindows | None]] = []
+        sliding: dict[str, list[SlidingStatusTimes]] = {}
+        for node in nodes:
+            for sub in node.times.get(media, ()):
+                tally = sub.tally
+                if isinstance(tally, StatusTimes):
+                    times.append((tally, sub.windows))
+                else:
+                    for status in tally.mask:
+                        sliding.setdefault(status, []).append(tally)
         by_status: dict[str, list[StatusSub]] = {}
         for node in nodes:
             for (sub_media, status), subs in node.statuses.items():
@@ -904,7 +923,8 @@ class StatisticsEngine:
                 changed.append(queue_node)
         route = StatusRoute(
             tuple(changed),
-            times,
+            tuple(times),
+            {status: tuple(subs) for status, subs in sliding.items()},
             {status: tuple(subs) for status, subs in by_status.items()},
             tuple(views),
         )
@@ -1744,23 +1764,15 @@ class StatisticsEngine:
     def _seed_status_times(
         self, tenant: str, node: Node, d: StatisticDefinition, sub: TimesSub
     ) -> None:
-        """Status times opened mid-run start with every member in its current status."""
-        state = self._tenants[tenant]
+        """Status times opened mid-run count every member from the start of its current
+        status, as if open all along (what an open interval is: see ``StatusTimes``)."""
         tally = sub.tally
-        object_id = node.key[2]
-        members = self._status_members(tenant, node)
         if tally.mode == SESSION:
-            agent = state.agents.get(object_id)
+            agent = self._tenants[tenant].agents.get(node.key[2])
             if agent is not None and agent.login_ts >= 0:
                 tally.reset_session(agent.login_ts)
         elif self._watermark >= 0:
             tally.roll(self._watermark, sub.windows)
-        media = d.status_media.value
-        for member in sorted(members):
-            agent = state.agents.get(member)
-            ms = None if agent is None else agent.media.get(media)
-            if ms is not None and ms.status in STATUS_INDEX:
-                tally.enter(member, ms.since, sub.windows)
 
     def close(self, tenant: str, object_type: str, object_id: str, stat_id: str) -> None:
         """Stop computing a statistic once every caller that opened it has closed it."""
@@ -2231,14 +2243,16 @@ class StatisticsEngine:
             total = sum(closed[STATUS_INDEX[status]] for status in d.mask)
             if d.breakdown is not None and tally.reasons:
                 by_reason = dict(tally.reasons)
-        if d.counts_in_progress and tally.open:
-            agents = self._tenants[node.key[0]].agents
+        if d.counts_in_progress:
+            tenant = node.key[0]
+            agents = self._tenants[tenant].agents
             media = d.status_media.value
             mask = d.mask
-            for member, since in tally.open.items():
+            for member in self._status_members(tenant, node):
                 agent = agents.get(member)
                 ms = None if agent is None else agent.media.get(media)
                 if ms is not None and ms.status in mask:
+                    since = tally.counted_from(member, ms.since)
                     spent = now - (since if since > start else start)
                     total += spent
                     if d.breakdown is not None and spent > 0:
@@ -2283,7 +2297,9 @@ class StatisticsEngine:
             buffer=[event for _, _, event in sorted(self._buffer, key=lambda x: (x[0], x[1]))],
             watermark=self._watermark,
             cutoff=self._cutoff,
-            seen=list(self._seen_order),
+            seen=list(self._seen_order)
+            if self.lateness_ms
+            else [(ts, event_id) for event_id, ts in self._seen.items()],
             anomalies=dict(self.anomalies),
         )
         return msgspec.msgpack.encode(snapshot)

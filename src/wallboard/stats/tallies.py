@@ -212,24 +212,32 @@ class StatusTimes(msgspec.Struct, gc=False):
     One accumulator serves every TotalTime statistic of the object on that media and profile,
     whatever its mask: time is additive over statuses and members, so a mask's total is the
     sum of its statuses' ``closed`` times plus the open intervals of members now in them.
-    ``open`` maps each member to when its current status began (or when it joined the group,
-    if later); the status itself is read from the agent's state. A status change costs one
-    update here however many statistics read the object.
+    A member's open interval starts when its current status began (``MediaState.since``, kept
+    by the engine: no per-member copy here) — or, in ``later``, when it joined the group if
+    that was after. A status change costs one update here however many statistics read the
+    object.
     """
 
     mode: int
     key: int = -1
     closed: list[int] = []
-    open: dict[str, int] = {}
+    later: dict[str, int] = {}
     refs: int = 0
     # Closed not-ready time by reason (None until the first one closes: most agents' share of
     # memory stays small).
     reasons: dict[str, int] | None = None
 
     def change(
-        self, member: str, old: str, old_reason: str | None, t: int, windows: FixedWindows | None
+        self,
+        member: str,
+        index: int,
+        old_reason: str | None,
+        since: int,
+        t: int,
+        windows: FixedWindows | None,
     ) -> None:
-        """``member`` leaves status ``old`` (with ``old_reason``) and enters another at ``t``."""
+        """``member`` leaves the status of ``STATUS_INDEX`` ``index`` (-1: none yet), begun at
+        ``since`` with ``old_reason``, and enters another at ``t``."""
         key = self.key
         if self.mode == FIXED:
             assert windows is not None
@@ -238,39 +246,44 @@ class StatusTimes(msgspec.Struct, gc=False):
                 key = self.key = start
                 self.closed = [0] * len(STATUS_INDEX)
                 self.reasons = None
-        open_ = self.open
-        since = open_.get(member)
-        open_[member] = t
-        if since is None or key < 0:
+        later = self.later
+        if later:
+            joined = later.pop(member, None)
+            if joined is not None and joined > since:
+                since = joined
+        if index < 0 or key < 0:
             return
-        index = STATUS_INDEX.get(old)
-        if index is not None:
-            spent = t - (since if since > key else key)
-            self.closed[index] += spent
-            if index == NOT_READY_INDEX:
-                reasons = self.reasons
-                if reasons is None:
-                    reasons = self.reasons = {}
-                reason = UNSPECIFIED_REASON if old_reason is None else old_reason
-                reasons[reason] = reasons.get(reason, 0) + spent
+        spent = t - (since if since > key else key)
+        self.closed[index] += spent
+        if index == NOT_READY_INDEX:
+            reasons = self.reasons
+            if reasons is None:
+                reasons = self.reasons = {}
+            reason = UNSPECIFIED_REASON if old_reason is None else old_reason
+            reasons[reason] = reasons.get(reason, 0) + spent
 
     def enter(self, member: str, t: int, windows: FixedWindows | None) -> None:
-        """``member`` becomes counted (joins the group, or the accumulator opens) at ``t``."""
-        if self.mode == FIXED:
-            assert windows is not None
-            start = windows.start(t)
-            if start > self.key:
-                self.key = start
-                self.closed = [0] * len(STATUS_INDEX)
-                self.reasons = None
-        self.open[member] = t
+        """``member`` (in a status begun before ``t``) becomes counted at ``t`` (joins)."""
+        self.roll(t, windows)
+        self.later[member] = t
 
     def exit(
-        self, member: str, old: str, old_reason: str | None, t: int, windows: FixedWindows | None
+        self,
+        member: str,
+        old: str,
+        old_reason: str | None,
+        since: int,
+        t: int,
+        windows: FixedWindows | None,
     ) -> None:
-        """``member`` (in status ``old``) stops being counted at ``t`` (leaves the group)."""
-        self.change(member, old, old_reason, t, windows)
-        self.open.pop(member, None)
+        """``member`` (in status ``old`` since ``since``) stops being counted at ``t``."""
+        self.change(member, STATUS_INDEX.get(old, -1), old_reason, since, t, windows)
+        self.later.pop(member, None)
+
+    def counted_from(self, member: str, since: int) -> int:
+        """When ``member``'s open interval (its status begun at ``since``) started counting."""
+        joined = self.later.get(member)
+        return since if joined is None or joined < since else joined
 
     def roll(self, t: int, windows: FixedWindows | None) -> None:
         if self.mode == FIXED:
@@ -288,16 +301,17 @@ class StatusTimes(msgspec.Struct, gc=False):
 
 
 def new_status_times(mode: int) -> StatusTimes:
-    return StatusTimes(mode=mode, closed=[0] * len(STATUS_INDEX), open={})
+    return StatusTimes(mode=mode, closed=[0] * len(STATUS_INDEX), later={})
 
 
 class SlidingStatusTimes(msgspec.Struct, gc=False):
     """Time in a set of agent statuses over the last ``slots`` steps, for one agent or group.
 
     A ring of per-step totals: a finished interval is split over the steps it overlaps (at
-    most ``slots`` of them, older parts being out of every later window); ``open`` is as in
-    :class:`StatusTimes` (each member's current status start, or when it was first counted).
-    Not-ready time is also kept per reason when the mask holds ``not_ready``.
+    most ``slots`` of them, older parts being out of every later window); open intervals are
+    as in :class:`StatusTimes` (from the member's status start, or ``later``). Not-ready time
+    is also kept per reason when the mask holds ``not_ready``. Only a change out of a status
+    of the mask needs a call (the engine routes by status).
     """
 
     step_ms: int
@@ -305,7 +319,7 @@ class SlidingStatusTimes(msgspec.Struct, gc=False):
     mask: tuple[str, ...]
     buckets: list[int]
     totals: list[int]
-    open: dict[str, int] = {}
+    later: dict[str, int] = {}
     reasons: dict[str, list[int]] | None = None
     refs: int = 0
     mode: int = RING
@@ -326,12 +340,21 @@ class SlidingStatusTimes(msgspec.Struct, gc=False):
         return slot
 
     def change(
-        self, member: str, old: str, old_reason: str | None, t: int, windows: FixedWindows | None
+        self,
+        member: str,
+        old: str,
+        old_reason: str | None,
+        since: int,
+        t: int,
+        windows: FixedWindows | None,
     ) -> None:
-        open_ = self.open
-        since = open_.get(member)
-        open_[member] = t
-        if since is None or old not in self.mask or t <= since:
+        """``member`` leaves status ``old`` (begun at ``since``) at ``t``."""
+        later = self.later
+        if later:
+            joined = later.pop(member, None)
+            if joined is not None and joined > since:
+                since = joined
+        if old not in self.mask or t <= since:
             return
         step = self.step_ms
         last = t // step
@@ -357,13 +380,23 @@ class SlidingStatusTimes(msgspec.Struct, gc=False):
                 per_reason[slot] += spent
 
     def enter(self, member: str, t: int, windows: FixedWindows | None) -> None:
-        self.open[member] = t
+        self.later[member] = t
 
     def exit(
-        self, member: str, old: str, old_reason: str | None, t: int, windows: FixedWindows | None
+        self,
+        member: str,
+        old: str,
+        old_reason: str | None,
+        since: int,
+        t: int,
+        windows: FixedWindows | None,
     ) -> None:
-        self.change(member, old, old_reason, t, windows)
-        self.open.pop(member, None)
+        self.change(member, old, old_reason, since, t, windows)
+        self.later.pop(member, None)
+
+    def counted_from(self, member: str, since: int) -> int:
+        joined = self.later.get(member)
+        return since if joined is None or joined < since else joined
 
     def roll(self, t: int, windows: FixedWindows | None) -> None:
         return  # a ring rolls slot by slot as facts and reads reach them
@@ -390,5 +423,10 @@ class SlidingStatusTimes(msgspec.Struct, gc=False):
 
 def new_sliding_status_times(step_ms: int, slots: int, mask: tuple[str, ...]) -> SlidingStatusTimes:
     return SlidingStatusTimes(
-        step_ms=step_ms, slots=slots, mask=mask, buckets=[-1] * slots, totals=[0] * slots, open={}
+        step_ms=step_ms,
+        slots=slots,
+        mask=mask,
+        buckets=[-1] * slots,
+        totals=[0] * slots,
+        later={},
     )
