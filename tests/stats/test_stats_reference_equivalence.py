@@ -140,28 +140,29 @@ def _definitions() -> DefinitionSet:
                     "filter": {"media": ["chat"]},
                 },
             ]
-            if name != "slide":
-                items += [
-                    {
-                        "id": f"{prefix}.nr_unspecified",
-                        "category": "TotalTime",
-                        "mask": ["not_ready"],
-                        "filter": {"reasons": ["unspecified"]},
-                    },
-                    {"id": f"{prefix}.nr_count", "category": "TotalNumber", "mask": ["not_ready"]},
-                    {
-                        "id": f"{prefix}.login_avg",
-                        "category": "AverageTime",
-                        "mask": ["ready", "not_ready", "acw", "ringing", "talking", "held"],
-                    },
-                    {"id": f"{prefix}.ready_max", "category": "MaxTime", "mask": ["ready"]},
-                    {
-                        "id": f"{prefix}.acw_min",
-                        "category": "MinTime",
-                        "mask": ["acw"],
-                        "in_progress": False,
-                    },
-                ]
+            # Intervals in statuses (counts, average, longest, shortest) and times with a
+            # reason filter: every profile, sliding windows included.
+            items += [
+                {
+                    "id": f"{prefix}.nr_unspecified",
+                    "category": "TotalTime",
+                    "mask": ["not_ready"],
+                    "filter": {"reasons": ["unspecified"]},
+                },
+                {"id": f"{prefix}.nr_count", "category": "TotalNumber", "mask": ["not_ready"]},
+                {
+                    "id": f"{prefix}.login_avg",
+                    "category": "AverageTime",
+                    "mask": ["ready", "not_ready", "acw", "ringing", "talking", "held"],
+                },
+                {"id": f"{prefix}.ready_max", "category": "MaxTime", "mask": ["ready"]},
+                {
+                    "id": f"{prefix}.acw_min",
+                    "category": "MinTime",
+                    "mask": ["acw"],
+                    "in_progress": False,
+                },
+            ]
             for item in items:
                 item.setdefault("object", owner)
                 item.setdefault("profile", profile)

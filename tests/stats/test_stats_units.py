@@ -91,27 +91,6 @@ class Events:
             {
                 "id": "a.x",
                 "object": "agent",
-                "category": "AverageTime",
-                "mask": ["ready"],
-                "profile": {"kind": "sliding", "window_s": 60, "step_s": 60},
-            },
-            "profile",
-        ),
-        (
-            {
-                "id": "a.x",
-                "object": "agent",
-                "category": "TotalTime",
-                "mask": ["not_ready"],
-                "filter": {"reasons": ["break"]},
-                "profile": {"kind": "sliding", "window_s": 60, "step_s": 60},
-            },
-            "filter.reasons",
-        ),
-        (
-            {
-                "id": "a.x",
-                "object": "agent",
                 "category": "TotalNumber",
                 "mask": ["released", "answered"],
                 "in_progress": True,
@@ -505,6 +484,46 @@ def test_group_status_times_follow_membership_and_late_opens_count_from_the_stat
             T, "agent_group", "g", stat_id, later
         )
     assert engine.value(T, "agent_group", "g", "group.not_ready_time", later) == 300 * s
+
+
+def test_sliding_window_over_status_intervals() -> None:
+    # Not-ready episodes in the last 15 minutes (1-minute steps): an episode counts in the
+    # minute it began and leaves the window 15 minutes later; its time is clipped to the window.
+    definitions = load_definitions_text(
+        """
+statistics:
+  - {id: a.breaks, object: agent, category: TotalNumber, mask: [not_ready],
+     profile: {kind: sliding, window_s: 900, step_s: 60}}
+  - {id: a.break_avg, object: agent, category: AverageTime, mask: [not_ready], in_progress: false,
+     profile: {kind: sliding, window_s: 900, step_s: 60}}
+  - {id: a.lunch_time, object: agent, category: TotalTime, mask: [not_ready],
+     filter: {reasons: [lunch]}, profile: {kind: sliding, window_s: 900, step_s: 60}}
+"""
+    )
+    engine = StatisticsEngine(definitions)
+    for stat_id in ("a.breaks", "a.break_avg", "a.lunch_time"):
+        engine.open(T, "agent", "a", stat_id)
+    minute = 60_000
+    start = BASE - BASE % minute
+    e = Events()
+    engine.apply(e(ev.AgentLogin, start - 60 * minute, agent="a"))
+    engine.apply(e(ev.AgentReady, start - 60 * minute, agent="a"))
+    engine.apply(e(ev.AgentNotReady, start + 1 * minute, agent="a", reason="lunch"))
+    engine.apply(e(ev.AgentReady, start + 4 * minute, agent="a"))
+    engine.apply(e(ev.AgentNotReady, start + 10 * minute, agent="a", reason="break"))
+    engine.apply(e(ev.AgentReady, start + 11 * minute, agent="a"))
+
+    def values(at: int) -> tuple[object, ...]:
+        return tuple(
+            engine.value(T, "agent", "a", stat_id, at)
+            for stat_id in ("a.breaks", "a.break_avg", "a.lunch_time")
+        )
+
+    assert values(start + 12 * minute) == (2, 2 * minute, 3 * minute)
+    # At 16:30 the window starts at 2:00: the lunch began before it (not counted), one minute of
+    # it is clipped away.
+    assert values(start + 16 * minute + 30_000) == (1, 1 * minute, 2 * minute)
+    assert values(start + 30 * minute) == (0, None, 0)
 
 
 def test_missing_is_none_and_unknown_statistics_are_refused() -> None:

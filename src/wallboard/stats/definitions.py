@@ -384,12 +384,6 @@ def check_definition(index: int, d: StatisticDefinition) -> None:
             raise _fail(index, d.id, "mask", "historical categories on queues count actions")
         if d.category not in _HISTORICAL_STATUS_CATEGORIES:
             raise _fail(index, d.id, "category", f"{d.category} counts actions, not statuses")
-        if isinstance(d.profile, Sliding) and d.category is not Category.TOTAL_TIME:
-            raise _fail(index, d.id, "profile", "sliding windows over statuses give TotalTime")
-        if isinstance(d.profile, Sliding) and d.filter.reasons:
-            raise _fail(
-                index, d.id, "filter.reasons", "sliding status times break down by reason instead"
-            )
     if not is_status and d.in_progress:
         if d.category not in IN_PROGRESS_CATEGORIES:
             raise _fail(index, d.id, "in_progress", f"{d.category} counts completed actions")

@@ -69,12 +69,14 @@ from wallboard.stats.tallies import (
     SL_WIDTH,
     STATUS_INDEX,
     TOTAL,
+    SlidingStatusTally,
     SlidingStatusTimes,
     StatusTally,
     StatusTimes,
     Tally,
     merge_action_cells,
     merge_sum_cells,
+    new_sliding_status_tally,
     new_sliding_status_times,
     new_status_tally,
     new_status_times,
@@ -248,7 +250,7 @@ class StatusSub:
 
     def __init__(
         self,
-        tally: StatusTally,
+        tally: StatusTally | SlidingStatusTally,
         windows: FixedWindows | None,
         reasons: frozenset[str | None] | None,
     ) -> None:
@@ -271,7 +273,7 @@ class TimesSub:
 
 Sub = ActionSub | ServiceSub
 AnySub = ActionSub | ServiceSub | StatusSub | TimesSub
-AnyTally = Tally | StatusTally | StatusTimes | SlidingStatusTimes
+AnyTally = Tally | StatusTally | SlidingStatusTally | StatusTimes | SlidingStatusTimes
 
 
 class CompiledStatistic:
@@ -386,6 +388,7 @@ class TallyRecord(msgspec.Struct, array_like=True):
     spec: str
     action: Tally | None = None
     status: StatusTally | None = None
+    sliding_status: SlidingStatusTally | None = None
     times: StatusTimes | None = None
     sliding: SlidingStatusTimes | None = None
 
@@ -1681,7 +1684,16 @@ class StatisticsEngine:
             node.tallies[spec] = times_sub
             return
         if d.is_status:
-            status_tally = restored if isinstance(restored, StatusTally) else new_status_tally(mode)
+            status_tally: StatusTally | SlidingStatusTally
+            if isinstance(restored, StatusTally | SlidingStatusTally):
+                status_tally = restored
+            elif mode == RING:
+                assert isinstance(profile, Sliding)
+                status_tally = new_sliding_status_tally(
+                    profile.step_s * 1000, profile.window_s // profile.step_s
+                )
+            else:
+                status_tally = new_status_tally(mode)
             status_sub = StatusSub(status_tally, windows, _reason_set(d.filter.reasons))
             media = d.status_media.value
             for status in d.mask:
@@ -1897,7 +1909,7 @@ class StatisticsEngine:
         status_tally = node.tallies[opened.specs[0]].tally
         if isinstance(status_tally, StatusTimes | SlidingStatusTimes):
             return self._read_status_times(node, d, status_tally, opened.windows, now)
-        assert isinstance(status_tally, StatusTally)
+        assert isinstance(status_tally, StatusTally | SlidingStatusTally)
         return self._read_status_time(d, status_tally, opened.windows, now)
 
     def _current_state(self, node: Node, d: StatisticDefinition) -> Value:
@@ -2176,22 +2188,29 @@ class StatisticsEngine:
         return Reading(value, numerator, denominator)
 
     def _read_status_time(
-        self, d: StatisticDefinition, tally: StatusTally, windows: FixedWindows | None, now: int
+        self,
+        d: StatisticDefinition,
+        tally: StatusTally | SlidingStatusTally,
+        windows: FixedWindows | None,
+        now: int,
     ) -> Reading:
-        if tally.mode == SESSION:
-            if tally.key < 0:
-                return Reading(None)
-            start = tally.key
+        if isinstance(tally, SlidingStatusTally):
+            start, closed, started, done, dur, longest, shortest = tally.summary(now)
         else:
-            assert windows is not None
-            start = windows.start(now)
-        current = tally.key == start
-        closed = tally.closed if current else 0
-        started = tally.started if current else 0
-        done = tally.done if current else 0
-        dur = tally.dur if current else 0
-        longest = tally.max if current else -1
-        shortest = tally.min if current else -1
+            if tally.mode == SESSION:
+                if tally.key < 0:
+                    return Reading(None)
+                start = tally.key
+            else:
+                assert windows is not None
+                start = windows.start(now)
+            current = tally.key == start
+            closed = tally.closed if current else 0
+            started = tally.started if current else 0
+            done = tally.done if current else 0
+            dur = tally.dur if current else 0
+            longest = tally.max if current else -1
+            shortest = tally.min if current else -1
         in_progress = d.counts_in_progress
         if in_progress:
             for since in tally.open.values():
@@ -2276,6 +2295,10 @@ class StatisticsEngine:
                     tallies.append(TallyRecord(tenant, object_type, object_id, spec, times=tally))
                 elif isinstance(tally, SlidingStatusTimes):
                     tallies.append(TallyRecord(tenant, object_type, object_id, spec, sliding=tally))
+                elif isinstance(tally, SlidingStatusTally):
+                    tallies.append(
+                        TallyRecord(tenant, object_type, object_id, spec, sliding_status=tally)
+                    )
                 elif isinstance(tally, StatusTally):
                     tallies.append(TallyRecord(tenant, object_type, object_id, spec, status=tally))
                 else:
@@ -2339,7 +2362,11 @@ class StatisticsEngine:
         restored: dict[tuple[str, str, str, str], AnyTally] = {}
         for record in snapshot.tallies:
             tally: AnyTally | None = (
-                record.action or record.status or record.times or record.sliding
+                record.action
+                or record.status
+                or record.sliding_status
+                or record.times
+                or record.sliding
             )
             assert tally is not None
             restored[(record.tenant, record.object_type, record.object_id, record.spec)] = tally

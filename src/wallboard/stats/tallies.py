@@ -196,6 +196,105 @@ def new_status_tally(mode: int) -> StatusTally:
     return StatusTally(mode=mode, open={})
 
 
+# A sliding status tally's cell: the step it holds, then its fields.
+RING_STRIDE: Final = 7
+R_CLOSED, R_STARTED, R_DONE, R_DUR, R_MAX, R_MIN = range(1, 7)
+
+
+class SlidingStatusTally(msgspec.Struct, gc=False):
+    """Intervals in a set of statuses over the last ``slots`` steps, for one agent or group.
+
+    A ring of per-step cells ``[step, closed, started, done, dur, max, min]`` in one flat list:
+    an interval counts in the step in which it began (``started`` at once; ``done``, ``dur``,
+    ``max`` and ``min`` when it ends, if that step is still in the ring), and its time is split
+    over the steps it overlaps, as in :class:`SlidingStatusTimes`. ``open`` is as in
+    :class:`StatusTally`.
+    """
+
+    step_ms: int
+    slots: int
+    data: list[int]
+    open: dict[str, int] = {}
+    refs: int = 0
+    mode: int = RING
+    key: int = 0
+
+    def _cell(self, step: int) -> int:
+        """Offset of the cell of ``step`` (taken over from an older step), or -1 when the ring
+        already holds a newer step in its place."""
+        base = (step % self.slots) * RING_STRIDE
+        data = self.data
+        current = data[base]
+        if current == step:
+            return base
+        if current > step:
+            return -1
+        data[base : base + RING_STRIDE] = [step, 0, 0, 0, 0, -1, -1]
+        return base
+
+    def enter(self, member: str, t: int, windows: FixedWindows | None) -> None:
+        at = self._cell(t // self.step_ms)
+        if at >= 0:
+            self.data[at + R_STARTED] += 1
+        self.open[member] = t
+
+    def exit(self, member: str, t: int, windows: FixedWindows | None) -> None:
+        since = self.open.pop(member, None)
+        if since is None:
+            return
+        step, data = self.step_ms, self.data
+        first, last = since // step, t // step
+        for bucket in range(max(first, last - self.slots + 1), last + 1):
+            at = self._cell(bucket)
+            if at >= 0:
+                data[at + R_CLOSED] += min(t, (bucket + 1) * step) - max(since, bucket * step)
+        if first <= last - self.slots:
+            return  # began before every window still to be read
+        at = self._cell(first)
+        if at < 0:
+            return
+        length = t - since
+        data[at + R_DONE] += 1
+        data[at + R_DUR] += length
+        if length > data[at + R_MAX]:
+            data[at + R_MAX] = length
+        low = data[at + R_MIN]
+        if low < 0 or length < low:
+            data[at + R_MIN] = length
+
+    def summary(self, now: int) -> tuple[int, int, int, int, int, int, int]:
+        """(window start, closed, started, done, dur, max, min) of the window at ``now``."""
+        last = now // self.step_ms
+        oldest = last - self.slots
+        closed = started = done = dur = 0
+        longest = shortest = -1
+        data = self.data
+        for base in range(0, len(data), RING_STRIDE):
+            if not oldest < data[base] <= last:
+                continue
+            closed += data[base + R_CLOSED]
+            started += data[base + R_STARTED]
+            done += data[base + R_DONE]
+            dur += data[base + R_DUR]
+            longest = max(longest, data[base + R_MAX])
+            low = data[base + R_MIN]
+            if low >= 0 and (shortest < 0 or low < shortest):
+                shortest = low
+        return (oldest + 1) * self.step_ms, closed, started, done, dur, longest, shortest
+
+    def roll(self, t: int, windows: FixedWindows | None) -> None:
+        return  # a ring rolls step by step as facts reach it
+
+    def reset_session(self, start: int) -> None:
+        return
+
+
+def new_sliding_status_tally(step_ms: int, slots: int) -> SlidingStatusTally:
+    return SlidingStatusTally(
+        step_ms=step_ms, slots=slots, data=[-1, 0, 0, 0, 0, -1, -1] * slots, open={}
+    )
+
+
 # Agent statuses in a fixed order: the index of a status in ``StatusTimes.closed``.
 STATUS_INDEX: Final = {
     status: index
