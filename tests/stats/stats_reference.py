@@ -559,7 +559,7 @@ def reference_value(
             if spent:
                 key = "unspecified" if i.reason is None else i.reason
                 by_reason[key] = by_reason.get(key, 0) + spent
-            if i.start >= ws:
+            if i.start >= ws and (i.end is None or i.end > i.start):
                 lengths.append(end - i.start)
         if d.breakdown is not None:
             return dict(sorted(by_reason.items()))

@@ -526,6 +526,32 @@ statistics:
     assert values(start + 30 * minute) == (0, None, 0)
 
 
+def test_an_interval_that_ends_as_it_begins_is_no_interval() -> None:
+    # A login puts the agent in not-ready; a platform whose login means ready sends the ready at
+    # the same instant. That is no not-ready episode: not counted, not the shortest.
+    definitions = load_definitions_text(
+        """
+statistics:
+  - {id: a.nr_count, object: agent, category: TotalNumber, mask: [not_ready]}
+  - {id: a.nr_min, object: agent, category: MinTime, mask: [not_ready], in_progress: false}
+  - {id: a.nr_count_15, object: agent, category: TotalNumber, mask: [not_ready],
+     profile: {kind: sliding, window_s: 900, step_s: 60}}
+"""
+    )
+    engine = StatisticsEngine(definitions)
+    for stat_id in ("a.nr_count", "a.nr_min", "a.nr_count_15"):
+        engine.open(T, "agent", "a", stat_id)
+    e = Events()
+    engine.apply(e(ev.AgentLogin, BASE, agent="a"))
+    engine.apply(e(ev.AgentReady, BASE, agent="a"))
+    engine.apply(e(ev.AgentNotReady, BASE + 1_000, agent="a"))
+    engine.apply(e(ev.AgentReady, BASE + 4_000, agent="a"))
+    now = BASE + 5_000
+    assert engine.value(T, "agent", "a", "a.nr_count", now) == 1
+    assert engine.value(T, "agent", "a", "a.nr_min", now) == 3_000
+    assert engine.value(T, "agent", "a", "a.nr_count_15", now) == 1
+
+
 def test_missing_is_none_and_unknown_statistics_are_refused() -> None:
     engine = _library_engine()
     engine.open(T, "queue", "q", "queue.asa")

@@ -142,6 +142,7 @@ class StatusTally(msgspec.Struct, gc=False):
     ``open`` maps each member now in one of the statuses to when it entered it. ``closed`` is
     the time of finished intervals clipped to the window; ``started``/``done``/``dur``/``max``/
     ``min`` describe the intervals that started within the window (``done``: finished ones).
+    An interval that ends at the instant it began is none: it is taken back from ``started``.
     """
 
     mode: int
@@ -179,6 +180,9 @@ class StatusTally(msgspec.Struct, gc=False):
         self.closed += t - max(since, self.key)
         if since >= self.key:
             length = t - since
+            if length <= 0:
+                self.started -= 1  # ended as it began (a login straight into ready): no interval
+                return
             self.done += 1
             self.dur += length
             if length > self.max:
@@ -254,6 +258,9 @@ class SlidingStatusTally(msgspec.Struct, gc=False):
         if at < 0:
             return
         length = t - since
+        if length <= 0:
+            data[at + R_STARTED] -= 1  # ended as it began: no interval
+            return
         data[at + R_DONE] += 1
         data[at + R_DUR] += length
         if length > data[at + R_MAX]:
