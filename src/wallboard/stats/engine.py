@@ -2197,13 +2197,10 @@ class StatisticsEngine:
         if isinstance(tally, SlidingStatusTally):
             start, closed, started, done, dur, longest, shortest = tally.summary(now)
         else:
-            if tally.mode == SESSION:
-                if tally.key < 0:
-                    return Reading(None)
-                start = tally.key
-            else:
-                assert windows is not None
-                start = windows.start(now)
+            window_start = _window_start(tally, windows, now)
+            if window_start is None:
+                return Reading(None)
+            start = window_start
             current = tally.key == start
             closed = tally.closed if current else 0
             started = tally.started if current else 0
@@ -2250,13 +2247,11 @@ class StatisticsEngine:
         if isinstance(tally, SlidingStatusTimes):
             start = tally.window_start(now)
             total, by_reason = tally.closed_in_window(now)
-        elif tally.mode == SESSION:
-            if tally.key < 0:
-                return Reading(None)
-            start = tally.key
         else:
-            assert windows is not None
-            start = windows.start(now)
+            window_start = _window_start(tally, windows, now)
+            if window_start is None:
+                return Reading(None)
+            start = window_start
         if not isinstance(tally, SlidingStatusTimes) and tally.key == start:
             closed = tally.closed
             total = sum(closed[STATUS_INDEX[status]] for status in d.mask)
@@ -2453,6 +2448,16 @@ def _in_window(when: int, now: int, windows: FixedWindows | None, d: StatisticDe
     if windows is None:
         return True
     return windows.start(when) == windows.start(now)
+
+
+def _window_start(
+    tally: StatusTally | StatusTimes, windows: FixedWindows | None, now: int
+) -> int | None:
+    """Start of a fixed or session accumulator's window at ``now``; None before the session."""
+    if tally.mode == SESSION:
+        return None if tally.key < 0 else tally.key
+    assert windows is not None
+    return windows.start(now)
 
 
 def _accumulated_parts(d: StatisticDefinition) -> tuple[StatisticDefinition, ...]:
