@@ -104,6 +104,8 @@ class Facts:
     waiting: dict[Owner, dict[str, tuple[int, str, Attrs | None]]] = field(default_factory=dict)
     ongoing: list[Ongoing] = field(default_factory=list)
     login_queues: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # (agent, media) → (leg status, attributes) of the contacts the agent is on at the end
+    on_contacts: dict[tuple[str, str], list[tuple[str, Attrs]]] = field(default_factory=dict)
 
 
 def derive_facts(
@@ -443,6 +445,10 @@ def derive_facts(
             facts.ongoing.append(
                 Ongoing(("agent", agent), "logout", facts.logins[agent][-1], None, media, None)
             )
+    facts.on_contacts = {
+        pair: [(status, contacts[key].attrs()) for key, status in on.items()]
+        for pair, on in on_contacts.items()
+    }
     return facts
 
 
@@ -528,6 +534,13 @@ def reference_value(
                 and i.end is None
                 and i.status in d.mask
                 and (reasons is None or i.reason in reasons)
+                and (
+                    contact_filter is None
+                    or any(
+                        status in d.mask and attrs.matches(d.filter)
+                        for status, attrs in facts.on_contacts.get((i.agent, i.media), [])
+                    )
+                )
             ]
         if category is Category.CURRENT_NUMBER:
             return len(starts)

@@ -344,6 +344,28 @@ def _definitions() -> DefinitionSet:
                 ("longest_nr", "CurrentMaxTime", ["not_ready"]),
             )
         ],
+        # Agents on a contact that matches a filter, in one of the mask's statuses.
+        *[
+            {
+                "id": f"{owner}.now.{suffix}",
+                "object": owner,
+                "category": category,
+                "mask": mask,
+                "filter": current_filter,
+            }
+            for owner in ("agent", "agent_group", "queue", "queue_group", "tenant")
+            for suffix, category, mask, current_filter in (
+                ("on_es", "CurrentNumber", ["talking", "held"], {"data": {"lang": "es"}}),
+                ("held_outbound", "CurrentNumber", ["held"], {"direction": ["outbound"]}),
+                ("ringing_sales", "CurrentMaxTime", ["ringing"], {"skill": "sales"}),
+                (
+                    "chatting_es",
+                    "CurrentNumber",
+                    ["talking"],
+                    {"media": ["chat"], "data": {"lang": "es"}},
+                ),
+            )
+        ],
         {
             "id": "queue.now.chat_agents_ready",
             "object": "queue",

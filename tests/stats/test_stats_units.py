@@ -123,8 +123,18 @@ class Events:
                 "id": "g.x",
                 "object": "agent_group",
                 "category": "CurrentNumber",
-                "mask": ["talking"],
+                "mask": ["talking", "acw"],
                 "filter": {"direction": ["outbound"]},
+            },
+            "filter",
+        ),
+        (
+            {
+                "id": "g.x",
+                "object": "agent_group",
+                "category": "TotalTime",
+                "mask": ["talking"],
+                "filter": {"skill": "sales"},
             },
             "filter",
         ),
@@ -550,6 +560,42 @@ statistics:
     assert engine.value(T, "agent", "a", "a.nr_count", now) == 1
     assert engine.value(T, "agent", "a", "a.nr_min", now) == 3_000
     assert engine.value(T, "agent", "a", "a.nr_count_15", now) == 1
+
+
+def test_agents_on_matching_contacts_count_by_the_contacts_own_status() -> None:
+    # "Agents holding a Spanish call": the agent holds an English call while a Spanish one
+    # rings — its status is held, and it is on a Spanish call, but not holding one.
+    definitions = load_definitions_text(
+        """
+statistics:
+  - {id: g.holding, object: agent_group, category: CurrentNumber, mask: [held]}
+  - {id: g.holding_es, object: agent_group, category: CurrentNumber, mask: [held],
+     filter: {data: {lang: es}}}
+  - {id: g.on_es, object: agent_group, category: CurrentNumber, mask: [talking, held],
+     filter: {data: {lang: es}}}
+"""
+    )
+    engine = StatisticsEngine(definitions)
+    engine.set_objects(T, ObjectConfig(agent_groups={"g": GroupConfig(agents=("a",))}))
+    stat_ids = ("g.holding", "g.holding_es", "g.on_es")
+    for stat_id in stat_ids:
+        engine.open(T, "agent_group", "g", stat_id)
+    e = Events()
+    engine.apply(e(ev.AgentLogin, BASE, agent="a"))
+    engine.apply(e(ev.AgentReady, BASE, agent="a"))
+    engine.apply(e(ev.CallEstablished, BASE + 1, call="en", agent="a"))
+    engine.apply(e(ev.CallDataUpdated, BASE + 2, call="en", data={"lang": "en"}))
+    engine.apply(e(ev.CallHeld, BASE + 3, call="en", agent="a"))
+    engine.apply(e(ev.CallRinging, BASE + 4, call="es", agent="a"))
+    engine.apply(e(ev.CallDataUpdated, BASE + 5, call="es", data={"lang": "es"}))
+
+    def values() -> tuple[object, ...]:
+        return tuple(engine.value(T, "agent_group", "g", i, BASE + 10) for i in stat_ids)
+
+    assert values() == (1, 0, 0)
+    engine.apply(e(ev.CallEstablished, BASE + 6, call="es", agent="a"))
+    engine.apply(e(ev.CallHeld, BASE + 7, call="es", agent="a"))
+    assert values() == (1, 1, 1)
 
 
 def test_missing_is_none_and_unknown_statistics_are_refused() -> None:

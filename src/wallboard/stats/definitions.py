@@ -310,6 +310,8 @@ class DefinitionFile(msgspec.Struct, forbid_unknown_fields=True):
 _AGENT_STATUS_WORDS: Final = frozenset(s.value for s in AgentStatus)
 _CONTACT_STATUS_WORDS: Final = frozenset(s.value for s in ContactStatus)
 _STATUS_WORDS: Final = _AGENT_STATUS_WORDS | _CONTACT_STATUS_WORDS
+# Agent statuses that are on a contact (a contact filter can apply to them).
+_CONTACT_AGENT_STATUSES: Final = frozenset({"ringing", "talking", "held"})
 _AGENT_ACTION_WORDS: Final = frozenset(a.value for a in AgentAction)
 _QUEUE_ACTION_WORDS: Final = frozenset(a.value for a in QueueAction)
 _HISTORICAL_STATUS_CATEGORIES: Final = frozenset(
@@ -375,9 +377,19 @@ def check_definition(index: int, d: StatisticDefinition) -> None:
             )
     if d.category in CURRENT_CATEGORIES and not is_status:
         raise _fail(index, d.id, "mask", f"{d.category} counts statuses, not actions")
-    if is_status and d.filter.contact_filtered and d.mask[0] in _AGENT_STATUS_WORDS:
+    if (
+        is_status
+        and d.filter.contact_filtered
+        and d.mask[0] in _AGENT_STATUS_WORDS
+        and (d.category not in CURRENT_CATEGORIES or not set(d.mask) <= _CONTACT_AGENT_STATUSES)
+    ):
         raise _fail(
-            index, d.id, "filter", "agent statuses filter on media and not-ready reasons only"
+            index,
+            d.id,
+            "filter",
+            "a contact filter on agent statuses needs a current category and a mask of ringing, "
+            "talking and held (the statuses on a contact); time on such contacts is an action "
+            "(released, hold)",
         )
     if is_status and d.category not in CURRENT_CATEGORIES:
         if d.mask[0] not in _AGENT_STATUS_WORDS:

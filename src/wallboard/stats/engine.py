@@ -1964,6 +1964,7 @@ class StatisticsEngine:
             return starts
         media = d.status_media.value
         reasons = _reason_set(d.filter.reasons)
+        on_contact = self._contact_test(state, d, media)
         if object_type in ("queue", "queue_group"):
             # Agents of the queue(s), each once.
             starts = []
@@ -1974,6 +1975,8 @@ class StatisticsEngine:
                     continue
                 if reasons is not None and ms.status_reason not in reasons:
                     continue
+                if on_contact is not None and not on_contact(ms):
+                    continue
                 starts.append(ms.since)
             return starts
         if object_type == "agent":
@@ -1983,6 +1986,8 @@ class StatisticsEngine:
                 return []
             if reasons is not None and ms.status_reason not in reasons:
                 return []
+            if on_contact is not None and not on_contact(ms):
+                return []
             return [ms.since]
         view = self._runtime[tenant].views.get("" if object_type == "tenant" else object_id, {})
         by_status = view.get(media, {})
@@ -1991,14 +1996,40 @@ class StatisticsEngine:
             in_status = by_status.get(status)
             if not in_status:
                 continue
-            if reasons is None or status != "not_ready":
+            if on_contact is None and (reasons is None or status != "not_ready"):
                 result.extend(in_status.values())
                 continue
             for agent_id, since in in_status.items():
-                agent = state.agents[agent_id]
-                if agent.media[media].status_reason in reasons:
-                    result.append(since)
+                ms = state.agents[agent_id].media[media]
+                if (
+                    reasons is not None
+                    and status == "not_ready"
+                    and ms.status_reason not in reasons
+                ):
+                    continue
+                if on_contact is not None and not on_contact(ms):
+                    continue
+                result.append(since)
         return result
+
+    @staticmethod
+    def _contact_test(
+        state: TenantState, d: StatisticDefinition, media: str
+    ) -> Callable[[MediaState], bool] | None:
+        """For a contact-filtered agent-status statistic: whether an agent is on a contact that
+        matches the filter, in one of the mask's statuses (None: no contact filter)."""
+        if not d.filter.contact_filtered:
+            return None
+        f, mask = d.filter, d.mask
+        contacts = state.calls if media == "voice" else state.interactions
+
+        def on_contact(ms: MediaState) -> bool:
+            return any(
+                status in mask and _contact_matches(f, contacts.get(contact_id))
+                for contact_id, status in ms.contacts.items()
+            )
+
+        return on_contact
 
     def _read_current(self, node: Node, d: StatisticDefinition, now: int) -> Reading:
         starts = self._members_since(node, d)
