@@ -31,6 +31,7 @@ from wallboard.adapters.base import (
     offset,
     optional_name,
 )
+from wallboard.adapters.reconnect import ReconnectingClient
 from wallboard.adapters.timestamps import epoch_to_ms
 from wallboard.core.clock import Clock
 from wallboard.core.errors import Unauthenticated, Unavailable
@@ -701,54 +702,32 @@ class AmiConnection:
     queue_status_on_connect: bool = True
 
 
-class AmiClient:
-    """Logs in to AMI and yields its messages, reconnecting with exponential backoff.
+class AmiClient(ReconnectingClient[AmiMessage]):
+    """Logs in to AMI and yields its messages, reconnecting with exponential backoff (see
+    :class:`ReconnectingClient`; a refused login is retried the same way).
 
     After each login it asks ``QueueStatus`` (so member state is rebuilt at once, not only from
     later changes). A connection silent for ``ping_interval`` gets a ``Ping``; silent for another
-    interval, it is dropped and reopened. A refused login is retried with the same backoff
-    (logged, never fatal: an operator may be fixing the password).
+    interval, it is dropped and reopened.
     """
 
+    name: ClassVar[str] = "AMI"
+
     def __init__(self, connection: AmiConnection, *, clock: Clock) -> None:
+        super().__init__(
+            clock=clock,
+            backoff_initial=connection.backoff_initial,
+            backoff_max=connection.backoff_max,
+        )
         self.connection = connection
-        self._clock = clock
-        self._stopped = False
-        self._writer: asyncio.StreamWriter | None = None
         self._action_ids = itertools.count(1)
-        self.connects = 0
-        self.failures = 0
-        self.connected = False
-        """True while logged in (a readiness check of the live source)."""
-        self.last_error: str | None = None
         self.parse_errors: list[AmiParseError] = []
 
-    def stop(self) -> None:
-        self._stopped = True
-        if self._writer is not None:
-            self._writer.close()
+    def messages(self) -> AsyncIterator[AmiMessage]:
+        return self._reconnecting()
 
-    async def messages(self) -> AsyncIterator[AmiMessage]:
-        attempt = 0
-        while not self._stopped:
-            try:
-                async for message in self._session():
-                    attempt = 0
-                    yield message
-            except (OSError, TimeoutError, Unavailable, Unauthenticated) as error:
-                self.failures += 1
-                self.last_error = str(error) or type(error).__name__
-                logger.warning(
-                    "AMI %s:%s: %s; reconnecting",
-                    self.connection.host,
-                    self.connection.port,
-                    self.last_error,
-                )
-            if self._stopped:
-                return
-            delay = min(self.connection.backoff_max, self.connection.backoff_initial * 2**attempt)
-            attempt += 1
-            await self._clock.sleep(delay)
+    def _peer(self) -> str:
+        return f"{self.connection.host}:{self.connection.port}"
 
     async def _send(self, writer: asyncio.StreamWriter, headers: list[tuple[str, str]]) -> str:
         action_id = f"wallboard-{next(self._action_ids)}"

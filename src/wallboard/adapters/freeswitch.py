@@ -28,6 +28,7 @@ from wallboard.adapters.base import (
     check_name,
     offset,
 )
+from wallboard.adapters.reconnect import ReconnectingClient
 from wallboard.adapters.timestamps import epoch_to_ms
 from wallboard.core.clock import Clock
 from wallboard.core.errors import Unauthenticated, Unavailable
@@ -299,46 +300,29 @@ class EslConnection:
     backoff_max: float = 30.0
 
 
-class EslClient:
-    """Connects to the event socket, subscribes to ``callcenter::info``, reconnects with backoff.
+class EslClient(ReconnectingClient[tuple[dict[str, str], int]]):
+    """Connects to the event socket, subscribes to ``callcenter::info``, reconnects with backoff
+    (see :class:`ReconnectingClient`).
 
     Yields each event's URL-decoded headers. A connection silent for ``idle_timeout`` seconds is
     reopened (``mod_callcenter`` is quiet when nothing happens, so keep it generous).
     """
 
+    name: ClassVar[str] = "ESL"
+
     def __init__(self, connection: EslConnection, *, clock: Clock) -> None:
+        super().__init__(
+            clock=clock,
+            backoff_initial=connection.backoff_initial,
+            backoff_max=connection.backoff_max,
+        )
         self.connection = connection
-        self._clock = clock
-        self._stopped = False
-        self._writer: asyncio.StreamWriter | None = None
-        self.connects = 0
-        self.failures = 0
-        self.connected = False
-        """True while subscribed (a readiness check of the live source)."""
-        self.last_error: str | None = None
 
-    def stop(self) -> None:
-        self._stopped = True
-        if self._writer is not None:
-            self._writer.close()
+    def events(self) -> AsyncIterator[tuple[dict[str, str], int]]:
+        return self._reconnecting()
 
-    async def events(self) -> AsyncIterator[tuple[dict[str, str], int]]:
-        attempt = 0
-        while not self._stopped:
-            try:
-                async for item in self._session():
-                    attempt = 0
-                    yield item
-            except (OSError, TimeoutError, Unavailable, Unauthenticated) as error:
-                self.failures += 1
-                self.last_error = str(error) or type(error).__name__
-                logger.warning("ESL %s: %s; reconnecting", self.connection.host, self.last_error)
-            if self._stopped:
-                return
-            await self._clock.sleep(
-                min(self.connection.backoff_max, self.connection.backoff_initial * 2**attempt)
-            )
-            attempt += 1
+    def _peer(self) -> str:
+        return f"{self.connection.host}:{self.connection.port}"
 
     async def _command(self, frames: _FrameReader, writer: asyncio.StreamWriter, text: str) -> None:
         writer.write(text.encode() + b"\n\n")
