@@ -31,6 +31,7 @@ import msgspec
 from wallboard.core import events as ev
 from wallboard.core.errors import InvalidInput, NotFound
 from wallboard.stats.definitions import (
+    CURRENT_CATEGORIES,
     UNSPECIFIED_REASON,
     Attribution,
     Category,
@@ -2451,17 +2452,8 @@ class StatisticsEngine:
         return sorted(self._tenants)
 
 
-_CURRENT_CATS: Final = frozenset(
-    {
-        Category.CURRENT_NUMBER,
-        Category.CURRENT_TIME,
-        Category.CURRENT_MAX_TIME,
-        Category.CURRENT_MIN_TIME,
-        Category.CURRENT_AVERAGE_TIME,
-        Category.CURRENT_NUMBER_IN_TIME_RANGE,
-        Category.CURRENT_NUMBER_IN_TIME_RANGE_PERCENTAGE,
-    }
-)
+# Current categories read from the contact-center state (CurrentState has its own reader).
+_CURRENT_CATS: Final = CURRENT_CATEGORIES - {Category.CURRENT_STATE}
 
 
 def _references(definitions: DefinitionSet, stat_id: str) -> set[str]:
