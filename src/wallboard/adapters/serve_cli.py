@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +34,7 @@ from wallboard.adapters.timestamps import zone
 from wallboard.core.clock import SystemClock
 from wallboard.core.errors import ConfigError, WallboardError
 from wallboard.ops.logging import configure_logging
+from wallboard.ops.signals import cancel_on_signals
 from wallboard.settings import Settings
 
 app = typer.Typer(
@@ -67,12 +67,7 @@ def _run(build: Callable[[], LiveSource]) -> None:
     (a bad state file, a port in use…)."""
 
     async def main() -> None:
-        task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        if task is not None:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                with contextlib.suppress(NotImplementedError):
-                    loop.add_signal_handler(sig, task.cancel)
+        cancel_on_signals()
         source = build()
         with contextlib.suppress(asyncio.CancelledError):
             async with source:

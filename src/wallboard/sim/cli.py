@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from wallboard.core.errors import WallboardError
+from wallboard.ops.signals import cancel_on_signals
 from wallboard.settings import Settings
 from wallboard.sim.batch import run_batch
 from wallboard.sim.builtin import BUILTINS, builtin_scenario, erlang
@@ -57,12 +57,7 @@ async def _serve(
     from wallboard.ops.server import serve_ops
     from wallboard.sim.serve import serve_simulation
 
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    if task is not None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, task.cancel)
+    cancel_on_signals()
 
     def listening(ports: dict[str, int]) -> None:
         typer.echo(
