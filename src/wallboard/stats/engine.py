@@ -1678,7 +1678,7 @@ class StatisticsEngine:
             times_sub = TimesSub(times, windows)
             node.times.setdefault(d.status_media.value, []).append(times_sub)
             if restored is None:
-                self._seed_status_times(tenant, node, d, times_sub)
+                self._seed_status_times(tenant, node, times_sub)
             if mode == SESSION:
                 node.sessions.append(times)
             times.refs = 1
@@ -1774,9 +1774,7 @@ class StatisticsEngine:
                 continue
             tally.enter(member, ms.since, sub.windows)
 
-    def _seed_status_times(
-        self, tenant: str, node: Node, d: StatisticDefinition, sub: TimesSub
-    ) -> None:
+    def _seed_status_times(self, tenant: str, node: Node, sub: TimesSub) -> None:
         """Status times opened mid-run count every member from the start of its current
         status, as if open all along (what an open interval is: see ``StatusTimes``)."""
         tally = sub.tally

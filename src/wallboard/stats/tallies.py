@@ -221,7 +221,6 @@ class SlidingStatusTally(msgspec.Struct, gc=False):
     open: dict[str, int] = {}
     refs: int = 0
     mode: int = RING
-    key: int = 0
 
     def _cell(self, step: int) -> int:
         """Offset of the cell of ``step`` (taken over from an older step), or -1 when the ring
