@@ -16,7 +16,8 @@ Prints, on this machine:
   open (the cost of the contact-center state model alone) and the bare decode-and-dict-update
   loop over the same lines (the ratio engine+decode / bare is the engine's cost); each loop is
   timed ``--runs`` times on a fresh engine, and the best and the median are printed;
-- values read per second.
+- values read per second;
+- which engine modules ran compiled (``make bench`` compiles them first; run as Python without).
 
 Usage: ``python bench/stats_bench.py [--hours H] [--tenants N] [--runs R]``.
 """
@@ -43,6 +44,7 @@ from wallboard.stats import (
     ObjectConfig,
     QueueGroupConfig,
     StatisticsEngine,
+    compiled,
     standard_library,
 )
 from wallboard.stats.definitions import DefinitionSet
@@ -171,7 +173,9 @@ def main() -> None:
         return f"{n / timings[0]:>12,.0f} events/s  (median {n / median(timings):,.0f})"
 
     best_ratio = (full[0] + bare[0]) / bare[0]
+    built = [name for name, done in compiled.status().items() if done]
     print(f"scenario                    large, {args.tenants} tenants, {args.hours} h")
+    print(f"compiled modules            {', '.join(built) or 'none: pure Python (make compile)'}")
     print(f"events                      {n:>12,}")
     print(
         f"open statistics             {opened:>12,}  (goal >= 1,000,000; with formula inputs: "

@@ -5,6 +5,9 @@ snapshot/restore), definitions as data (:func:`decode_definitions`,
 :func:`load_definitions_text`), the :func:`standard_library` and the offline :func:`replay`.
 """
 
+import warnings
+
+from wallboard.stats import compiled
 from wallboard.stats.definitions import (
     DefinitionSet,
     StatisticDefinition,
@@ -15,6 +18,14 @@ from wallboard.stats.engine import AgentStatusValue, Reading, StatisticsEngine, 
 from wallboard.stats.library import standard_library
 from wallboard.stats.replay import replay
 from wallboard.stats.state import GroupConfig, ObjectConfig, QueueConfig, QueueGroupConfig
+
+if _stale := compiled.stale():
+    warnings.warn(
+        f"compiled wallboard.stats modules older than their source: {', '.join(_stale)}; "
+        "they run the old code until rebuilt with `make compile`",
+        RuntimeWarning,
+        stacklevel=2,
+    )
 
 __all__ = [
     "AgentStatusValue",

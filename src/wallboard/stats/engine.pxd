@@ -1,0 +1,116 @@
+# C types for wallboard/stats/engine.py when compiled (see wallboard.stats.compiled): the
+# engine's own classes become extension types and its hot internal methods C functions; the
+# Python source is the behaviour, unchanged. Attributes are public so that Python code (tests,
+# restore) sees them as before; methods reached from outside the class stay Python methods.
+
+cimport cython
+
+from wallboard.stats.windows cimport FixedWindows
+
+
+cdef class ActionSub:
+    cdef public object tally
+    cdef public FixedWindows windows
+    cdef public object filter
+    cdef public bint entered
+    cdef public object lo, hi
+
+    @cython.locals(data=list, windows=FixedWindows, at=Py_ssize_t)
+    cpdef hit(self, kind, t, entered_t, dur, contact)
+
+
+cdef class ServiceSub:
+    cdef public object tally
+    cdef public FixedWindows windows
+    cdef public object filter
+    cdef public bint entered
+    cdef public object threshold
+
+    @cython.locals(data=list, at=Py_ssize_t, within=bint)
+    cpdef hit(self, kind, t, entered_t, dur, contact)
+
+
+cdef class StatusSub:
+    cdef public object tally, windows, reasons
+
+
+cdef class TimesSub:
+    cdef public object tally, windows
+
+
+cdef class CompiledStatistic:
+    cdef public object definition, parts, specs, windows
+
+
+cdef class Node:
+    cdef public object key
+    cdef public bint watches_agents
+    cdef public dict actions, statuses, times, stats, tallies
+    cdef public list sessions
+
+
+cdef class TenantRuntime:
+    cdef public object zone, config
+    cdef public dict group_members, agent_groups, queue_group_members, queue_groups
+    cdef public dict login_queues, views
+
+
+cdef class StatusRoute:
+    cdef public tuple changed, times, views
+    cdef public dict sliding, by_status
+
+
+cdef class StatisticsEngine:
+    cdef public object definitions, lateness_ms, events_applied
+    cdef public dict anomalies
+    cdef public object _time_zones, _default_zone
+    cdef public dict _zones, _tenants, _runtime, _nodes, _routes, _fact_routes, _status_routes
+    cdef public dict _touch_routes, _compiled, _windows, _seen, _restoring, _handlers
+    cdef public set _changed
+    cdef public list _buffer
+    cdef public object _arrivals, _watermark, _cutoff, _seen_order
+
+    cdef _anomaly(self, kind)
+    cdef tuple _agent_nodes(self, tenant, agent)
+    cdef tuple _agent_status_nodes(self, tenant, agent)
+    cdef tuple _queue_nodes(self, tenant, object_type, queue)
+
+    @cython.locals(route=tuple, subs=tuple, changed=tuple, nodes=tuple)
+    cdef _agent_action(self, tenant, agent, media, kind, t, entered_t, dur, contact)
+
+    cdef tuple _fact_route(self, route_key, nodes)
+
+    @cython.locals(route=tuple, subs=tuple, changed=tuple, nodes=tuple)
+    cdef _queue_action(self, tenant, object_type, queue, media, kind, t, entered_t, dur, contact)
+
+    @cython.locals(route=tuple, touched=tuple)
+    cdef _queue_fact(self, tenant, object_type, queue, media, kind, t, entered_t, dur, contact)
+
+    @cython.locals(contacts=dict)
+    cdef _refresh(self, tenant, agent_id, ms, media, ts)
+
+    @cython.locals(
+        route=StatusRoute, statuses=dict, members=dict, changed=tuple, by_status=dict,
+        sub=StatusSub,
+    )
+    cdef _set_status(self, tenant, agent_id, ms, media, status, reason, ts)
+
+    cdef StatusRoute _status_route(self, tenant, agent_id, media)
+    cdef _agent(self, tenant, state, agent_id, ts)
+    cdef _media(self, tenant, agent_id, agent, media, ts)
+    cdef dict _queue_statuses(self, state, object_type, queue, media)
+
+    @cython.locals(nodes=tuple)
+    cdef _touch_queue(self, tenant, object_type, queue)
+
+    cdef _enter_queue(self, tenant, state, contact_id, contact, object_type, queue, ts)
+
+    @cython.locals(statuses=dict)
+    cdef _leave_queue(self, tenant, state, contact_id, contact, kind, ts)
+
+    cdef _end_contact(self, tenant, state, contact_id, contact)
+    cdef _set_leg(self, tenant, state, contact_id, contact, agent_id, status, ts)
+    cdef _call(self, state, call_id, direction)
+    cdef _process(self, event)
+    cdef _release(self, up_to)
+    cdef _forget_seen(self)
