@@ -979,13 +979,15 @@ class StatisticsEngine:
         runtime = self._runtime[tenant]
         # Per-queue agent counts are computed on read: tell the collector which queues (and
         # queue groups) gained or lost the agent.
+        nodes, changed = self._nodes, self._changed
         for queue in set(agent.queues).symmetric_difference(queues):
-            keys = [(tenant, "queue", queue)]
-            keys += [
-                (tenant, "queue_group", g) for g in runtime.queue_groups.get(("queue", queue), ())
-            ]
-            nodes = self._nodes
-            self._changed.update(nodes[key] for key in keys if key in nodes)
+            node = nodes.get((tenant, "queue", queue))
+            if node is not None:
+                changed.add(node)
+            for group in runtime.queue_groups.get(("queue", queue), ()):
+                node = nodes.get((tenant, "queue_group", group))
+                if node is not None:
+                    changed.add(node)
         index = runtime.login_queues
         for queue in agent.queues:
             members = index.get(queue)
@@ -1019,11 +1021,14 @@ class StatisticsEngine:
     def _on_login(self, tenant: str, state: TenantState, e: ev.AgentLogin) -> None:
         agent = self._agent(tenant, state, e.agent, e.ts)
         ts = e.ts
-        if agent.logged_in and all(
-            m in agent.media and agent.media[m].base != "logged_out" for m in e.media
-        ):
+        if agent.logged_in:
             # A login adding media to a session is normal; one adding nothing is not.
-            self._anomaly("login_while_logged_in")
+            for media in e.media:
+                ms = agent.media.get(media)
+                if ms is None or ms.base == "logged_out":
+                    break
+            else:
+                self._anomaly("login_while_logged_in")
         agent.logged_in = True
         agent.login_ts = ts
         if e.queues:
