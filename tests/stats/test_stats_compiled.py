@@ -23,16 +23,30 @@ SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
 
 
 def _pure_engine_module() -> ModuleType:
-    """``engine.py`` executed as Python, beside the compiled module of the same source."""
-    name = "wallboard.stats._engine_from_source"
-    source = Path(compiled.__file__).with_name("engine.py")
-    spec = importlib.util.spec_from_file_location(name, source)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    """``engine.py`` executed as Python, with ``windows.py`` and ``tallies.py`` as Python too,
+    beside the compiled modules of the same sources (which stay in ``sys.modules``)."""
+    directory = Path(compiled.__file__).parent
+    names = [f"wallboard.stats.{name}" for name in ("windows", "tallies", "engine")]
+    kept = {name: sys.modules[name] for name in names}
+    loaded: dict[str, ModuleType] = {}
+    try:
+        for name in names:
+            spec = importlib.util.spec_from_file_location(
+                name, directory / f"{name.rsplit('.', 1)[1]}.py"
+            )
+            assert spec is not None
+            assert spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module  # what the next module imports
+            spec.loader.exec_module(module)
+            loaded[name] = module
+    finally:
+        sys.modules.update(kept)
+    for name, module in loaded.items():
+        assert module.__file__ is not None
+        assert module.__file__.endswith(".py")
+        assert kept[name].__file__ != module.__file__
+    return loaded["wallboard.stats.engine"]
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +58,7 @@ def pure() -> ModuleType:
         pytest.skip(message)
     assert engine.__file__ is not None
     assert not engine.__file__.endswith(".py"), "the compiled module is the one imported"
-    module = _pure_engine_module()
-    assert module.__file__ is not None
-    assert module.__file__.endswith("engine.py")
-    return module
+    return _pure_engine_module()
 
 
 def test_compiled_engine_equals_its_python_source(pure: ModuleType, tmp_path: Path) -> None:

@@ -639,3 +639,28 @@ def test_close_releases_and_reopen_starts_fresh() -> None:
     assert engine.opened() == []
     with pytest.raises(NotFound):
         engine.close(T, "queue", "q", "queue.answered")
+
+
+def test_a_damaged_snapshot_is_refused_with_what_is_wrong() -> None:
+    engine = _library_engine()
+    e = Events()
+    engine.apply(e(ev.AgentLogin, BASE, agent="a1"))
+    engine.open(T, "agent", "a1", "agent.login_time")
+    engine.open(T, "agent", "a1", "agent.calls_handled")
+    snapshot = msgspec.msgpack.decode(engine.snapshot())
+    assert {record[4] for record in snapshot["tallies"]} == {"action", "times"}
+    restored = StatisticsEngine.restore(msgspec.msgpack.encode(snapshot), standard_library())
+    assert restored.value(T, "agent", "a1", "agent.login_time", BASE + 5_000) == 5_000
+
+    with pytest.raises(InvalidInput, match="not an engine snapshot"):
+        StatisticsEngine.restore(b"\x93garbage", standard_library())
+    unknown = msgspec.msgpack.decode(engine.snapshot())
+    unknown["tallies"][0][4] = "abacus"
+    with pytest.raises(InvalidInput, match="unknown accumulator kind 'abacus'"):
+        StatisticsEngine.restore(msgspec.msgpack.encode(unknown), standard_library())
+    short = msgspec.msgpack.decode(engine.snapshot())
+    short["tallies"][0][5] = short["tallies"][0][5][:1]
+    with pytest.raises(
+        InvalidInput, match=r"accumulator state .* does not fit: 1 fields where \d+ are kept"
+    ):
+        StatisticsEngine.restore(msgspec.msgpack.encode(short), standard_library())

@@ -5,28 +5,29 @@
 
 cimport cython
 
+from wallboard.stats.tallies cimport SlidingStatusTimes, StatusTimes, Tally
 from wallboard.stats.windows cimport FixedWindows
 
 
 cdef class ActionSub:
-    cdef public object tally
+    cdef public Tally tally
     cdef public FixedWindows windows
     cdef public object filter
     cdef public bint entered
     cdef public object lo, hi
 
-    @cython.locals(data=list, windows=FixedWindows, at=Py_ssize_t)
+    @cython.locals(data=list, windows=FixedWindows, at=Py_ssize_t, tally=Tally)
     cpdef hit(self, kind, t, entered_t, dur, contact)
 
 
 cdef class ServiceSub:
-    cdef public object tally
+    cdef public Tally tally
     cdef public FixedWindows windows
     cdef public object filter
     cdef public bint entered
     cdef public object threshold
 
-    @cython.locals(data=list, at=Py_ssize_t, within=bint)
+    @cython.locals(data=list, at=Py_ssize_t, within=bint, tally=Tally, windows=FixedWindows)
     cpdef hit(self, kind, t, entered_t, dur, contact)
 
 
@@ -91,7 +92,7 @@ cdef class StatisticsEngine:
 
     @cython.locals(
         route=StatusRoute, statuses=dict, members=dict, changed=tuple, by_status=dict,
-        sub=StatusSub,
+        sub=StatusSub, times=StatusTimes, windows=FixedWindows, sliding=SlidingStatusTimes,
     )
     cdef _set_status(self, tenant, agent_id, ms, media, status, reason, ts)
 

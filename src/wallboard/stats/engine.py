@@ -70,6 +70,7 @@ from wallboard.stats.tallies import (
     SL_WIDTH,
     STATUS_INDEX,
     TOTAL,
+    AnyTally,
     SlidingStatusTally,
     SlidingStatusTimes,
     StatusTally,
@@ -82,10 +83,12 @@ from wallboard.stats.tallies import (
     new_status_tally,
     new_status_times,
     new_tally,
+    tally_from_record,
+    tally_record,
 )
 from wallboard.stats.windows import FixedWindows, fixed_windows
 
-SNAPSHOT_VERSION: Final = 3
+SNAPSHOT_VERSION: Final = 4
 _ALL_MEDIA: Final = tuple(m.value for m in ev.Media)
 _QUEUE_TYPES: Final = ("queue", "routing_point", "virtual_queue")
 _QUEUE_OBJECT_TYPES: Final = frozenset({"queue", "queue_group"})
@@ -274,7 +277,6 @@ class TimesSub:
 
 Sub = ActionSub | ServiceSub
 AnySub = ActionSub | ServiceSub | StatusSub | TimesSub
-AnyTally = Tally | StatusTally | SlidingStatusTally | StatusTimes | SlidingStatusTimes
 
 
 class CompiledStatistic:
@@ -387,11 +389,8 @@ class TallyRecord(msgspec.Struct, array_like=True):
     object_type: str
     object_id: str
     spec: str
-    action: Tally | None = None
-    status: StatusTally | None = None
-    sliding_status: SlidingStatusTally | None = None
-    times: StatusTimes | None = None
-    sliding: SlidingStatusTimes | None = None
+    kind: str  # a key of tallies.TALLY_KINDS
+    state: list[Any]
 
 
 class EngineSnapshot(msgspec.Struct):
@@ -2320,19 +2319,8 @@ class StatisticsEngine:
         tallies = []
         for (tenant, object_type, object_id), node in self._nodes.items():
             for spec, sub in node.tallies.items():
-                tally = sub.tally
-                if isinstance(tally, StatusTimes):
-                    tallies.append(TallyRecord(tenant, object_type, object_id, spec, times=tally))
-                elif isinstance(tally, SlidingStatusTimes):
-                    tallies.append(TallyRecord(tenant, object_type, object_id, spec, sliding=tally))
-                elif isinstance(tally, SlidingStatusTally):
-                    tallies.append(
-                        TallyRecord(tenant, object_type, object_id, spec, sliding_status=tally)
-                    )
-                elif isinstance(tally, StatusTally):
-                    tallies.append(TallyRecord(tenant, object_type, object_id, spec, status=tally))
-                else:
-                    tallies.append(TallyRecord(tenant, object_type, object_id, spec, action=tally))
+                kind, state = tally_record(sub.tally)
+                tallies.append(TallyRecord(tenant, object_type, object_id, spec, kind, state))
         opened = []
         for (tenant, object_type, object_id), node in self._nodes.items():
             for stat_id, refs in node.stats.items():
@@ -2391,14 +2379,10 @@ class StatisticsEngine:
             engine.set_objects(tenant, config, ts_ms=snapshot.watermark)
         restored: dict[tuple[str, str, str, str], AnyTally] = {}
         for record in snapshot.tallies:
-            tally: AnyTally | None = (
-                record.action
-                or record.status
-                or record.sliding_status
-                or record.times
-                or record.sliding
-            )
-            assert tally is not None
+            try:
+                tally = tally_from_record(record.kind, record.state)
+            except ValueError as exc:
+                raise InvalidInput(f"not an engine snapshot: {exc}", field="tallies") from None
             restored[(record.tenant, record.object_type, record.object_id, record.spec)] = tally
         engine._restoring = restored
         try:

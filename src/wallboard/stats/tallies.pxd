@@ -1,2 +1,75 @@
-# Compiled as it is (see wallboard.stats.compiled): the accumulators stay msgspec Structs, whose
-# encoding is the snapshot's, so there is nothing to declare here.
+# C types for wallboard/stats/tallies.py when compiled (see wallboard.stats.compiled): the
+# accumulators become extension types with C integer fields, their per-fact methods C methods.
+
+cimport cython
+
+from wallboard.stats.windows cimport FixedWindows
+
+
+cdef class Tally:
+    cdef public long long mode, width, step_ms, slots, refs
+    cdef public list data
+
+    @cython.locals(
+        data=list, start=cython.longlong, current=cython.longlong, bucket=cython.longlong,
+        stride=Py_ssize_t, base=Py_ssize_t,
+    )
+    cpdef Py_ssize_t cell_at(self, long long t, FixedWindows windows) except? -2
+
+
+cdef class StatusTally:
+    cdef public long long mode, key, closed, started, done, dur, max, min, refs
+    cdef public dict open
+
+    @cython.locals(start=cython.longlong)
+    cpdef roll(self, long long t, FixedWindows windows)
+    cpdef enter(self, member, long long t, FixedWindows windows)
+    @cython.locals(length=cython.longlong)
+    cpdef exit(self, member, long long t, FixedWindows windows)
+
+
+cdef class SlidingStatusTally:
+    cdef public long long step_ms, slots, refs, mode
+    cdef public list data
+    cdef public dict open
+
+    @cython.locals(base=Py_ssize_t, current=cython.longlong, data=list)
+    cpdef Py_ssize_t _cell(self, long long step) except? -2
+    @cython.locals(at=Py_ssize_t)
+    cpdef enter(self, member, long long t, FixedWindows windows)
+    @cython.locals(
+        at=Py_ssize_t, step=cython.longlong, first=cython.longlong, last=cython.longlong,
+        bucket=cython.longlong, length=cython.longlong, data=list,
+    )
+    cpdef exit(self, member, long long t, FixedWindows windows)
+
+
+cdef class StatusTimes:
+    cdef public long long mode, key, refs
+    cdef public list closed
+    cdef public dict later
+    cdef public object reasons
+
+    @cython.locals(key=cython.longlong, start=cython.longlong, later=dict, spent=cython.longlong)
+    cpdef change(
+        self, member, Py_ssize_t index, old_reason, long long since, long long t,
+        FixedWindows windows,
+    )
+
+
+cdef class SlidingStatusTimes:
+    cdef public long long step_ms, slots, refs, mode, key
+    cdef public tuple mask
+    cdef public list buckets, totals
+    cdef public dict later
+    cdef public object reasons
+
+    @cython.locals(slot=Py_ssize_t, current=cython.longlong)
+    cpdef Py_ssize_t _slot(self, long long bucket) except? -2
+    @cython.locals(
+        later=dict, step=cython.longlong, last=cython.longlong, bucket=cython.longlong,
+        slot=Py_ssize_t, spent=cython.longlong, slots=cython.longlong, buckets=list, totals=list,
+    )
+    cpdef change(
+        self, member, old, old_reason, long long since, long long t, FixedWindows windows
+    )

@@ -9,9 +9,7 @@ past is dropped (its window is no longer shown), one for a later window rolls th
 
 from __future__ import annotations
 
-from typing import Final
-
-import msgspec
+from typing import Any, Final
 
 from wallboard.stats.definitions import UNSPECIFIED_REASON
 from wallboard.stats.windows import FixedWindows
@@ -34,7 +32,7 @@ def empty_cell(width: int) -> list[int]:
     return [0] * width
 
 
-class Tally(msgspec.Struct, gc=False):
+class Tally:
     """Cells of one accumulator in one flat list (compact, and one object per tally).
 
     Slot ``i`` occupies ``data[i * (width + 1)]`` (its window start for fixed and session
@@ -42,12 +40,20 @@ class Tally(msgspec.Struct, gc=False):
     login) followed by the ``width`` fields of its cell.
     """
 
-    mode: int
-    width: int
-    step_ms: int
-    slots: int
-    data: list[int]
-    refs: int = 0
+    __slots__ = ("data", "mode", "refs", "slots", "step_ms", "width")
+
+    def __init__(
+        self, mode: int, width: int, step_ms: int, slots: int, data: list[int], refs: int = 0
+    ) -> None:
+        self.mode = mode
+        self.width = width
+        self.step_ms = step_ms
+        self.slots = slots
+        self.data = data
+        self.refs = refs
+
+    def state(self) -> list[Any]:
+        return [self.mode, self.width, self.step_ms, self.slots, self.data, self.refs]
 
     def cell_at(self, t: int, windows: FixedWindows | None) -> int:
         """Offset in ``data`` of the cell to update for a fact attributed to ``t``, or -1 if
@@ -106,13 +112,7 @@ class Tally(msgspec.Struct, gc=False):
 
 
 def new_tally(mode: int, width: int, step_ms: int = 0, slots: int = 1) -> Tally:
-    return Tally(
-        mode=mode,
-        width=width,
-        step_ms=step_ms,
-        slots=slots,
-        data=[-1, *empty_cell(width)] * slots,
-    )
+    return Tally(mode, width, step_ms, slots, [-1, *empty_cell(width)] * slots)
 
 
 def merge_action_cells(cells: list[list[int]]) -> list[int]:
@@ -136,7 +136,7 @@ def merge_sum_cells(cells: list[list[int]], width: int) -> list[int]:
     return merged
 
 
-class StatusTally(msgspec.Struct, gc=False):
+class StatusTally:
     """Time in a set of statuses within the window, for one agent or a group of agents.
 
     ``open`` maps each member now in one of the statuses to when it entered it. ``closed`` is
@@ -145,16 +145,45 @@ class StatusTally(msgspec.Struct, gc=False):
     An interval that ends at the instant it began is none: it is taken back from ``started``.
     """
 
-    mode: int
-    key: int = -1
-    closed: int = 0
-    started: int = 0
-    done: int = 0
-    dur: int = 0
-    max: int = -1
-    min: int = -1
-    open: dict[str, int] = {}
-    refs: int = 0
+    __slots__ = ("closed", "done", "dur", "key", "max", "min", "mode", "open", "refs", "started")
+
+    def __init__(
+        self,
+        mode: int,
+        key: int = -1,
+        closed: int = 0,
+        started: int = 0,
+        done: int = 0,
+        dur: int = 0,
+        max: int = -1,
+        min: int = -1,
+        open: dict[str, int] | None = None,
+        refs: int = 0,
+    ) -> None:
+        self.mode = mode
+        self.key = key
+        self.closed = closed
+        self.started = started
+        self.done = done
+        self.dur = dur
+        self.max = max
+        self.min = min
+        self.open = {} if open is None else open
+        self.refs = refs
+
+    def state(self) -> list[Any]:
+        return [
+            self.mode,
+            self.key,
+            self.closed,
+            self.started,
+            self.done,
+            self.dur,
+            self.max,
+            self.min,
+            self.open,
+            self.refs,
+        ]
 
     def roll(self, t: int, windows: FixedWindows | None) -> None:
         if self.mode != FIXED:
@@ -197,7 +226,7 @@ class StatusTally(msgspec.Struct, gc=False):
 
 
 def new_status_tally(mode: int) -> StatusTally:
-    return StatusTally(mode=mode, open={})
+    return StatusTally(mode)
 
 
 # A sliding status tally's cell: the step it holds, then its fields.
@@ -205,7 +234,7 @@ RING_STRIDE: Final = 7
 R_CLOSED, R_STARTED, R_DONE, R_DUR, R_MAX, R_MIN = range(1, 7)
 
 
-class SlidingStatusTally(msgspec.Struct, gc=False):
+class SlidingStatusTally:
     """Intervals in a set of statuses over the last ``slots`` steps, for one agent or group.
 
     A ring of per-step cells ``[step, closed, started, done, dur, max, min]`` in one flat list:
@@ -215,12 +244,25 @@ class SlidingStatusTally(msgspec.Struct, gc=False):
     :class:`StatusTally`.
     """
 
-    step_ms: int
-    slots: int
-    data: list[int]
-    open: dict[str, int] = {}
-    refs: int = 0
-    mode: int = RING
+    __slots__ = ("data", "mode", "open", "refs", "slots", "step_ms")
+
+    def __init__(
+        self,
+        step_ms: int,
+        slots: int,
+        data: list[int],
+        open: dict[str, int] | None = None,
+        refs: int = 0,
+    ) -> None:
+        self.step_ms = step_ms
+        self.slots = slots
+        self.data = data
+        self.open = {} if open is None else open
+        self.refs = refs
+        self.mode = RING
+
+    def state(self) -> list[Any]:
+        return [self.step_ms, self.slots, self.data, self.open, self.refs]
 
     def _cell(self, step: int) -> int:
         """Offset of the cell of ``step`` (taken over from an older step), or -1 when the ring
@@ -296,9 +338,7 @@ class SlidingStatusTally(msgspec.Struct, gc=False):
 
 
 def new_sliding_status_tally(step_ms: int, slots: int) -> SlidingStatusTally:
-    return SlidingStatusTally(
-        step_ms=step_ms, slots=slots, data=[-1, 0, 0, 0, 0, -1, -1] * slots, open={}
-    )
+    return SlidingStatusTally(step_ms, slots, [-1, 0, 0, 0, 0, -1, -1] * slots)
 
 
 # Agent statuses in a fixed order: the index of a status in ``StatusTimes.closed``.
@@ -311,7 +351,7 @@ STATUS_INDEX: Final = {
 NOT_READY_INDEX: Final = STATUS_INDEX["not_ready"]
 
 
-class StatusTimes(msgspec.Struct, gc=False):
+class StatusTimes:
     """Time per agent status within the window, for one agent or group on one media.
 
     One accumulator serves every TotalTime statistic of the object on that media and profile,
@@ -323,14 +363,28 @@ class StatusTimes(msgspec.Struct, gc=False):
     object.
     """
 
-    mode: int
-    key: int = -1
-    closed: list[int] = []
-    later: dict[str, int] = {}
-    refs: int = 0
-    # Closed not-ready time by reason (None until the first one closes: most agents' share of
-    # memory stays small).
-    reasons: dict[str, int] | None = None
+    __slots__ = ("closed", "key", "later", "mode", "reasons", "refs")
+
+    def __init__(
+        self,
+        mode: int,
+        key: int = -1,
+        closed: list[int] | None = None,
+        later: dict[str, int] | None = None,
+        refs: int = 0,
+        reasons: dict[str, int] | None = None,
+    ) -> None:
+        self.mode = mode
+        self.key = key
+        self.closed = [0] * len(STATUS_INDEX) if closed is None else closed
+        self.later = {} if later is None else later
+        self.refs = refs
+        # Closed not-ready time by reason (None until the first one closes: most agents'
+        # share of memory stays small).
+        self.reasons = reasons
+
+    def state(self) -> list[Any]:
+        return [self.mode, self.key, self.closed, self.later, self.refs, self.reasons]
 
     def change(
         self,
@@ -406,10 +460,10 @@ class StatusTimes(msgspec.Struct, gc=False):
 
 
 def new_status_times(mode: int) -> StatusTimes:
-    return StatusTimes(mode=mode, closed=[0] * len(STATUS_INDEX), later={})
+    return StatusTimes(mode)
 
 
-class SlidingStatusTimes(msgspec.Struct, gc=False):
+class SlidingStatusTimes:
     """Time in a set of agent statuses over the last ``slots`` steps, for one agent or group.
 
     A ring of per-step totals: a finished interval is split over the steps it overlaps (at
@@ -419,16 +473,52 @@ class SlidingStatusTimes(msgspec.Struct, gc=False):
     of the mask needs a call (the engine routes by status).
     """
 
-    step_ms: int
-    slots: int
-    mask: tuple[str, ...]
-    buckets: list[int]
-    totals: list[int]
-    later: dict[str, int] = {}
-    reasons: dict[str, list[int]] | None = None
-    refs: int = 0
-    mode: int = RING
-    key: int = 0
+    __slots__ = (
+        "buckets",
+        "key",
+        "later",
+        "mask",
+        "mode",
+        "reasons",
+        "refs",
+        "slots",
+        "step_ms",
+        "totals",
+    )
+
+    def __init__(
+        self,
+        step_ms: int,
+        slots: int,
+        mask: tuple[str, ...],
+        buckets: list[int],
+        totals: list[int],
+        later: dict[str, int] | None = None,
+        reasons: dict[str, list[int]] | None = None,
+        refs: int = 0,
+    ) -> None:
+        self.step_ms = step_ms
+        self.slots = slots
+        self.mask = tuple(mask)
+        self.buckets = buckets
+        self.totals = totals
+        self.later = {} if later is None else later
+        self.reasons = reasons
+        self.refs = refs
+        self.mode = RING
+        self.key = 0
+
+    def state(self) -> list[Any]:
+        return [
+            self.step_ms,
+            self.slots,
+            list(self.mask),
+            self.buckets,
+            self.totals,
+            self.later,
+            self.reasons,
+            self.refs,
+        ]
 
     def _slot(self, bucket: int) -> int:
         slot = bucket % self.slots
@@ -527,11 +617,40 @@ class SlidingStatusTimes(msgspec.Struct, gc=False):
 
 
 def new_sliding_status_times(step_ms: int, slots: int, mask: tuple[str, ...]) -> SlidingStatusTimes:
-    return SlidingStatusTimes(
-        step_ms=step_ms,
-        slots=slots,
-        mask=mask,
-        buckets=[-1] * slots,
-        totals=[0] * slots,
-        later={},
-    )
+    return SlidingStatusTimes(step_ms, slots, mask, [-1] * slots, [0] * slots)
+
+
+AnyTally = Tally | StatusTally | SlidingStatusTally | StatusTimes | SlidingStatusTimes
+
+# How a snapshot names each kind of accumulator; its state is the list of ``state()``, which is
+# also the order of the constructor's parameters.
+TALLY_KINDS: Final[dict[str, type[AnyTally]]] = {
+    "action": Tally,
+    "status": StatusTally,
+    "sliding_status": SlidingStatusTally,
+    "times": StatusTimes,
+    "sliding": SlidingStatusTimes,
+}
+_KIND_OF: Final = {cls: kind for kind, cls in TALLY_KINDS.items()}
+
+
+def tally_record(tally: AnyTally) -> tuple[str, list[Any]]:
+    """(kind, state) of an accumulator, as a snapshot keeps it."""
+    return _KIND_OF[type(tally)], tally.state()
+
+
+def tally_from_record(kind: str, state: list[Any]) -> AnyTally:
+    """The accumulator a snapshot's (kind, state) describes."""
+    cls = TALLY_KINDS.get(kind)
+    if cls is None:
+        raise ValueError(f"unknown accumulator kind {kind!r}")
+    try:
+        tally = cls(*state)
+    except (TypeError, OverflowError) as exc:
+        raise ValueError(f"{kind} accumulator state {state!r} does not fit: {exc}") from None
+    if len(tally.state()) != len(state):
+        raise ValueError(
+            f"{kind} accumulator state {state!r} does not fit: "
+            f"{len(state)} fields where {len(tally.state())} are kept"
+        )
+    return tally
