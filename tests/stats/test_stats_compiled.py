@@ -23,10 +23,10 @@ SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
 
 
 def _pure_engine_module() -> ModuleType:
-    """``engine.py`` executed as Python, with ``windows.py`` and ``tallies.py`` as Python too,
+    """``engine.py`` executed as Python, with the other compiled modules as Python too,
     beside the compiled modules of the same sources (which stay in ``sys.modules``)."""
     directory = Path(compiled.__file__).parent
-    names = [f"wallboard.stats.{name}" for name in ("windows", "tallies", "engine")]
+    names = [f"wallboard.stats.{name}" for name in ("windows", "state", "tallies", "engine")]
     kept = {name: sys.modules[name] for name in names}
     loaded: dict[str, ModuleType] = {}
     try:

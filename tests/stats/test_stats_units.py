@@ -664,3 +664,11 @@ def test_a_damaged_snapshot_is_refused_with_what_is_wrong() -> None:
         InvalidInput, match=r"accumulator state .* does not fit: 1 fields where \d+ are kept"
     ):
         StatisticsEngine.restore(msgspec.msgpack.encode(short), standard_library())
+    agent = msgspec.msgpack.decode(engine.snapshot())
+    agent["tenants"][T]["agents"]["a1"] = agent["tenants"][T]["agents"]["a1"][:3]
+    with pytest.raises(InvalidInput, match=r"not an engine snapshot: .*agents"):
+        StatisticsEngine.restore(msgspec.msgpack.encode(agent), standard_library())
+    older = msgspec.msgpack.decode(engine.snapshot())
+    older["version"] -= 1
+    with pytest.raises(InvalidInput, match=r"snapshot version \d+ is not \d+"):
+        StatisticsEngine.restore(msgspec.msgpack.encode(older), standard_library())

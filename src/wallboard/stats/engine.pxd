@@ -5,6 +5,7 @@
 
 cimport cython
 
+from wallboard.stats.state cimport AgentState, ContactState, Leg, MediaState
 from wallboard.stats.tallies cimport SlidingStatusTimes, StatusTimes, Tally
 from wallboard.stats.windows cimport FixedWindows
 
@@ -88,30 +89,52 @@ cdef class StatisticsEngine:
     cdef _queue_fact(self, tenant, object_type, queue, media, kind, t, entered_t, dur, contact)
 
     @cython.locals(contacts=dict)
-    cdef _refresh(self, tenant, agent_id, ms, media, ts)
+    cdef _refresh(self, tenant, agent_id, MediaState ms, media, ts)
 
     @cython.locals(
         route=StatusRoute, statuses=dict, members=dict, changed=tuple, by_status=dict,
         sub=StatusSub, times=StatusTimes, windows=FixedWindows, sliding=SlidingStatusTimes,
     )
-    cdef _set_status(self, tenant, agent_id, ms, media, status, reason, ts)
+    cdef _set_status(self, tenant, agent_id, MediaState ms, media, status, reason, ts)
 
     cdef StatusRoute _status_route(self, tenant, agent_id, media)
-    cdef _agent(self, tenant, state, agent_id, ts)
-    cdef _media(self, tenant, agent_id, agent, media, ts)
+    cdef AgentState _agent(self, tenant, state, agent_id, ts)
+    cdef MediaState _media(self, tenant, agent_id, AgentState agent, media, ts)
     cdef dict _queue_statuses(self, state, object_type, queue, media)
 
     @cython.locals(nodes=tuple)
     cdef _touch_queue(self, tenant, object_type, queue)
 
-    cdef _enter_queue(self, tenant, state, contact_id, contact, object_type, queue, ts)
+    cdef _enter_queue(
+        self, tenant, state, contact_id, ContactState contact, object_type, queue, ts
+    )
 
     @cython.locals(statuses=dict)
-    cdef _leave_queue(self, tenant, state, contact_id, contact, kind, ts)
+    cdef _leave_queue(self, tenant, state, contact_id, ContactState contact, kind, ts)
 
-    cdef _end_contact(self, tenant, state, contact_id, contact)
-    cdef _set_leg(self, tenant, state, contact_id, contact, agent_id, status, ts)
-    cdef _call(self, state, call_id, direction)
+    cdef _end_contact(self, tenant, state, contact_id, ContactState contact)
+
+    @cython.locals(leg=Leg, agent=AgentState, ms=MediaState)
+    cdef Leg _set_leg(
+        self, tenant, state, contact_id, ContactState contact, agent_id, status, ts
+    )
+
+    cdef ContactState _call(self, state, call_id, direction)
+
+    # Event handlers: Python-callable (the dispatch table holds them as bound methods), with
+    # C-typed locals.
+    @cython.locals(agent=AgentState, ms=MediaState)
+    cpdef _on_login(self, tenant, state, e)
+    @cython.locals(agent=AgentState, ms=MediaState)
+    cpdef _on_agent_state(self, tenant, state, e)
+    @cython.locals(call=ContactState)
+    cpdef _on_call_queued(self, tenant, state, e)
+    @cython.locals(call=ContactState)
+    cpdef _on_call_ringing(self, tenant, state, e)
+    @cython.locals(call=ContactState, leg=Leg)
+    cpdef _on_call_established(self, tenant, state, e)
+    @cython.locals(call=ContactState, leg=Leg)
+    cpdef _on_call_released(self, tenant, state, e)
     cdef _process(self, event)
     cdef _release(self, up_to)
     cdef _forget_seen(self)

@@ -50,6 +50,8 @@ from wallboard.stats.state import (
     MediaState,
     ObjectConfig,
     TenantState,
+    decode_state_hook,
+    encode_state,
     flatten_groups,
 )
 from wallboard.stats.tallies import (
@@ -88,7 +90,7 @@ from wallboard.stats.tallies import (
 )
 from wallboard.stats.windows import FixedWindows, fixed_windows
 
-SNAPSHOT_VERSION: Final = 4
+SNAPSHOT_VERSION: Final = 5
 _ALL_MEDIA: Final = tuple(m.value for m in ev.Media)
 _QUEUE_TYPES: Final = ("queue", "routing_point", "virtual_queue")
 _QUEUE_OBJECT_TYPES: Final = frozenset({"queue", "queue_group"})
@@ -391,6 +393,10 @@ class TallyRecord(msgspec.Struct, array_like=True):
     spec: str
     kind: str  # a key of tallies.TALLY_KINDS
     state: list[Any]
+
+
+class _SnapshotVersion(msgspec.Struct):
+    version: int
 
 
 class EngineSnapshot(msgspec.Struct):
@@ -2343,7 +2349,7 @@ class StatisticsEngine:
             else [(ts, event_id) for event_id, ts in self._seen.items()],
             anomalies=dict(self.anomalies),
         )
-        return msgspec.msgpack.encode(snapshot)
+        return msgspec.msgpack.encode(snapshot, enc_hook=encode_state)
 
     @classmethod
     def restore(
@@ -2357,13 +2363,17 @@ class StatisticsEngine:
     ) -> StatisticsEngine:
         """An engine continuing exactly where the snapshotted one stopped."""
         try:
-            snapshot = msgspec.msgpack.decode(data, type=EngineSnapshot)
+            version = msgspec.msgpack.decode(data, type=_SnapshotVersion).version
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise InvalidInput(f"not an engine snapshot: {exc}", field="snapshot") from None
-        if snapshot.version != SNAPSHOT_VERSION:
+        if version != SNAPSHOT_VERSION:
             raise InvalidInput(
-                f"snapshot version {snapshot.version} is not {SNAPSHOT_VERSION}", field="version"
+                f"snapshot version {version} is not {SNAPSHOT_VERSION}", field="version"
             )
+        try:
+            snapshot = msgspec.msgpack.decode(data, type=EngineSnapshot, dec_hook=decode_state_hook)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise InvalidInput(f"not an engine snapshot: {exc}", field="snapshot") from None
         engine = cls(
             definitions,
             lateness_ms=lateness_ms,

@@ -1,65 +1,201 @@
 """The contact-center state the engine keeps per tenant: agents, contacts, queue contents.
 
-Plain msgspec Structs so a snapshot is just their encoding. Everything here is state of the
-contact center (who is talking, which calls wait where), not of statistics.
+Plain classes (extension types when compiled: ``state.pxd``) whose ``state()`` is what a
+snapshot keeps (:func:`encode_state`, :func:`decode_state_hook`). Everything here is state of
+the contact center (who is talking, which calls wait where), not of statistics.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 
-class MediaState(msgspec.Struct, gc=False):
+class MediaState:
     """An agent's state on one media. ``base`` comes from agent events (ready, not ready, ACW,
     logged out); ``contacts`` from contact events (contact id → ringing/talking/held); the
     effective ``status`` is the contact state when there is one, else ``base``."""
 
-    base: str
-    reason: str | None
-    status: str
-    status_reason: str | None
-    since: int
-    contacts: dict[str, str] = {}
+    __slots__ = ("base", "contacts", "reason", "since", "status", "status_reason")
+
+    def __init__(
+        self,
+        base: str,
+        reason: str | None,
+        status: str,
+        status_reason: str | None,
+        since: int,
+        contacts: dict[str, str] | None = None,
+    ) -> None:
+        self.base = base
+        self.reason = reason
+        self.status = status
+        self.status_reason = status_reason
+        self.since = since
+        self.contacts = {} if contacts is None else contacts
+
+    def state(self) -> list[Any]:
+        return [self.base, self.reason, self.status, self.status_reason, self.since, self.contacts]
 
 
-class AgentState(msgspec.Struct):
-    logged_in: bool = False
-    login_ts: int = -1
-    dnd: bool = False
-    dnd_since: int = -1
-    media: dict[str, MediaState] = {}
-    capacity: dict[str, int] = {}
-    # Queues named by the agent's login (``AgentLogin.queues``); cleared at logout.
-    queues: tuple[str, ...] = ()
+class AgentState:
+    __slots__ = ("capacity", "dnd", "dnd_since", "logged_in", "login_ts", "media", "queues")
+
+    def __init__(
+        self,
+        logged_in: bool = False,
+        login_ts: int = -1,
+        dnd: bool = False,
+        dnd_since: int = -1,
+        media: dict[str, MediaState] | None = None,
+        capacity: dict[str, int] | None = None,
+        # Queues named by the agent's login (``AgentLogin.queues``); cleared at logout.
+        queues: tuple[str, ...] = (),
+    ) -> None:
+        self.logged_in = logged_in
+        self.login_ts = login_ts
+        self.dnd = dnd
+        self.dnd_since = dnd_since
+        self.media = {} if media is None else media
+        self.capacity = {} if capacity is None else capacity
+        self.queues = tuple(queues)
+
+    def state(self) -> list[Any]:
+        return [
+            self.logged_in,
+            self.login_ts,
+            self.dnd,
+            self.dnd_since,
+            {media: ms.state() for media, ms in self.media.items()},
+            self.capacity,
+            list(self.queues),
+        ]
+
+    @classmethod
+    def from_state(cls, values: list[Any]) -> AgentState:
+        logged_in, login_ts, dnd, dnd_since, media, capacity, queues = values
+        return cls(
+            logged_in,
+            login_ts,
+            dnd,
+            dnd_since,
+            {name: MediaState(*ms) for name, ms in media.items()},
+            capacity,
+            tuple(queues),
+        )
 
 
-class Leg(msgspec.Struct, gc=False):
+class Leg:
     """One agent's part in a contact."""
 
-    status: str  # ringing, talking, held
-    rang: int  # when it started ringing (-1: never rang)
-    answered: int = -1
-    hold_since: int = -1
+    __slots__ = ("answered", "hold_since", "rang", "status")
+
+    def __init__(self, status: str, rang: int, answered: int = -1, hold_since: int = -1) -> None:
+        self.status = status  # ringing, talking, held
+        self.rang = rang  # when it started ringing (-1: never rang)
+        self.answered = answered
+        self.hold_since = hold_since
+
+    def state(self) -> list[Any]:
+        return [self.status, self.rang, self.answered, self.hold_since]
 
 
-class ContactState(msgspec.Struct):
+class ContactState:
     """A call or interaction while it lives. ``queue`` is where it waits now (None when not
     waiting); ``answered_from`` the queue it was answered from, for outcomes after the answer."""
 
-    media: str
-    direction: str
-    data: dict[str, str] = {}
-    queue: str | None = None
-    queue_type: str = "queue"
-    entered: int = -1
-    answered_from: str | None = None
-    answered_type: str = "queue"
-    answered_entered: int = -1
-    answered_at: int = -1
-    legs: dict[str, Leg] = {}
-    # Configured skill of the last ACD queue entered, for skill filters when the contact's
-    # attached data carries no ``skill``.
-    skill: str | None = None
+    __slots__ = (
+        "answered_at",
+        "answered_entered",
+        "answered_from",
+        "answered_type",
+        "data",
+        "direction",
+        "entered",
+        "legs",
+        "media",
+        "queue",
+        "queue_type",
+        "skill",
+    )
+
+    def __init__(
+        self,
+        media: str,
+        direction: str,
+        data: dict[str, str] | None = None,
+        queue: str | None = None,
+        queue_type: str = "queue",
+        entered: int = -1,
+        answered_from: str | None = None,
+        answered_type: str = "queue",
+        answered_entered: int = -1,
+        answered_at: int = -1,
+        legs: dict[str, Leg] | None = None,
+        # Configured skill of the last ACD queue entered, for skill filters when the contact's
+        # attached data carries no ``skill``.
+        skill: str | None = None,
+    ) -> None:
+        self.media = media
+        self.direction = direction
+        self.data = {} if data is None else data
+        self.queue = queue
+        self.queue_type = queue_type
+        self.entered = entered
+        self.answered_from = answered_from
+        self.answered_type = answered_type
+        self.answered_entered = answered_entered
+        self.answered_at = answered_at
+        self.legs = {} if legs is None else legs
+        self.skill = skill
+
+    def state(self) -> list[Any]:
+        return [
+            self.media,
+            self.direction,
+            self.data,
+            self.queue,
+            self.queue_type,
+            self.entered,
+            self.answered_from,
+            self.answered_type,
+            self.answered_entered,
+            self.answered_at,
+            {agent: leg.state() for agent, leg in self.legs.items()},
+            self.skill,
+        ]
+
+    @classmethod
+    def from_state(cls, values: list[Any]) -> ContactState:
+        (
+            media,
+            direction,
+            data,
+            queue,
+            queue_type,
+            entered,
+            answered_from,
+            answered_type,
+            answered_entered,
+            answered_at,
+            legs,
+            skill,
+        ) = values
+        return cls(
+            media,
+            direction,
+            data,
+            queue,
+            queue_type,
+            entered,
+            answered_from,
+            answered_type,
+            answered_entered,
+            answered_at,
+            {agent: Leg(*leg) for agent, leg in legs.items()},
+            skill,
+        )
 
 
 class TenantState(msgspec.Struct):
@@ -122,3 +258,19 @@ def flatten_groups(
     for name in groups:
         resolved[name] = visit(name, frozenset({name}))
     return resolved
+
+
+def encode_state(obj: Any) -> Any:
+    """msgspec ``enc_hook``: the state objects above as plain data."""
+    if isinstance(obj, AgentState | ContactState | MediaState | Leg):
+        return obj.state()
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+
+
+def decode_state_hook(kind: type, values: Any) -> Any:
+    """msgspec ``dec_hook``: agents and contacts back from their ``state()``."""
+    if kind is AgentState or kind is ContactState:
+        if not isinstance(values, list):
+            raise TypeError(f"{kind.__name__} state must be a list, got {values!r}")
+        return kind.from_state(values)
+    raise NotImplementedError(f"cannot decode {kind.__name__}")

@@ -1,0 +1,25 @@
+# C types for wallboard/stats/state.py when compiled (see wallboard.stats.compiled): the
+# contact-center state objects become extension types (C attribute access from the engine).
+
+cdef class MediaState:
+    cdef public object base, reason, status, status_reason
+    cdef public long long since
+    cdef public dict contacts
+
+
+cdef class AgentState:
+    cdef public bint logged_in, dnd
+    cdef public long long login_ts, dnd_since
+    cdef public dict media, capacity
+    cdef public tuple queues
+
+
+cdef class Leg:
+    cdef public object status
+    cdef public long long rang, answered, hold_since
+
+
+cdef class ContactState:
+    cdef public object media, direction, queue, queue_type, answered_from, answered_type, skill
+    cdef public dict data, legs
+    cdef public long long entered, answered_entered, answered_at
