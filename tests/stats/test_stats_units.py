@@ -142,6 +142,16 @@ class Events:
             {"id": "q.x", "object": "queue", "category": "TotalTime", "mask": ["ready"]},
             "mask[0]",
         ),
+        (
+            {
+                "id": "q.x",
+                "object": "queue",
+                "category": "TotalNumberInTimeRange",
+                "mask": ["answered"],
+                "time_range": {"from_s": 0, "to_s": 1e12},
+            },
+            "time_range.to_s",
+        ),
     ],
 )
 def test_definition_errors_name_the_field(item: dict[str, Any], field: str) -> None:

@@ -184,7 +184,8 @@ class DisplayFormat(enum.StrEnum):
 
 TimeOfDay = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
-Seconds = Annotated[float, msgspec.Meta(ge=0)]
+# At most about 31 years: any duration in milliseconds fits a 64-bit integer.
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
 
 
 class Growing(

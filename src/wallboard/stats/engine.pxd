@@ -9,16 +9,24 @@ from wallboard.stats.state cimport AgentState, ContactState, Leg, MediaState
 from wallboard.stats.tallies cimport SlidingStatusTimes, StatusTimes, Tally
 from wallboard.stats.windows cimport FixedWindows
 
+# Cell offsets (wallboard.stats.tallies), as C integers here.
+cdef Py_ssize_t COUNT, TOTAL, IN_RANGE, MAX, MIN
+cdef Py_ssize_t SL_ANSWERED_WITHIN, SL_ABANDONED_WITHIN, SL_EXCEEDED, SL_ENTERED
+cdef Py_ssize_t SL_REMOVED_WITHIN, SL_ANSWERED
+
 
 cdef class ActionSub:
     cdef public Tally tally
     cdef public FixedWindows windows
     cdef public object filter
     cdef public bint entered
-    cdef public object lo, hi
+    cdef public long long lo, hi
 
-    @cython.locals(data=list, windows=FixedWindows, at=Py_ssize_t, tally=Tally)
-    cpdef hit(self, kind, t, entered_t, dur, contact)
+    @cython.locals(
+        data=list, windows=FixedWindows, at=Py_ssize_t, tally=Tally, when=cython.longlong,
+        low=cython.longlong,
+    )
+    cpdef hit(self, kind, long long t, long long entered_t, long long dur, contact)
 
 
 cdef class ServiceSub:
@@ -26,10 +34,13 @@ cdef class ServiceSub:
     cdef public FixedWindows windows
     cdef public object filter
     cdef public bint entered
-    cdef public object threshold
+    cdef public long long threshold
 
-    @cython.locals(data=list, at=Py_ssize_t, within=bint, tally=Tally, windows=FixedWindows)
-    cpdef hit(self, kind, t, entered_t, dur, contact)
+    @cython.locals(
+        data=list, at=Py_ssize_t, within=bint, tally=Tally, windows=FixedWindows,
+        when=cython.longlong,
+    )
+    cpdef hit(self, kind, long long t, long long entered_t, long long dur, contact)
 
 
 cdef class StatusSub:
