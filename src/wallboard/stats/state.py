@@ -168,34 +168,11 @@ class ContactState:
 
     @classmethod
     def from_state(cls, values: list[Any]) -> ContactState:
-        (
-            media,
-            direction,
-            data,
-            queue,
-            queue_type,
-            entered,
-            answered_from,
-            answered_type,
-            answered_entered,
-            answered_at,
-            legs,
-            skill,
-        ) = values
-        return cls(
-            media,
-            direction,
-            data,
-            queue,
-            queue_type,
-            entered,
-            answered_from,
-            answered_type,
-            answered_entered,
-            answered_at,
-            {agent: Leg(*leg) for agent, leg in legs.items()},
-            skill,
-        )
+        fields = list(values)
+        if len(fields) != 12:
+            raise ValueError(f"a contact's state has 12 fields, not {len(fields)}")
+        fields[10] = {agent: Leg(*leg) for agent, leg in fields[10].items()}  # legs
+        return cls(*fields)
 
 
 class TenantState(msgspec.Struct):
