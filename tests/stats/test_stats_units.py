@@ -634,6 +634,13 @@ def test_change_notification_names_touched_objects_only() -> None:
     engine.apply(e(ev.AgentLogin, BASE + 1, agent="a"))
     assert engine.drain_changes() == {(T, "agent", "a")}
     assert engine.drain_changes() == set()
+    # Reported again after a drain, and once however many facts touch it in between.
+    engine.apply(e(ev.CallQueued, BASE + 2, call="d", queue="q1"))
+    engine.apply(e(ev.CallQueued, BASE + 3, call="f", queue="q1"))
+    engine.apply(e(ev.CallQueued, BASE + 4, call="g", queue="q2"))
+    assert engine.drain_changes() == {(T, "queue", "q1"), (T, "queue", "q2")}
+    engine.apply(e(ev.CallAbandoned, BASE + 5, call="d", queue="q1"))
+    assert engine.drain_changes() == {(T, "queue", "q1")}
 
 
 def test_close_releases_and_reopen_starts_fresh() -> None:

@@ -57,7 +57,7 @@ cdef class CompiledStatistic:
 
 cdef class Node:
     cdef public object key
-    cdef public bint watches_agents
+    cdef public bint watches_agents, dirty
     cdef public dict actions, statuses, times, stats, tallies
     cdef public list sessions
 
@@ -79,11 +79,13 @@ cdef class StatisticsEngine:
     cdef public object _time_zones, _default_zone
     cdef public dict _zones, _tenants, _runtime, _nodes, _routes, _fact_routes, _status_routes
     cdef public dict _touch_routes, _compiled, _windows, _seen, _restoring, _handlers
-    cdef public set _changed
-    cdef public list _buffer
+    cdef public list _changed, _buffer
     cdef public object _arrivals, _watermark, _cutoff, _seen_order
 
     cdef _anomaly(self, kind)
+
+    @cython.locals(node=Node, changed=list)
+    cdef _mark(self, tuple nodes)
     cdef tuple _agent_nodes(self, tenant, agent)
     cdef tuple _agent_status_nodes(self, tenant, agent)
     cdef tuple _queue_nodes(self, tenant, object_type, queue)

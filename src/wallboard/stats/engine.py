@@ -308,6 +308,7 @@ class Node:
 
     __slots__ = (
         "actions",
+        "dirty",
         "key",
         "sessions",
         "stats",
@@ -321,6 +322,8 @@ class Node:
         self.key = key
         # A queue or queue group with agent-status statistics: agents' status changes touch it.
         self.watches_agents = False
+        # In the engine's list of changed nodes (until ``drain_changes``).
+        self.dirty = False
         self.actions: dict[str, dict[str, list[Sub]]] = {}
         self.statuses: dict[tuple[str, str], list[StatusSub]] = {}
         self.times: dict[str, list[TimesSub]] = {}
@@ -448,9 +451,9 @@ class StatisticsEngine:
         self._touch_routes: dict[tuple[str, str, str], tuple[Node, ...]] = {}
         self._compiled: dict[tuple[str, str], CompiledStatistic] = {}
         self._windows: dict[tuple[str, str], FixedWindows | None] = {}
-        # Nodes whose statistics may have changed (a set of nodes: identity hashing is cheaper
-        # than hashing key tuples on every fact); reported by key in ``drain_changes``.
-        self._changed: set[Node] = set()
+        # Nodes whose statistics may have changed, each once (its ``dirty`` flag: cheaper than
+        # a set on every fact); reported by key in ``drain_changes``.
+        self._changed: list[Node] = []
         self._buffer: list[tuple[int, int, ev.Event]] = []
         self._arrivals = 0
         self._watermark = -1
@@ -699,7 +702,7 @@ class StatisticsEngine:
                 else:
                     sub.tally.exit(agent, ts, sub.windows)
         if node is not None:
-            self._changed.add(node)
+            self._mark((node,))
 
     # --- routing -------------------------------------------------------------------------------
 
@@ -779,7 +782,7 @@ class StatisticsEngine:
         if changed:
             for sub in subs:
                 sub.hit(kind, t, entered_t, dur, contact)
-            self._changed.update(changed)
+            self._mark(changed)
 
     def _fact_route(
         self, route_key: tuple[str, str, str, str, str], nodes: tuple[Node, ...]
@@ -817,7 +820,7 @@ class StatisticsEngine:
         if changed:
             for sub in subs:
                 sub.hit(kind, t, entered_t, dur, contact)
-            self._changed.update(changed)
+            self._mark(changed)
 
     def _queue_fact(
         self,
@@ -840,7 +843,7 @@ class StatisticsEngine:
             )
         if not touched:
             return  # nothing open on the queue or its groups: no action route either
-        self._changed.update(touched)  # a superset of the nodes the action changes
+        self._mark(touched)  # a superset of the nodes the action changes
         route = self._fact_routes.get((tenant, object_type, queue, media, kind))
         if route is None:
             route = self._fact_route((tenant, object_type, queue, media, kind), touched)
@@ -886,7 +889,7 @@ class StatisticsEngine:
         changed = route.changed
         if not changed:
             return
-        self._changed.update(changed)
+        self._mark(changed)
         if route.times:
             index = STATUS_INDEX.get(old, -1)
             for times, windows in route.times:
@@ -984,15 +987,15 @@ class StatisticsEngine:
         runtime = self._runtime[tenant]
         # Per-queue agent counts are computed on read: tell the collector which queues (and
         # queue groups) gained or lost the agent.
-        nodes, changed = self._nodes, self._changed
+        nodes = self._nodes
         for queue in set(agent.queues).symmetric_difference(queues):
             node = nodes.get((tenant, "queue", queue))
             if node is not None:
-                changed.add(node)
+                self._mark((node,))
             for group in runtime.queue_groups.get(("queue", queue), ()):
                 node = nodes.get((tenant, "queue_group", group))
                 if node is not None:
-                    changed.add(node)
+                    self._mark((node,))
         index = runtime.login_queues
         for queue in agent.queues:
             members = index.get(queue)
@@ -1104,7 +1107,7 @@ class StatisticsEngine:
             agent.dnd_since = e.ts
             node = self._nodes.get((tenant, "agent", e.agent))
             if node is not None:
-                self._changed.add(node)
+                self._mark((node,))
 
     def _on_capacity(self, tenant: str, state: TenantState, e: ev.AgentCapacity) -> None:
         self._agent(tenant, state, e.agent, e.ts).capacity[e.media] = e.capacity
@@ -1136,7 +1139,7 @@ class StatisticsEngine:
                 tenant, object_type, queue
             )
         if nodes:
-            self._changed.update(nodes)
+            self._mark(nodes)
 
     def _enter_queue(
         self,
@@ -1853,8 +1856,20 @@ class StatisticsEngine:
     def drain_changes(self) -> set[ObjectKey]:
         """Objects whose open statistics may have changed since the last call (events only;
         values that grow with the clock change without events — see ``ticks``)."""
-        changed, self._changed = self._changed, set()
-        return {node.key for node in changed}
+        changed, self._changed = self._changed, []
+        keys = set()
+        for node in changed:
+            node.dirty = False
+            keys.add(node.key)
+        return keys
+
+    def _mark(self, nodes: tuple[Node, ...]) -> None:
+        """Note that the statistics of ``nodes`` may have changed."""
+        changed = self._changed
+        for node in nodes:
+            if not node.dirty:
+                node.dirty = True
+                changed.append(node)
 
     def ticks(self, stat_id: str) -> bool:
         """True when the value can change with the clock alone (a time in progress, a window
@@ -2411,7 +2426,7 @@ class StatisticsEngine:
             engine._buffer.append((event.ts, engine._arrivals, event))
         heapq.heapify(engine._buffer)
         engine.anomalies = dict(snapshot.anomalies)
-        engine._changed.clear()
+        engine.drain_changes()
         return engine
 
     def _rebuild_tenant_view(self, tenant: str) -> None:
