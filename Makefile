@@ -53,5 +53,5 @@ fmt: $(STAMP) ## Format the code and apply safe lint fixes
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-clean: ## Remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+clean: ## Remove the virtual environment, caches and the compiled engine
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis src/wallboard/stats/*.so
