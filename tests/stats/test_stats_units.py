@@ -152,6 +152,16 @@ class Events:
             },
             "time_range.to_s",
         ),
+        (
+            {
+                "id": "a.x",
+                "object": "agent",
+                "category": "TotalNumber",
+                "mask": ["answered"],
+                "profile": {"kind": "sliding", "window_s": 10**12, "step_s": 10**12},
+            },
+            "profile.window_s",
+        ),
     ],
 )
 def test_definition_errors_name_the_field(item: dict[str, Any], field: str) -> None:

@@ -183,9 +183,9 @@ class DisplayFormat(enum.StrEnum):
 
 
 TimeOfDay = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
-PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 # At most about 31 years: any duration in milliseconds fits a 64-bit integer.
 Seconds = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
+WholeSeconds = Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000)]
 
 
 class Growing(
@@ -203,8 +203,8 @@ class Sliding(
 ):
     """The last ``window_s`` seconds, advancing in steps of ``step_s`` (window a multiple)."""
 
-    window_s: PositiveInt
-    step_s: PositiveInt
+    window_s: WholeSeconds
+    step_s: WholeSeconds
 
 
 class Selection(
@@ -265,7 +265,7 @@ class Notification(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     mode: Annotated[str, msgspec.Meta(pattern="^(change|time|reset)$")] = "change"
     insensitivity_pct: Seconds = 0.0
-    every_s: PositiveInt | None = None
+    every_s: WholeSeconds | None = None
 
 
 class StatisticDefinition(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
