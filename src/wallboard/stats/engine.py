@@ -82,8 +82,6 @@ from wallboard.stats.tallies import (
     merge_sum_cells,
     new_sliding_status_tally,
     new_sliding_status_times,
-    new_status_tally,
-    new_status_times,
     new_tally,
     tally_from_record,
     tally_record,
@@ -1687,7 +1685,7 @@ class StatisticsEngine:
                     )
                 )
             else:
-                times = restored if isinstance(restored, StatusTimes) else new_status_times(mode)
+                times = restored if isinstance(restored, StatusTimes) else StatusTimes(mode)
             times_sub = TimesSub(times, windows)
             node.times.setdefault(d.status_media.value, []).append(times_sub)
             if restored is None:
@@ -1707,7 +1705,7 @@ class StatisticsEngine:
                     profile.step_s * 1000, profile.window_s // profile.step_s
                 )
             else:
-                status_tally = new_status_tally(mode)
+                status_tally = StatusTally(mode)
             status_sub = StatusSub(status_tally, windows, _reason_set(d.filter.reasons))
             media = d.status_media.value
             for status in d.mask:

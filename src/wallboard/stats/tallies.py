@@ -225,10 +225,6 @@ class StatusTally:
         self.max = self.min = -1
 
 
-def new_status_tally(mode: int) -> StatusTally:
-    return StatusTally(mode)
-
-
 # A sliding status tally's cell: the step it holds, then its fields.
 RING_STRIDE: Final = 7
 R_CLOSED, R_STARTED, R_DONE, R_DUR, R_MAX, R_MIN = range(1, 7)
@@ -457,10 +453,6 @@ class StatusTimes:
         self.key = start
         self.closed = [0] * len(STATUS_INDEX)
         self.reasons = None
-
-
-def new_status_times(mode: int) -> StatusTimes:
-    return StatusTimes(mode)
 
 
 class SlidingStatusTimes:
