@@ -50,7 +50,7 @@ from wallboard.stats.state import (
     MediaState,
     ObjectConfig,
     TenantState,
-    decode_state_hook,
+    decode_state,
     encode_state,
     flatten_groups,
 )
@@ -2384,7 +2384,7 @@ class StatisticsEngine:
                 f"snapshot version {version} is not {SNAPSHOT_VERSION}", field="version"
             )
         try:
-            snapshot = msgspec.msgpack.decode(data, type=EngineSnapshot, dec_hook=decode_state_hook)
+            snapshot = msgspec.msgpack.decode(data, type=EngineSnapshot, dec_hook=decode_state)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise InvalidInput(f"not an engine snapshot: {exc}", field="snapshot") from None
         engine = cls(

@@ -1,7 +1,7 @@
 """The contact-center state the engine keeps per tenant: agents, contacts, queue contents.
 
 Plain classes (extension types when compiled: ``state.pxd``) whose ``state()`` is what a
-snapshot keeps (:func:`encode_state`, :func:`decode_state_hook`). Everything here is state of
+snapshot keeps (:func:`encode_state`, :func:`decode_state`). Everything here is state of
 the contact center (who is talking, which calls wait where), not of statistics.
 """
 
@@ -238,13 +238,14 @@ def flatten_groups(
 
 
 def encode_state(obj: Any) -> Any:
-    """msgspec ``enc_hook``: the state objects above as plain data."""
-    if isinstance(obj, AgentState | ContactState | MediaState | Leg):
+    """msgspec ``enc_hook``: agents and contacts as their ``state()`` (which holds their media
+    states and legs as plain data already)."""
+    if isinstance(obj, AgentState | ContactState):
         return obj.state()
     raise NotImplementedError(f"cannot encode {type(obj).__name__}")
 
 
-def decode_state_hook(kind: type, values: Any) -> Any:
+def decode_state(kind: type, values: Any) -> Any:
     """msgspec ``dec_hook``: agents and contacts back from their ``state()``."""
     if kind is AgentState or kind is ContactState:
         if not isinstance(values, list):
