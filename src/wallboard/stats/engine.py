@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Union
+from typing import TYPE_CHECKING, Any, Final, Union
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -88,6 +88,14 @@ from wallboard.stats.tallies import (
 )
 from wallboard.stats.windows import FixedWindows, fixed_windows
 
+if TYPE_CHECKING:
+    from wallboard.stats import _shadow as cython
+else:
+    try:
+        import cython
+    except ImportError:  # running as Python without Cython
+        from wallboard.stats import _shadow as cython
+
 SNAPSHOT_VERSION: Final = 5
 _ALL_MEDIA: Final = tuple(m.value for m in ev.Media)
 _QUEUE_TYPES: Final = ("queue", "routing_point", "virtual_queue")
@@ -144,6 +152,8 @@ def _reason_set(reasons: tuple[str, ...]) -> frozenset[str | None] | None:
     return frozenset(found)
 
 
+@cython.no_gc
+@cython.cclass
 class ActionSub:
     """Feeds one action tally."""
 
@@ -196,6 +206,8 @@ class ActionSub:
             data[at + MIN] = dur
 
 
+@cython.no_gc
+@cython.cclass
 class ServiceSub:
     """Feeds one service-level tally (see ``docs/statistics.md`` for the three families)."""
 
@@ -249,6 +261,8 @@ class ServiceSub:
                 data[at + SL_EXCEEDED] += 1
 
 
+@cython.no_gc
+@cython.cclass
 class StatusSub:
     __slots__ = ("reasons", "tally", "windows")
 
@@ -263,6 +277,8 @@ class StatusSub:
         self.reasons = reasons
 
 
+@cython.no_gc
+@cython.cclass
 class TimesSub:
     """Feeds one :class:`StatusTimes` (every TotalTime statistic of an object on one media)."""
 
@@ -297,6 +313,8 @@ class CompiledStatistic:
         self.windows = windows
 
 
+@cython.no_gc
+@cython.cclass
 class Node:
     """The open statistics of one object (id → open count) and the subscriptions feeding them.
 
@@ -361,6 +379,8 @@ FactRoute = tuple[tuple[Sub, ...], tuple[Node, ...]]
 """The subscriptions a fact feeds and the nodes it changes (empty when nothing reads it)."""
 
 
+@cython.no_gc
+@cython.cclass
 class StatusRoute:
     """What one agent's status change on one media reaches, computed once (see ``_routes``):
     the nodes it changes, the status times it feeds (sliding ones by the status left: only

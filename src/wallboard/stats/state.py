@@ -7,11 +7,21 @@ the contact center (who is talking, which calls wait where), not of statistics.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+if TYPE_CHECKING:
+    from wallboard.stats import _shadow as cython
+else:
+    try:
+        import cython
+    except ImportError:  # running as Python without Cython
+        from wallboard.stats import _shadow as cython
 
+
+@cython.no_gc
+@cython.cclass
 class MediaState:
     """An agent's state on one media. ``base`` comes from agent events (ready, not ready, ACW,
     logged out); ``contacts`` from contact events (contact id → ringing/talking/held); the
@@ -39,6 +49,8 @@ class MediaState:
         return [self.base, self.reason, self.status, self.status_reason, self.since, self.contacts]
 
 
+@cython.no_gc
+@cython.cclass
 class AgentState:
     __slots__ = ("capacity", "dnd", "dnd_since", "logged_in", "login_ts", "media", "queues")
 
@@ -86,6 +98,8 @@ class AgentState:
         )
 
 
+@cython.no_gc
+@cython.cclass
 class Leg:
     """One agent's part in a contact."""
 
@@ -101,6 +115,8 @@ class Leg:
         return [self.status, self.rang, self.answered, self.hold_since]
 
 
+@cython.no_gc
+@cython.cclass
 class ContactState:
     """A call or interaction while it lives. ``queue`` is where it waits now (None when not
     waiting); ``answered_from`` the queue it was answered from, for outcomes after the answer."""

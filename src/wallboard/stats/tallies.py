@@ -9,10 +9,18 @@ past is dropped (its window is no longer shown), one for a later window rolls th
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from wallboard.stats.definitions import UNSPECIFIED_REASON
 from wallboard.stats.windows import FixedWindows
+
+if TYPE_CHECKING:
+    from wallboard.stats import _shadow as cython
+else:
+    try:
+        import cython
+    except ImportError:  # running as Python without Cython
+        from wallboard.stats import _shadow as cython
 
 FIXED: Final = 0
 SESSION: Final = 1
@@ -32,6 +40,8 @@ def empty_cell(width: int) -> list[int]:
     return [0] * width
 
 
+@cython.no_gc
+@cython.cclass
 class Tally:
     """Cells of one accumulator in one flat list (compact, and one object per tally).
 
@@ -136,6 +146,8 @@ def merge_sum_cells(cells: list[list[int]], width: int) -> list[int]:
     return merged
 
 
+@cython.no_gc
+@cython.cclass
 class StatusTally:
     """Time in a set of statuses within the window, for one agent or a group of agents.
 
@@ -230,6 +242,8 @@ RING_STRIDE: Final = 7
 R_CLOSED, R_STARTED, R_DONE, R_DUR, R_MAX, R_MIN = range(1, 7)
 
 
+@cython.no_gc
+@cython.cclass
 class SlidingStatusTally:
     """Intervals in a set of statuses over the last ``slots`` steps, for one agent or group.
 
@@ -347,6 +361,8 @@ STATUS_INDEX: Final = {
 NOT_READY_INDEX: Final = STATUS_INDEX["not_ready"]
 
 
+@cython.no_gc
+@cython.cclass
 class StatusTimes:
     """Time per agent status within the window, for one agent or group on one media.
 
@@ -455,6 +471,8 @@ class StatusTimes:
         self.reasons = None
 
 
+@cython.no_gc
+@cython.cclass
 class SlidingStatusTimes:
     """Time in a set of agent statuses over the last ``slots`` steps, for one agent or group.
 
