@@ -15,11 +15,16 @@ cdef Py_ssize_t SL_ANSWERED_WITHIN, SL_ABANDONED_WITHIN, SL_EXCEEDED, SL_ENTERED
 cdef Py_ssize_t SL_REMOVED_WITHIN, SL_ANSWERED
 
 
-cdef class ActionSub:
+cdef class Sub:
     cdef public Tally tally
     cdef public FixedWindows windows
     cdef public object filter
     cdef public bint entered
+
+    cpdef hit(self, kind, long long t, long long entered_t, long long dur, contact)
+
+
+cdef class ActionSub(Sub):
     cdef public long long lo, hi
 
     @cython.locals(
@@ -29,11 +34,7 @@ cdef class ActionSub:
     cpdef hit(self, kind, long long t, long long entered_t, long long dur, contact)
 
 
-cdef class ServiceSub:
-    cdef public Tally tally
-    cdef public FixedWindows windows
-    cdef public object filter
-    cdef public bint entered
+cdef class ServiceSub(Sub):
     cdef public long long threshold
 
     @cython.locals(
@@ -90,15 +91,15 @@ cdef class StatisticsEngine:
     cdef tuple _agent_status_nodes(self, tenant, agent)
     cdef tuple _queue_nodes(self, tenant, object_type, queue)
 
-    @cython.locals(route=tuple, subs=tuple, changed=tuple, nodes=tuple)
+    @cython.locals(route=tuple, subs=tuple, changed=tuple, nodes=tuple, sub=Sub)
     cdef _agent_action(self, tenant, agent, media, kind, t, entered_t, dur, contact)
 
     cdef tuple _fact_route(self, route_key, nodes)
 
-    @cython.locals(route=tuple, subs=tuple, changed=tuple, nodes=tuple)
+    @cython.locals(route=tuple, subs=tuple, changed=tuple, nodes=tuple, sub=Sub)
     cdef _queue_action(self, tenant, object_type, queue, media, kind, t, entered_t, dur, contact)
 
-    @cython.locals(route=tuple, touched=tuple)
+    @cython.locals(route=tuple, touched=tuple, sub=Sub)
     cdef _queue_fact(self, tenant, object_type, queue, media, kind, t, entered_t, dur, contact)
 
     @cython.locals(contacts=dict)
@@ -111,6 +112,8 @@ cdef class StatisticsEngine:
     cdef _set_status(self, tenant, agent_id, MediaState ms, media, status, reason, ts)
 
     cdef StatusRoute _status_route(self, tenant, agent_id, media)
+    cdef list _agent_queue_nodes(self, tenant, agent_id)
+    cdef _set_login_queues(self, tenant, agent_id, AgentState agent, tuple queues)
     cdef AgentState _agent(self, tenant, state, agent_id, ts)
     cdef MediaState _media(self, tenant, agent_id, AgentState agent, media, ts)
     cdef dict _queue_statuses(self, state, object_type, queue, media)
@@ -126,6 +129,11 @@ cdef class StatisticsEngine:
     cdef _leave_queue(self, tenant, state, contact_id, ContactState contact, kind, ts)
 
     cdef _end_contact(self, tenant, state, contact_id, ContactState contact)
+
+    @cython.locals(leg=Leg)
+    cdef _drop_leg(
+        self, tenant, state, contact_id, ContactState contact, agent_id, ts, bint completed
+    )
 
     @cython.locals(leg=Leg, agent=AgentState, ms=MediaState)
     cdef Leg _set_leg(

@@ -154,10 +154,32 @@ def _reason_set(reasons: tuple[str, ...]) -> frozenset[str | None] | None:
 
 @cython.no_gc
 @cython.cclass
-class ActionSub:
+class Sub:
+    """Feeds one tally with the facts of its object (a route calls ``hit`` on each: compiled,
+    through the C method table, whichever the kind of subscription)."""
+
+    __slots__ = ("entered", "filter", "tally", "windows")
+
+    def __init__(
+        self, tally: Tally, windows: FixedWindows | None, f: Filter | None, entered: bool
+    ) -> None:
+        self.tally = tally
+        self.windows = windows
+        self.filter = f
+        self.entered = entered
+
+    def hit(
+        self, kind: str, t: int, entered_t: int, dur: int, contact: ContactState | None
+    ) -> None:
+        raise NotImplementedError
+
+
+@cython.no_gc
+@cython.cclass
+class ActionSub(Sub):
     """Feeds one action tally."""
 
-    __slots__ = ("entered", "filter", "hi", "lo", "tally", "windows")
+    __slots__ = ("hi", "lo")
 
     def __init__(
         self,
@@ -168,10 +190,7 @@ class ActionSub:
         lo: int,
         hi: int,
     ) -> None:
-        self.tally = tally
-        self.windows = windows
-        self.filter = f
-        self.entered = entered
+        super().__init__(tally, windows, f, entered)
         self.lo = lo
         self.hi = hi
 
@@ -208,10 +227,10 @@ class ActionSub:
 
 @cython.no_gc
 @cython.cclass
-class ServiceSub:
+class ServiceSub(Sub):
     """Feeds one service-level tally (see ``docs/statistics.md`` for the three families)."""
 
-    __slots__ = ("entered", "filter", "tally", "threshold", "windows")
+    __slots__ = ("threshold",)
 
     def __init__(
         self,
@@ -221,10 +240,7 @@ class ServiceSub:
         entered: bool,
         threshold: int,
     ) -> None:
-        self.tally = tally
-        self.windows = windows
-        self.filter = f
-        self.entered = entered
+        super().__init__(tally, windows, f, entered)
         self.threshold = threshold
 
     def hit(
@@ -291,8 +307,7 @@ class TimesSub:
         self.windows = windows
 
 
-Sub = ActionSub | ServiceSub
-AnySub = ActionSub | ServiceSub | StatusSub | TimesSub
+AnySub = Sub | StatusSub | TimesSub
 
 
 class CompiledStatistic:
