@@ -66,7 +66,7 @@ cdef class Node:
 cdef class TenantRuntime:
     cdef public object zone, config
     cdef public dict group_members, agent_groups, queue_group_members, queue_groups
-    cdef public dict login_queues, views
+    cdef public dict login_queues, views, agent_routes, queue_routes
 
 
 cdef class StatusRoute:
@@ -74,12 +74,17 @@ cdef class StatusRoute:
     cdef public dict sliding, by_status
 
 
+cdef class Routes:
+    cdef public tuple nodes, status_nodes
+    cdef public dict facts, status
+
+
 cdef class StatisticsEngine:
     cdef public object definitions, lateness_ms, events_applied
     cdef public dict anomalies
     cdef public object _time_zones, _default_zone
-    cdef public dict _zones, _tenants, _runtime, _nodes, _routes, _fact_routes, _status_routes
-    cdef public dict _touch_routes, _compiled, _windows, _seen, _restoring, _handlers
+    cdef public dict _zones, _tenants, _runtime, _nodes
+    cdef public dict _compiled, _windows, _seen, _restoring, _handlers
     cdef public list _changed, _buffer
     cdef public object _arrivals, _watermark, _cutoff, _seen_order
 
@@ -87,32 +92,42 @@ cdef class StatisticsEngine:
 
     @cython.locals(node=Node, changed=list)
     cdef _mark(self, tuple nodes)
-    cdef tuple _agent_nodes(self, tenant, agent)
-    cdef tuple _agent_status_nodes(self, tenant, agent)
-    cdef tuple _queue_nodes(self, tenant, object_type, queue)
+    @cython.locals(found=list, node=Node, runtime=TenantRuntime, routes=Routes)
+    cdef Routes _agent_routes(self, tenant, agent)
+    @cython.locals(found=list, node=Node, runtime=TenantRuntime, routes=Routes, by_id=dict)
+    cdef Routes _queue_routes(self, tenant, object_type, queue)
 
-    @cython.locals(route=tuple, subs=tuple, changed=tuple, nodes=tuple, sub=Sub)
+    @cython.locals(routes=Routes, by_kind=dict, route=tuple, subs=tuple, changed=tuple, sub=Sub)
     cdef _agent_action(self, tenant, agent, media, kind, t, entered_t, dur, contact)
 
-    cdef tuple _fact_route(self, route_key, nodes)
+    @cython.locals(subs=list, changed=list, node=Node, found=list, route=tuple)
+    cdef tuple _fact_route(self, Routes routes, media, kind)
 
-    @cython.locals(route=tuple, subs=tuple, changed=tuple, nodes=tuple, sub=Sub)
+    @cython.locals(routes=Routes, by_kind=dict, route=tuple, subs=tuple, changed=tuple, sub=Sub)
     cdef _queue_action(self, tenant, object_type, queue, media, kind, t, entered_t, dur, contact)
 
-    @cython.locals(route=tuple, touched=tuple, sub=Sub)
+    @cython.locals(routes=Routes, by_kind=dict, route=tuple, touched=tuple, sub=Sub)
     cdef _queue_fact(self, tenant, object_type, queue, media, kind, t, entered_t, dur, contact)
 
     @cython.locals(contacts=dict)
     cdef _refresh(self, tenant, agent_id, MediaState ms, media, ts)
 
     @cython.locals(
-        route=StatusRoute, statuses=dict, members=dict, changed=tuple, by_status=dict,
+        routes=Routes, route=StatusRoute, statuses=dict, members=dict, changed=tuple, by_status=dict,
         sub=StatusSub, times=StatusTimes, windows=FixedWindows, sliding=SlidingStatusTimes,
     )
     cdef _set_status(self, tenant, agent_id, MediaState ms, media, status, reason, ts)
 
-    cdef StatusRoute _status_route(self, tenant, agent_id, media)
+    @cython.locals(
+        nodes=tuple, node=Node, times=list, sliding=dict, by_status=dict, runtime=TenantRuntime,
+        views=list, changed=list, queue_node=Node, sub=object,
+    )
+    cdef StatusRoute _status_route(self, tenant, agent_id, media, Routes routes)
+    @cython.locals(runtime=TenantRuntime, agent=AgentState, queues=set, found=list, node=Node)
     cdef list _agent_queue_nodes(self, tenant, agent_id)
+    @cython.locals(
+        runtime=TenantRuntime, nodes=dict, node=Node, index=dict, members=set, routes=Routes
+    )
     cdef _set_login_queues(self, tenant, agent_id, AgentState agent, tuple queues)
     cdef AgentState _agent(self, tenant, state, agent_id, ts)
     cdef MediaState _media(self, tenant, agent_id, AgentState agent, media, ts)

@@ -368,11 +368,13 @@ class TenantRuntime:
 
     __slots__ = (
         "agent_groups",
+        "agent_routes",
         "config",
         "group_members",
         "login_queues",
         "queue_group_members",
         "queue_groups",
+        "queue_routes",
         "views",
         "zone",
     )
@@ -388,6 +390,9 @@ class TenantRuntime:
         self.login_queues: dict[str, set[str]] = {}
         # group id ("" = the whole tenant) → media → status → agent → since
         self.views: dict[str, dict[str, dict[str, dict[str, int]]]] = {"": {}}
+        # Routes (computed on use): agent → its routes; object type → queue id → its routes.
+        self.agent_routes: dict[str, Routes] = {}
+        self.queue_routes: dict[str, dict[str, Routes]] = {}
 
 
 FactRoute = tuple[tuple[Sub, ...], tuple[Node, ...]]
@@ -397,7 +402,7 @@ FactRoute = tuple[tuple[Sub, ...], tuple[Node, ...]]
 @cython.no_gc
 @cython.cclass
 class StatusRoute:
-    """What one agent's status change on one media reaches, computed once (see ``_routes``):
+    """What one agent's status change on one media reaches, computed once (kept in :class:`Routes`):
     the nodes it changes, the status times it feeds (sliding ones by the status left: only
     leaving a status of their mask adds time), the status accumulators by status, and the
     status views (of its groups and of the tenant) it moves in."""
@@ -417,6 +422,29 @@ class StatusRoute:
         self.sliding = sliding
         self.by_status = by_status
         self.views = views
+
+
+@cython.no_gc
+@cython.cclass
+class Routes:
+    """Where the facts of one agent or queue go, computed on first use and dropped whenever a
+    statistic is opened or closed or membership changes (``_invalidate_routes``).
+
+    ``nodes``: the objects with statistics its facts feed — an agent's own node and its groups';
+    a queue's own, its groups' and (an ACD queue's) the tenant's. ``status_nodes``: an agent's
+    nodes and the tenant's, which its status changes reach. ``facts``: by media, then kind of
+    fact, the subscriptions fed and the nodes changed; ``status``: by media, an agent's status
+    route. Kept per object in its tenant (``TenantRuntime.agent_routes``, ``queue_routes``),
+    found by its id: no key tuple to build, hash and compare on every fact.
+    """
+
+    __slots__ = ("facts", "nodes", "status", "status_nodes")
+
+    def __init__(self) -> None:
+        self.nodes: tuple[Node, ...] | None = None
+        self.status_nodes: tuple[Node, ...] | None = None
+        self.facts: dict[str, dict[str, FactRoute]] = {}
+        self.status: dict[str, StatusRoute] = {}
 
 
 _EventUnion = Union[tuple(ev.EVENT_TYPES)]  # type: ignore[valid-type]  # noqa: UP007
@@ -475,13 +503,6 @@ class StatisticsEngine:
         self._tenants: dict[str, TenantState] = {}
         self._runtime: dict[str, TenantRuntime] = {}
         self._nodes: dict[ObjectKey, Node] = {}
-        self._routes: dict[tuple[str, str, str], tuple[Node, ...]] = {}
-        # Flattened dispatch, rebuilt lazily whenever an object's statistics or a membership
-        # change: (tenant, object type, id, media, kind) → the subscriptions a fact feeds and
-        # the objects it changes; (tenant, agent, media) → what an agent's status change feeds.
-        self._fact_routes: dict[tuple[str, str, str, str, str], FactRoute] = {}
-        self._status_routes: dict[tuple[str, str, str], StatusRoute] = {}
-        self._touch_routes: dict[tuple[str, str, str], tuple[Node, ...]] = {}
         self._compiled: dict[tuple[str, str], CompiledStatistic] = {}
         self._windows: dict[tuple[str, str], FixedWindows | None] = {}
         # Nodes whose statistics may have changed, each once (its ``dirty`` flag: cheaper than
@@ -740,44 +761,39 @@ class StatisticsEngine:
     # --- routing -------------------------------------------------------------------------------
 
     def _invalidate_routes(self) -> None:
-        self._routes.clear()
-        self._fact_routes.clear()
-        self._status_routes.clear()
-        self._touch_routes.clear()
+        for runtime in self._runtime.values():
+            runtime.agent_routes.clear()
+            runtime.queue_routes.clear()
 
-    def _agent_nodes(self, tenant: str, agent: str) -> tuple[Node, ...]:
-        key = (tenant, "agent", agent)
-        nodes = self._routes.get(key)
-        if nodes is None:
+    def _agent_routes(self, tenant: str, agent: str) -> Routes:
+        runtime = self._runtime[tenant]
+        routes = runtime.agent_routes.get(agent)
+        if routes is None:
+            routes = runtime.agent_routes[agent] = Routes()
             found = []
-            node = self._nodes.get(key)
+            node = self._nodes.get((tenant, "agent", agent))
             if node is not None:
                 found.append(node)
-            for group in self._runtime[tenant].agent_groups.get(agent, ()):
+            for group in runtime.agent_groups.get(agent, ()):
                 node = self._nodes.get((tenant, "agent_group", group))
                 if node is not None:
                     found.append(node)
-            nodes = self._routes[key] = tuple(found)
-        return nodes
+            routes.nodes = tuple(found)
+        return routes
 
-    def _agent_status_nodes(self, tenant: str, agent: str) -> tuple[Node, ...]:
-        key = (tenant, "agent+", agent)
-        nodes = self._routes.get(key)
-        if nodes is None:
-            tenant_node = self._nodes.get((tenant, "tenant", tenant))
-            nodes = self._agent_nodes(tenant, agent) + ((tenant_node,) if tenant_node else ())
-            self._routes[key] = nodes
-        return nodes
-
-    def _queue_nodes(self, tenant: str, object_type: str, queue: str) -> tuple[Node, ...]:
-        key = (tenant, object_type, queue)
-        nodes = self._routes.get(key)
-        if nodes is None:
+    def _queue_routes(self, tenant: str, object_type: str, queue: str) -> Routes:
+        runtime = self._runtime[tenant]
+        by_id = runtime.queue_routes.get(object_type)
+        if by_id is None:
+            by_id = runtime.queue_routes[object_type] = {}
+        routes = by_id.get(queue)
+        if routes is None:
+            routes = by_id[queue] = Routes()
             found = []
-            node = self._nodes.get(key)
+            node = self._nodes.get((tenant, object_type, queue))
             if node is not None:
                 found.append(node)
-            for group in self._runtime[tenant].queue_groups.get((object_type, queue), ()):
+            for group in runtime.queue_groups.get((object_type, queue), ()):
                 node = self._nodes.get((tenant, "queue_group", group))
                 if node is not None:
                     found.append(node)
@@ -787,8 +803,8 @@ class StatisticsEngine:
                 node = self._nodes.get((tenant, "tenant", tenant))
                 if node is not None:
                     found.append(node)
-            nodes = self._routes[key] = tuple(found)
-        return nodes
+            routes.nodes = tuple(found)
+        return routes
 
     # --- facts ---------------------------------------------------------------------------------
 
@@ -803,32 +819,29 @@ class StatisticsEngine:
         dur: int,
         contact: ContactState | None,
     ) -> None:
-        route = self._fact_routes.get((tenant, "agent", agent, media, kind))
+        routes = self._agent_routes(tenant, agent)
+        if not routes.nodes:
+            return  # nothing open on the agent or its groups
+        by_kind = routes.facts.get(media)
+        route = None if by_kind is None else by_kind.get(kind)
         if route is None:
-            nodes = self._routes.get((tenant, "agent", agent))
-            if nodes is None:
-                nodes = self._agent_nodes(tenant, agent)
-            if not nodes:
-                return  # nothing open on the agent or its groups: no route worth keeping
-            route = self._fact_route((tenant, "agent", agent, media, kind), nodes)
+            route = self._fact_route(routes, media, kind)
         subs, changed = route
         if changed:
             for sub in subs:
                 sub.hit(kind, t, entered_t, dur, contact)
             self._mark(changed)
 
-    def _fact_route(
-        self, route_key: tuple[str, str, str, str, str], nodes: tuple[Node, ...]
-    ) -> FactRoute:
-        media, kind = route_key[3], route_key[4]
+    def _fact_route(self, routes: Routes, media: str, kind: str) -> FactRoute:
         subs: list[Sub] = []
         changed: list[Node] = []
-        for node in nodes:
+        for node in routes.nodes or ():
             found = node.actions.get(media, {}).get(kind)
             if found:
                 subs.extend(found)
                 changed.append(node)
-        route = self._fact_routes[route_key] = (tuple(subs), tuple(changed))
+        route = (tuple(subs), tuple(changed))
+        routes.facts.setdefault(media, {})[kind] = route
         return route
 
     def _queue_action(
@@ -843,12 +856,13 @@ class StatisticsEngine:
         dur: int,
         contact: ContactState | None,
     ) -> None:
-        route = self._fact_routes.get((tenant, object_type, queue, media, kind))
+        routes = self._queue_routes(tenant, object_type, queue)
+        if not routes.nodes:
+            return
+        by_kind = routes.facts.get(media)
+        route = None if by_kind is None else by_kind.get(kind)
         if route is None:
-            nodes = self._queue_nodes(tenant, object_type, queue)
-            if not nodes:
-                return
-            route = self._fact_route((tenant, object_type, queue, media, kind), nodes)
+            route = self._fact_route(routes, media, kind)
         subs, changed = route
         if changed:
             for sub in subs:
@@ -869,17 +883,15 @@ class StatisticsEngine:
     ) -> None:
         """A contact enters or leaves a queue: the queue's contents changed (``_touch_queue``)
         and an action happened (``_queue_action``), in one call."""
-        touched = self._touch_routes.get((tenant, object_type, queue))
-        if touched is None:
-            touched = self._touch_routes[(tenant, object_type, queue)] = self._queue_nodes(
-                tenant, object_type, queue
-            )
+        routes = self._queue_routes(tenant, object_type, queue)
+        touched = routes.nodes
         if not touched:
             return  # nothing open on the queue or its groups: no action route either
         self._mark(touched)  # a superset of the nodes the action changes
-        route = self._fact_routes.get((tenant, object_type, queue, media, kind))
+        by_kind = routes.facts.get(media)
+        route = None if by_kind is None else by_kind.get(kind)
         if route is None:
-            route = self._fact_route((tenant, object_type, queue, media, kind), touched)
+            route = self._fact_route(routes, media, kind)
         for sub in route[0]:
             sub.hit(kind, t, entered_t, dur, contact)
 
@@ -907,9 +919,10 @@ class StatisticsEngine:
         old, old_reason, since = ms.status, ms.status_reason, ms.since
         if old == status and old_reason == reason:
             return
-        route = self._status_routes.get((tenant, agent_id, media))
+        routes = self._agent_routes(tenant, agent_id)
+        route = routes.status.get(media)
         if route is None:
-            route = self._status_route(tenant, agent_id, media)
+            route = self._status_route(tenant, agent_id, media, routes)
         for statuses in route.views:
             members = statuses.get(old)
             if members is not None:
@@ -938,8 +951,12 @@ class StatisticsEngine:
                 if sub.reasons is None or reason in sub.reasons:
                     sub.tally.enter(agent_id, ts, sub.windows)
 
-    def _status_route(self, tenant: str, agent_id: str, media: str) -> StatusRoute:
-        nodes = self._agent_status_nodes(tenant, agent_id)
+    def _status_route(self, tenant: str, agent_id: str, media: str, routes: Routes) -> StatusRoute:
+        nodes = routes.status_nodes
+        if nodes is None:
+            tenant_node = self._nodes.get((tenant, "tenant", tenant))
+            own = routes.nodes or ()
+            nodes = routes.status_nodes = own + ((tenant_node,) if tenant_node else ())
         times: list[tuple[StatusTimes, FixedWindows | None]] = []
         sliding: dict[str, list[SlidingStatusTimes]] = {}
         for node in nodes:
@@ -973,7 +990,7 @@ class StatisticsEngine:
             {status: tuple(subs) for status, subs in by_status.items()},
             tuple(views),
         )
-        self._status_routes[(tenant, agent_id, media)] = route
+        routes.status[media] = route
         return route
 
     def _agent_queue_nodes(self, tenant: str, agent_id: str) -> list[Node]:
@@ -1037,8 +1054,9 @@ class StatisticsEngine:
         for queue in queues:
             index.setdefault(queue, set()).add(agent_id)
         agent.queues = queues
-        for media in _ALL_MEDIA:
-            self._status_routes.pop((tenant, agent_id, media), None)
+        routes = runtime.agent_routes.get(agent_id)
+        if routes is not None:
+            routes.status.clear()
 
     def _agent(self, tenant: str, state: TenantState, agent_id: str, ts: int) -> AgentState:
         agent = state.agents.get(agent_id)
@@ -1166,11 +1184,7 @@ class StatisticsEngine:
         return statuses
 
     def _touch_queue(self, tenant: str, object_type: str, queue: str) -> None:
-        nodes = self._touch_routes.get((tenant, object_type, queue))
-        if nodes is None:
-            nodes = self._touch_routes[(tenant, object_type, queue)] = self._queue_nodes(
-                tenant, object_type, queue
-            )
+        nodes = self._queue_routes(tenant, object_type, queue).nodes
         if nodes:
             self._mark(nodes)
 
