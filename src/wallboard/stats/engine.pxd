@@ -125,6 +125,8 @@ cdef class StatisticsEngine:
     cdef StatusRoute _status_route(self, tenant, agent_id, media, Routes routes)
     @cython.locals(runtime=TenantRuntime, agent=AgentState, queues=set, found=list, node=Node)
     cdef list _agent_queue_nodes(self, tenant, agent_id)
+    @cython.locals(routes=Routes, watchers=tuple, found=list)
+    cdef tuple _queue_watchers(self, tenant, queue)
     @cython.locals(
         runtime=TenantRuntime, nodes=dict, node=Node, index=dict, members=set, routes=Routes
     )

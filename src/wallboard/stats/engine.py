@@ -431,8 +431,9 @@ class Routes:
     statistic is opened or closed or membership changes (``_invalidate_routes``).
 
     ``nodes``: the objects with statistics its facts feed — an agent's own node and its groups';
-    a queue's own, its groups' and (an ACD queue's) the tenant's. ``status_nodes``: an agent's
-    nodes and the tenant's, which its status changes reach. ``facts``: by media, then kind of
+    a queue's own, its groups' and (an ACD queue's) the tenant's. ``status_nodes``: those an
+    agent's status changes reach — an agent's nodes and the tenant's; of a queue's nodes, those
+    that count its agents' statuses (``Node.watches_agents``). ``facts``: by media, then kind of
     fact, the subscriptions fed and the nodes changed; ``status``: by media, an agent's status
     route. Kept per object in its tenant (``TenantRuntime.agent_routes``, ``queue_routes``),
     found by its id: no key tuple to build, hash and compare on every fact.
@@ -1003,14 +1004,19 @@ class StatisticsEngine:
                 queues.add(queue)
         found: list[Node] = []
         for queue in sorted(queues):
-            node = self._nodes.get((tenant, "queue", queue))
-            if node is not None and node.watches_agents:
-                found.append(node)
-            for group in runtime.queue_groups.get(("queue", queue), ()):
-                node = self._nodes.get((tenant, "queue_group", group))
-                if node is not None and node.watches_agents and node not in found:
+            for node in self._queue_watchers(tenant, queue):
+                if node not in found:
                     found.append(node)
         return found
+
+    def _queue_watchers(self, tenant: str, queue: str) -> tuple[Node, ...]:
+        """The nodes of an ACD queue (its own, its groups') that count its agents' statuses."""
+        routes = self._queue_routes(tenant, "queue", queue)
+        watchers = routes.status_nodes
+        if watchers is None:
+            found = [node for node in routes.nodes or () if node.watches_agents]
+            watchers = routes.status_nodes = tuple(found)
+        return watchers
 
     def _queue_agents(self, tenant: str, object_type: str, object_id: str) -> set[str]:
         """Agents of a queue (login queues and configured members), or of the queues of a
