@@ -653,6 +653,29 @@ def test_change_notification_names_touched_objects_only() -> None:
     assert engine.drain_changes() == {(T, "queue", "q1")}
 
 
+def test_a_change_of_an_agents_queues_names_those_queues_and_their_groups() -> None:
+    engine = _library_engine()
+    engine.set_objects(T, ObjectConfig(queue_groups={"g": QueueGroupConfig(queues=("q1",))}))
+    engine.open(T, "queue", "q1", "queue.agents_logged_in")
+    engine.open(T, "queue", "q2", "queue.entered")
+    engine.open(T, "queue", "q3", "queue.entered")
+    engine.open(T, "queue_group", "g", "queue_group.agents_logged_in")
+    engine.open(T, "tenant", T, "tenant.agents_logged_in")
+    e = Events()
+    engine.apply(e(ev.AgentLogin, BASE, agent="a", queues=("q1", "q3")))
+    engine.drain_changes()
+    engine.apply(e(ev.AgentQueuesChanged, BASE + 1, agent="a", queues=("q2", "q3")))
+    # q1 (and its group) lost the agent, q2 gained it; q3 and the tenant are as they were.
+    assert engine.drain_changes() == {
+        (T, "queue", "q1"),
+        (T, "queue", "q2"),
+        (T, "queue_group", "g"),
+    }
+    assert engine.value(T, "queue", "q1", "queue.agents_logged_in", BASE + 2) == 0
+    assert engine.value(T, "queue_group", "g", "queue_group.agents_logged_in", BASE + 2) == 0
+    assert engine.value(T, "tenant", T, "tenant.agents_logged_in", BASE + 2) == 1
+
+
 def test_close_releases_and_reopen_starts_fresh() -> None:
     engine = _library_engine()
     engine.open(T, "queue", "q", "queue.asa")

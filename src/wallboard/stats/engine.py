@@ -1043,14 +1043,9 @@ class StatisticsEngine:
         runtime = self._runtime[tenant]
         # Per-queue agent counts are computed on read: tell the collector which queues (and
         # queue groups) gained or lost the agent.
-        nodes = self._nodes
         for queue in set(agent.queues).symmetric_difference(queues):
-            node = nodes.get((tenant, "queue", queue))
-            if node is not None:
-                self._mark((node,))
-            for group in runtime.queue_groups.get(("queue", queue), ()):
-                node = nodes.get((tenant, "queue_group", group))
-                if node is not None:
+            for node in self._queue_routes(tenant, "queue", queue).nodes or ():
+                if node.key[1] != "tenant":  # the tenant's agents did not change
                     self._mark((node,))
         index = runtime.login_queues
         for queue in agent.queues:
