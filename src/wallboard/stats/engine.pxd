@@ -28,8 +28,8 @@ cdef class ActionSub(Sub):
     cdef public long long lo, hi
 
     @cython.locals(
-        data=list, windows=FixedWindows, at=Py_ssize_t, tally=Tally, when=cython.longlong,
-        low=cython.longlong,
+        cells=cython.p_longlong, windows=FixedWindows, at=Py_ssize_t, tally=Tally,
+        when=cython.longlong, low=cython.longlong,
     )
     cpdef hit(self, kind, long long t, long long entered_t, long long dur, contact)
 
@@ -38,7 +38,7 @@ cdef class ServiceSub(Sub):
     cdef public long long threshold
 
     @cython.locals(
-        data=list, at=Py_ssize_t, within=bint, tally=Tally, windows=FixedWindows,
+        cells=cython.p_longlong, at=Py_ssize_t, within=bint, tally=Tally, windows=FixedWindows,
         when=cython.longlong,
     )
     cpdef hit(self, kind, long long t, long long entered_t, long long dur, contact)

@@ -200,13 +200,13 @@ class ActionSub(Sub):
         if self.filter is not None and not _contact_matches(self.filter, contact):
             return
         tally = self.tally
-        data = tally.data
+        cells = tally.cells
         windows = self.windows
         when = entered_t if self.entered else t
         if (
             windows is not None
             and windows.lo <= when < windows.hi
-            and data[0] == windows.lo
+            and cells[0] == windows.lo
             and tally.mode == FIXED
         ):
             at = 1  # the usual case inlined: a fact in the current fixed window
@@ -214,15 +214,15 @@ class ActionSub(Sub):
             at = tally.cell_at(when, windows)
             if at < 0:
                 return
-        data[at + COUNT] += 1
-        data[at + TOTAL] += dur
+        cells[at + COUNT] += 1
+        cells[at + TOTAL] += dur
         if self.lo <= dur <= self.hi:
-            data[at + IN_RANGE] += 1
-        if dur > data[at + MAX]:
-            data[at + MAX] = dur
-        low = data[at + MIN]
+            cells[at + IN_RANGE] += 1
+        if dur > cells[at + MAX]:
+            cells[at + MAX] = dur
+        low = cells[at + MIN]
         if low < 0 or dur < low:
-            data[at + MIN] = dur
+            cells[at + MIN] = dur
 
 
 @cython.no_gc
@@ -249,32 +249,32 @@ class ServiceSub(Sub):
         if self.filter is not None and not _contact_matches(self.filter, contact):
             return
         tally, windows = self.tally, self.windows
-        data = tally.data
+        cells = tally.cells
         if kind == "entered":
             at = tally.cell_at(t, windows)
             if at >= 0:
-                data[at + SL_ENTERED] += 1
+                cells[at + SL_ENTERED] += 1
             return
         within = dur <= self.threshold
         if kind == "answered":
             at = tally.cell_at(entered_t if self.entered else t, windows)
             if at >= 0:
-                data[at + SL_ANSWERED] += 1
+                cells[at + SL_ANSWERED] += 1
                 if within:
-                    data[at + SL_ANSWERED_WITHIN] += 1
-                    data[at + SL_REMOVED_WITHIN] += 1
+                    cells[at + SL_ANSWERED_WITHIN] += 1
+                    cells[at + SL_REMOVED_WITHIN] += 1
         elif within:
             at = tally.cell_at(entered_t if self.entered else t, windows)
             if at >= 0:
-                data[at + SL_REMOVED_WITHIN] += 1
+                cells[at + SL_REMOVED_WITHIN] += 1
                 if kind == "abandoned":
-                    data[at + SL_ABANDONED_WITHIN] += 1
+                    cells[at + SL_ABANDONED_WITHIN] += 1
         if not within:
             # The service-level event of a late contact is the moment it reached the threshold.
             when = entered_t if self.entered else entered_t + self.threshold
             at = tally.cell_at(when, windows)
             if at >= 0:
-                data[at + SL_EXCEEDED] += 1
+                cells[at + SL_EXCEEDED] += 1
 
 
 @cython.no_gc

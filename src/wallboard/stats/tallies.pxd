@@ -8,11 +8,15 @@ from wallboard.stats.windows cimport FixedWindows
 
 cdef class Tally:
     cdef public long long mode, width, step_ms, slots, refs
-    cdef public list data
+    cdef public object data
+    cdef long long* cells
+
+    @cython.locals(cells=cython.p_longlong, index=Py_ssize_t)
+    cpdef clear(self, Py_ssize_t at)
 
     @cython.locals(
-        data=list, start=cython.longlong, current=cython.longlong, bucket=cython.longlong,
-        stride=Py_ssize_t, base=Py_ssize_t,
+        cells=cython.p_longlong, start=cython.longlong, current=cython.longlong,
+        bucket=cython.longlong, stride=Py_ssize_t, base=Py_ssize_t,
     )
     cpdef Py_ssize_t cell_at(self, long long t, FixedWindows windows) except? -2
 

@@ -9,6 +9,7 @@ past is dropped (its window is no longer shown), one for a later window rolls th
 
 from __future__ import annotations
 
+from array import array
 from typing import TYPE_CHECKING, Any, Final
 
 from wallboard.stats.definitions import UNSPECIFIED_REASON
@@ -43,14 +44,18 @@ def empty_cell(width: int) -> list[int]:
 @cython.no_gc
 @cython.cclass
 class Tally:
-    """Cells of one accumulator in one flat list (compact, and one object per tally).
+    """Cells of one accumulator in one flat array of 64-bit integers (compact, one object).
 
     Slot ``i`` occupies ``data[i * (width + 1)]`` (its window start for fixed and session
     modes, its bucket number for a ring; -1 means none yet, e.g. a session before the first
     login) followed by the ``width`` fields of its cell.
+
+    ``cells`` is what the per-fact code reads and writes: as Python, ``data`` itself; compiled,
+    a C pointer to ``data``'s buffer, so an update is a plain C read and write (no integer
+    objects). The array never changes size, so its buffer never moves.
     """
 
-    __slots__ = ("data", "mode", "refs", "slots", "step_ms", "width")
+    __slots__ = ("cells", "data", "mode", "refs", "slots", "step_ms", "width")
 
     def __init__(
         self, mode: int, width: int, step_ms: int, slots: int, data: list[int], refs: int = 0
@@ -59,49 +64,66 @@ class Tally:
         self.width = width
         self.step_ms = step_ms
         self.slots = slots
-        self.data = data
+        if len(data) != slots * (width + 1):
+            raise ValueError(f"a tally of {slots} x {width} has {slots * (width + 1)} values")
+        self.data = array("q", data)
+        if cython.compiled:
+            self.cells = cython.cast(
+                cython.p_longlong, cython.cast(cython.Py_ssize_t, self.data.buffer_info()[0])
+            )
+        else:
+            self.cells = self.data
         self.refs = refs
 
     def state(self) -> list[Any]:
-        return [self.mode, self.width, self.step_ms, self.slots, self.data, self.refs]
+        return [self.mode, self.width, self.step_ms, self.slots, self.data.tolist(), self.refs]
+
+    def clear(self, at: int) -> None:
+        """Empty the cell whose fields start at ``at``."""
+        cells = self.cells
+        for index in range(at, at + self.width):
+            cells[index] = 0
+        if self.width == ACTION_WIDTH:
+            cells[at + MAX] = -1
+            cells[at + MIN] = -1
 
     def cell_at(self, t: int, windows: FixedWindows | None) -> int:
         """Offset in ``data`` of the cell to update for a fact attributed to ``t``, or -1 if
         its window is past (the fact is dropped)."""
-        data = self.data
+        cells = self.cells
         mode = self.mode
         if mode == FIXED:
             assert windows is not None
             start = windows.lo if windows.lo <= t < windows.hi else windows.start(t)
-            current = data[0]
+            current = cells[0]
             if start == current:
                 return 1
             if start < current:
                 return -1
-            data[0] = start
-            data[1 : self.width + 1] = empty_cell(self.width)
+            cells[0] = start
+            self.clear(1)
             return 1
         if mode == SESSION:
-            current = data[0]
+            current = cells[0]
             if current < 0 or t < current:
                 return -1
             return 1
         bucket = t // self.step_ms
         stride = self.width + 1
         base = (bucket % self.slots) * stride
-        current = data[base]
+        current = cells[base]
         if current == bucket:
             return base + 1
         if current > bucket:
             return -1
-        data[base] = bucket
-        data[base + 1 : base + stride] = empty_cell(self.width)
+        cells[base] = bucket
+        self.clear(base + 1)
         return base + 1
 
     def cells_in_window(self, now: int, windows: FixedWindows | None) -> list[list[int]] | None:
         """Copies of the cells making up the window at ``now``; None when the window does not
         exist (a session statistic before the first login)."""
-        data, width = self.data, self.width
+        data, width = self.data.tolist(), self.width
         if self.mode == FIXED:
             assert windows is not None
             return [data[1 : width + 1]] if data[0] == windows.start(now) else []
@@ -117,8 +139,8 @@ class Tally:
         ]
 
     def reset_session(self, start: int) -> None:
-        self.data[0] = start
-        self.data[1 : self.width + 1] = empty_cell(self.width)
+        self.cells[0] = start
+        self.clear(1)
 
 
 def new_tally(mode: int, width: int, step_ms: int = 0, slots: int = 1) -> Tally:
