@@ -80,13 +80,18 @@ cdef class Routes:
 
 
 cdef class StatisticsEngine:
-    cdef public object definitions, lateness_ms, events_applied
+    cdef public object definitions
+    cdef public long long lateness_ms, events_applied
     cdef public dict anomalies
     cdef public object _time_zones, _default_zone
     cdef public dict _zones, _tenants, _runtime, _nodes
     cdef public dict _compiled, _windows, _seen, _restoring, _handlers
     cdef public list _changed, _buffer
-    cdef public object _arrivals, _watermark, _cutoff, _seen_order
+    cdef public long long _arrivals, _watermark, _cutoff
+    cdef public object _seen_order
+
+    @cython.locals(ts=cython.longlong, cutoff=cython.longlong, seen=dict)
+    cpdef apply(self, event)
 
     cdef _anomaly(self, kind)
 
