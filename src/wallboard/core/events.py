@@ -9,7 +9,7 @@ example, and a test decodes every example in that document.
 from __future__ import annotations
 
 import enum
-from typing import Annotated, ClassVar, Final
+from typing import Annotated, ClassVar, Final, final
 
 import msgspec
 
@@ -458,6 +458,7 @@ EVENT_TYPE_NAMES: Final[frozenset[str]] = frozenset(
 )
 
 
+@final
 class UnknownEvent(msgspec.Struct, frozen=True, kw_only=True):
     """An event of a type this version does not know (sent by a newer peer).
 

@@ -556,7 +556,7 @@ class StatisticsEngine:
 
     def apply(self, event: ev.Event | ev.UnknownEvent) -> None:
         """Take one event; it is applied now or when the reorder buffer releases it."""
-        if isinstance(event, ev.UnknownEvent):
+        if type(event) is ev.UnknownEvent:  # (nothing derives from it; cheaper than isinstance)
             self._anomaly("unknown_event_type")
             return
         event_id = event.id
