@@ -1079,11 +1079,11 @@ class StatisticsEngine:
     # --- agent events --------------------------------------------------------------------------
 
     def _on_login(self, tenant: str, state: TenantState, e: ev.AgentLogin) -> None:
-        agent = self._agent(tenant, state, e.agent, e.ts)
-        ts = e.ts
+        agent_id, ts, medias, queues = e.agent, e.ts, e.media, e.queues
+        agent = self._agent(tenant, state, agent_id, ts)
         if agent.logged_in:
             # A login adding media to a session is normal; one adding nothing is not.
-            for media in e.media:
+            for media in medias:
                 ms = agent.media.get(media)
                 if ms is None or ms.base == "logged_out":
                     break
@@ -1091,18 +1091,18 @@ class StatisticsEngine:
                 self._anomaly("login_while_logged_in")
         agent.logged_in = True
         agent.login_ts = ts
-        if e.queues:
-            self._set_login_queues(tenant, e.agent, agent, tuple(e.queues))
-        node = self._nodes.get((tenant, "agent", e.agent))
+        if queues:
+            self._set_login_queues(tenant, agent_id, agent, tuple(queues))
+        node = self._nodes.get((tenant, "agent", agent_id))
         if node is not None:
             for tally in node.sessions:
                 tally.reset_session(ts)
-        for media in e.media:
-            ms = self._media(tenant, e.agent, agent, media, ts)
+        for media in medias:
+            ms = self._media(tenant, agent_id, agent, media, ts)
             if ms.base == "logged_out":
                 ms.base, ms.reason = "not_ready", None
-                self._refresh(tenant, e.agent, ms, media, ts)
-                self._agent_action(tenant, e.agent, media, "login", ts, ts, 0, None)
+                self._refresh(tenant, agent_id, ms, media, ts)
+                self._agent_action(tenant, agent_id, media, "login", ts, ts, 0, None)
 
     def _on_queues(self, tenant: str, state: TenantState, e: ev.AgentQueuesChanged) -> None:
         agent = state.agents.get(e.agent)
@@ -1133,14 +1133,15 @@ class StatisticsEngine:
         state: TenantState,
         e: ev.AgentReady | ev.AgentNotReady | ev.AgentAfterCallWork,
     ) -> None:
-        agent = state.agents.get(e.agent)
+        # (Each field of the event read once: an attribute of a decoded event costs a lookup.)
+        agent_id, media, ts = e.agent, e.media, e.ts
+        agent = state.agents.get(agent_id)
         if agent is None or not agent.logged_in:
             self._anomaly("state_while_logged_out")
             return
-        media = e.media
         ms = agent.media.get(media)
         if ms is None:
-            ms = self._media(tenant, e.agent, agent, media, e.ts)
+            ms = self._media(tenant, agent_id, agent, media, ts)
         kind = type(e)
         if kind is ev.AgentReady:
             ms.base, ms.reason = "ready", None
@@ -1149,7 +1150,7 @@ class StatisticsEngine:
         else:
             assert isinstance(e, ev.AgentNotReady)
             ms.base, ms.reason = "not_ready", e.reason
-        self._refresh(tenant, e.agent, ms, media, e.ts)
+        self._refresh(tenant, agent_id, ms, media, ts)
 
     def _on_dnd(self, tenant: str, state: TenantState, e: ev.AgentDndOn | ev.AgentDndOff) -> None:
         agent = self._agent(tenant, state, e.agent, e.ts)
@@ -1328,12 +1329,13 @@ class StatisticsEngine:
         return call
 
     def _on_call_queued(self, tenant: str, state: TenantState, e: ev.CallQueued) -> None:
-        call = state.calls.get(e.call)
+        call_id, data = e.call, e.data
+        call = state.calls.get(call_id)
         if call is None:
-            call = self._call(state, e.call, e.direction)
-        if e.data:
-            call.data.update(e.data)
-        self._enter_queue(tenant, state, e.call, call, e.point.value, e.queue, e.ts)
+            call = self._call(state, call_id, e.direction)
+        if data:
+            call.data.update(data)
+        self._enter_queue(tenant, state, call_id, call, e.point.value, e.queue, e.ts)
 
     def _on_call_refused(self, tenant: str, state: TenantState, e: ev.CallRefused) -> None:
         call = state.calls.get(e.call)
@@ -1354,44 +1356,45 @@ class StatisticsEngine:
             del state.calls[e.call]
 
     def _on_call_ringing(self, tenant: str, state: TenantState, e: ev.CallRinging) -> None:
-        call = state.calls.get(e.call)
+        call_id, agent_id, ts = e.call, e.agent, e.ts
+        call = state.calls.get(call_id)
         if call is None:
-            call = self._call(state, e.call, e.direction)
-        if e.agent is None:
+            call = self._call(state, call_id, e.direction)
+        if agent_id is None:
             return
-        if e.agent in call.legs:
+        if agent_id in call.legs:
             self._anomaly("ringing_twice")
             return
-        self._set_leg(tenant, state, e.call, call, e.agent, "ringing", e.ts)
-        entered = call.entered if call.queue is not None else e.ts
-        self._agent_action(tenant, e.agent, "voice", "offered", e.ts, entered, 0, call)
+        self._set_leg(tenant, state, call_id, call, agent_id, "ringing", ts)
+        entered = call.entered if call.queue is not None else ts
+        self._agent_action(tenant, agent_id, "voice", "offered", ts, entered, 0, call)
 
     def _on_call_established(self, tenant: str, state: TenantState, e: ev.CallEstablished) -> None:
-        call = state.calls.get(e.call)
+        call_id, agent_id, ts = e.call, e.agent, e.ts
+        call = state.calls.get(call_id)
         if call is None:
-            call = self._call(state, e.call, e.direction)
-        ts = e.ts
-        if e.agent is not None:
-            leg = call.legs.get(e.agent)
+            call = self._call(state, call_id, e.direction)
+        if agent_id is not None:
+            leg = call.legs.get(agent_id)
             if leg is not None and leg.answered >= 0:
                 self._anomaly("established_twice")
                 return
         if call.queue is not None:
-            self._leave_queue(tenant, state, e.call, call, "answered", ts)
+            self._leave_queue(tenant, state, call_id, call, "answered", ts)
         elif e.queue is not None and call.answered_from is None:
             self._anomaly("established_not_queued")
         if call.answered_at < 0:
             call.answered_at = ts
-        if e.agent is None:
+        if agent_id is None:
             return
         # Offers ringing at other agents end unanswered.
-        for other in [a for a, leg in call.legs.items() if leg.answered < 0 and a != e.agent]:
-            self._drop_leg(tenant, state, e.call, call, other, ts, completed=False)
-        leg = self._set_leg(tenant, state, e.call, call, e.agent, "talking", ts)
+        for other in [a for a, leg in call.legs.items() if leg.answered < 0 and a != agent_id]:
+            self._drop_leg(tenant, state, call_id, call, other, ts, completed=False)
+        leg = self._set_leg(tenant, state, call_id, call, agent_id, "talking", ts)
         leg.answered = ts
         entered = call.answered_entered if call.answered_entered >= 0 else ts
         ring = ts - leg.rang if leg.rang >= 0 else 0
-        self._agent_action(tenant, e.agent, "voice", "answered", ts, entered, ring, call)
+        self._agent_action(tenant, agent_id, "voice", "answered", ts, entered, ring, call)
 
     def _on_call_held(self, tenant: str, state: TenantState, e: ev.CallHeld) -> None:
         call = state.calls.get(e.call)
@@ -1424,28 +1427,29 @@ class StatisticsEngine:
         return call.legs.get(agent)
 
     def _on_call_released(self, tenant: str, state: TenantState, e: ev.CallReleased) -> None:
-        call = state.calls.get(e.call)
+        call_id, agent, ts = e.call, e.agent, e.ts
+        calls = state.calls
+        call = calls.get(call_id)
         if call is None:
             self._anomaly("released_unknown_call")
             return
-        ts = e.ts
-        if e.agent is not None:
-            leg = call.legs.get(e.agent)
+        if agent is not None:
+            leg = call.legs.get(agent)
             if leg is None:
                 self._anomaly("released_without_leg")
                 return
             # A leg released while still ringing (an unanswered outbound call, or a ring the
             # agent did not answer) ends without talk; the agent must not stay "ringing".
-            self._drop_leg(tenant, state, e.call, call, e.agent, ts, completed=leg.answered >= 0)
+            self._drop_leg(tenant, state, call_id, call, agent, ts, completed=leg.answered >= 0)
         else:
             for agent_id in list(call.legs):
-                self._drop_leg(tenant, state, e.call, call, agent_id, ts, completed=True)
-        if call.queue is not None and e.agent is None:
+                self._drop_leg(tenant, state, call_id, call, agent_id, ts, completed=True)
+        if call.queue is not None and agent is None:
             self._anomaly("released_while_queued")
-            self._leave_queue(tenant, state, e.call, call, "diverted", ts)
+            self._leave_queue(tenant, state, call_id, call, "diverted", ts)
         if not call.legs and call.queue is None:
-            self._end_contact(tenant, state, e.call, call)
-            del state.calls[e.call]
+            self._end_contact(tenant, state, call_id, call)
+            del calls[call_id]
 
     def _on_call_abandoned(self, tenant: str, state: TenantState, e: ev.CallAbandoned) -> None:
         call = state.calls.get(e.call)
