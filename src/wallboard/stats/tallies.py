@@ -1,7 +1,8 @@
 """Accumulators of historical statistics, per window: fixed intervals, session or ring buffer.
 
-Cells are runs of ints in one flat list so a snapshot is plain data. An action cell is
-``[count, total_ms, in_range, max_ms, min_ms]`` (max/min -1 when empty); a service-level cell is
+Cells are runs of ints in one flat array (a list for the status accumulators) so a snapshot is
+plain data. An action cell is ``[count, total_ms, in_range, max_ms, min_ms]`` (max/min -1 when
+empty); a service-level cell is
 ``[answered_within, abandoned_within, exceeded, entered, removed_within, answered]``. A fact
 lands in the cell of the window holding its attribution instant; a fact for a window already
 past is dropped (its window is no longer shown), one for a later window rolls the cell over.
