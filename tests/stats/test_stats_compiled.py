@@ -13,6 +13,7 @@ import sys
 import tracemalloc
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from msgspec import to_builtins
@@ -65,11 +66,15 @@ def pure() -> ModuleType:
     return _pure_engine_module()
 
 
-def test_compiled_engine_equals_its_python_source(pure: ModuleType, tmp_path: Path) -> None:
-    run_batch(builtin_scenario("demo"), seed=5, hours=3, out=tmp_path)
-    events = [decode_event(line) for line in (tmp_path / "events.jsonl").read_bytes().splitlines()]
-    library = standard_library()
-    discover = pure.StatisticsEngine(library)
+def _demo(
+    tmp_path: Path, seed: int, hours: float, engine_class: Any
+) -> tuple[list[Event], list[tuple[str, str, str]]]:
+    """The events of the demo scenario, and every object they name (as ``engine_class`` finds
+    them): tenant, object type, id."""
+    run_batch(builtin_scenario("demo"), seed=seed, hours=hours, out=tmp_path)
+    lines = (tmp_path / "events.jsonl").read_bytes().splitlines()
+    events = [event for event in map(decode_event, lines) if isinstance(event, Event)]
+    discover = engine_class(standard_library())
     for event in events:
         discover.apply(event)
     targets = [
@@ -78,6 +83,12 @@ def test_compiled_engine_equals_its_python_source(pure: ModuleType, tmp_path: Pa
         for object_type, ids in discover.known_objects(tenant).items()
         for object_id in ids
     ]
+    return events, targets
+
+
+def test_compiled_engine_equals_its_python_source(pure: ModuleType, tmp_path: Path) -> None:
+    events, targets = _demo(tmp_path, 5, 3, pure.StatisticsEngine)
+    library = standard_library()
     engines = [StatisticsEngine(library), pure.StatisticsEngine(library)]
     assert type(engines[0]) is not type(engines[1])
     opened = 0
@@ -156,18 +167,7 @@ def test_compiled_state_and_accumulators_stay_out_of_the_collector_yet_are_freed
     # Compiled, the engine's own objects are outside the cyclic garbage collector (fewer
     # objects for each collection to walk); sound only while none can be part of a reference
     # cycle: an engine dropped must free all it held, run after run.
-    run_batch(builtin_scenario("demo"), seed=6, hours=1, out=tmp_path)
-    events = [decode_event(line) for line in (tmp_path / "events.jsonl").read_bytes().splitlines()]
-    discover = StatisticsEngine(standard_library())
-    for event in events:
-        discover.apply(event)
-    targets = [
-        (tenant, object_type, object_id)
-        for tenant in discover.tenants()
-        for object_type, ids in discover.known_objects(tenant).items()
-        for object_id in ids
-    ]
-    del discover
+    events, targets = _demo(tmp_path, 6, 1, StatisticsEngine)
     gc.collect()
     tracemalloc.start()
     try:
