@@ -402,10 +402,10 @@ FactRoute = tuple[tuple[Sub, ...], tuple[Node, ...]]
 @cython.no_gc
 @cython.cclass
 class StatusRoute:
-    """What one agent's status change on one media reaches, computed once (kept in :class:`Routes`):
-    the nodes it changes, the status times it feeds (sliding ones by the status left: only
-    leaving a status of their mask adds time), the status accumulators by status, and the
-    status views (of its groups and of the tenant) it moves in."""
+    """What one agent's status change on one media reaches, computed once and kept on the
+    agent's ``MediaState``: the nodes it changes, the status times it feeds (sliding ones by the
+    status left: only leaving a status of their mask adds time), the status accumulators by
+    status, and the status views (of its groups and of the tenant) it moves in."""
 
     __slots__ = ("by_status", "changed", "sliding", "times", "views")
 
