@@ -76,7 +76,7 @@ cdef class StatusRoute:
 
 cdef class Routes:
     cdef public tuple nodes, status_nodes
-    cdef public dict facts
+    cdef public dict facts, status
 
 
 cdef class StatisticsEngine:
@@ -87,7 +87,7 @@ cdef class StatisticsEngine:
     cdef public dict _zones, _tenants, _runtime, _nodes
     cdef public dict _compiled, _windows, _seen, _restoring, _handlers
     cdef public list _changed, _buffer
-    cdef public long long _arrivals, _watermark, _cutoff, _route_epoch
+    cdef public long long _arrivals, _watermark, _cutoff
     cdef public object _seen_order
 
     @cython.locals(ts=cython.longlong, cutoff=cython.longlong, seen=dict)
@@ -133,7 +133,7 @@ cdef class StatisticsEngine:
     @cython.locals(routes=Routes, watchers=tuple, found=list)
     cdef tuple _queue_watchers(self, tenant, queue)
     @cython.locals(
-        runtime=TenantRuntime, node=Node, index=dict, members=set, ms=MediaState
+        runtime=TenantRuntime, nodes=dict, node=Node, index=dict, members=set, routes=Routes
     )
     cdef _set_login_queues(self, tenant, agent_id, AgentState agent, tuple queues)
     cdef AgentState _agent(self, tenant, state, agent_id, ts)

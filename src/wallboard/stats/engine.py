@@ -402,9 +402,9 @@ FactRoute = tuple[tuple[Sub, ...], tuple[Node, ...]]
 @cython.no_gc
 @cython.cclass
 class StatusRoute:
-    """What one agent's status change on one media reaches, computed once and kept on the
-    agent's ``MediaState``: the nodes it changes, the status times it feeds (sliding ones by the
-    status left: only leaving a status of their mask adds time), the status accumulators by
+    """What one agent's status change on one media reaches, computed once and kept in the
+    agent's :class:`Routes`: the nodes it changes, the status times it feeds (sliding ones by
+    the status left: only leaving a status of their mask adds time), the status accumulators by
     status, and the status views (of its groups and of the tenant) it moves in."""
 
     __slots__ = ("by_status", "changed", "sliding", "times", "views")
@@ -434,18 +434,18 @@ class Routes:
     a queue's own, its groups' and (an ACD queue's) the tenant's. ``status_nodes``: those an
     agent's status changes reach — an agent's nodes and the tenant's; of a queue's nodes, those
     that count its agents' statuses (``Node.watches_agents``). ``facts``: by media, then kind of
-    fact, the subscriptions fed and the nodes changed. Kept per object in its tenant
-    (``TenantRuntime.agent_routes``, ``queue_routes``), found by its id: no key tuple to build,
-    hash and compare on every fact. (An agent's status route on a media is kept on its
-    ``MediaState``, valid while the engine's route epoch is unchanged.)
+    fact, the subscriptions fed and the nodes changed; ``status``: by media, an agent's status
+    route. Kept per object in its tenant (``TenantRuntime.agent_routes``, ``queue_routes``),
+    found by its id: no key tuple to build, hash and compare on every fact.
     """
 
-    __slots__ = ("facts", "nodes", "status_nodes")
+    __slots__ = ("facts", "nodes", "status", "status_nodes")
 
     def __init__(self) -> None:
         self.nodes: tuple[Node, ...] | None = None
         self.status_nodes: tuple[Node, ...] | None = None
         self.facts: dict[str, dict[str, FactRoute]] = {}
+        self.status: dict[str, StatusRoute] = {}
 
 
 _EventUnion = Union[tuple(ev.EVENT_TYPES)]  # type: ignore[valid-type]  # noqa: UP007
@@ -509,9 +509,6 @@ class StatisticsEngine:
         # Nodes whose statistics may have changed, each once (its ``dirty`` flag: cheaper than
         # a set on every fact); reported by key in ``drain_changes``.
         self._changed: list[Node] = []
-        # Bumped whenever routes are dropped: a status route kept on a media state is valid
-        # while its epoch is this one.
-        self._route_epoch = 0
         self._buffer: list[tuple[int, int, ev.Event]] = []
         self._arrivals = 0
         self._watermark = -1
@@ -765,7 +762,6 @@ class StatisticsEngine:
     # --- routing -------------------------------------------------------------------------------
 
     def _invalidate_routes(self) -> None:
-        self._route_epoch += 1  # every agent's status routes (kept on its media states)
         for runtime in self._runtime.values():
             runtime.agent_routes.clear()
             runtime.queue_routes.clear()
@@ -924,12 +920,10 @@ class StatisticsEngine:
         old, old_reason, since = ms.status, ms.status_reason, ms.since
         if old == status and old_reason == reason:
             return
-        route = ms.route
-        if route is None or ms.route_epoch != self._route_epoch:
-            route = self._status_route(
-                tenant, agent_id, media, self._agent_routes(tenant, agent_id)
-            )
-            ms.route, ms.route_epoch = route, self._route_epoch
+        routes = self._agent_routes(tenant, agent_id)
+        route = routes.status.get(media)
+        if route is None:
+            route = self._status_route(tenant, agent_id, media, routes)
         for statuses in route.views:
             members = statuses.get(old)
             if members is not None:
@@ -997,6 +991,7 @@ class StatisticsEngine:
             {status: tuple(subs) for status, subs in by_status.items()},
             tuple(views),
         )
+        routes.status[media] = route
         return route
 
     def _agent_queue_nodes(self, tenant: str, agent_id: str) -> list[Node]:
@@ -1060,8 +1055,9 @@ class StatisticsEngine:
         for queue in queues:
             index.setdefault(queue, set()).add(agent_id)
         agent.queues = queues
-        for ms in agent.media.values():
-            ms.route = None  # the queue nodes its statuses reach changed
+        routes = runtime.agent_routes.get(agent_id)
+        if routes is not None:
+            routes.status.clear()
 
     def _agent(self, tenant: str, state: TenantState, agent_id: str, ts: int) -> AgentState:
         agent = state.agents.get(agent_id)

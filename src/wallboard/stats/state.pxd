@@ -2,8 +2,8 @@
 # contact-center state objects become extension types (C attribute access from the engine).
 
 cdef class MediaState:
-    cdef public object base, reason, status, status_reason, route
-    cdef public long long since, route_epoch
+    cdef public object base, reason, status, status_reason
+    cdef public long long since
     cdef public dict contacts
 
 

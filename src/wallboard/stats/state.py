@@ -27,16 +27,7 @@ class MediaState:
     logged out); ``contacts`` from contact events (contact id → ringing/talking/held); the
     effective ``status`` is the contact state when there is one, else ``base``."""
 
-    __slots__ = (
-        "base",
-        "contacts",
-        "reason",
-        "route",
-        "route_epoch",
-        "since",
-        "status",
-        "status_reason",
-    )
+    __slots__ = ("base", "contacts", "reason", "since", "status", "status_reason")
 
     def __init__(
         self,
@@ -53,10 +44,6 @@ class MediaState:
         self.status_reason = status_reason
         self.since = since
         self.contacts = {} if contacts is None else contacts
-        # The engine's status route of this agent on this media (not state: rebuilt on use),
-        # valid while ``route_epoch`` is the engine's.
-        self.route: Any = None
-        self.route_epoch = -1
 
     def state(self) -> list[Any]:
         return [self.base, self.reason, self.status, self.status_reason, self.since, self.contacts]
