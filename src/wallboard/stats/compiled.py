@@ -1,9 +1,10 @@
-"""Which statistics-engine modules run compiled, and whether a compiled one is older than its source.
+"""Which statistics-engine modules run compiled, and whether one is older than its source.
 
 The hot modules (those with a ``.pxd`` beside them: the engine, the contact-center state, the
-accumulators and the windows) are compiled by Cython (``make compile``) from their Python source;
-the ``.pxd`` only adds C types. Without the compiled files the same code runs as Python. A compiled module older
-than its ``.py`` or ``.pxd`` would run old code, so importing :mod:`wallboard.stats` warns of it.
+accumulators and the windows) are compiled by Cython (``make compile``) from their Python
+source; the ``.pxd`` only adds C types. Without the compiled files the same code runs as
+Python. A compiled module older than its ``.py`` or ``.pxd`` would run old code, so importing
+:mod:`wallboard.stats` warns of it.
 """
 
 from __future__ import annotations
