@@ -8,7 +8,8 @@ from wallboard.stats.windows cimport FixedWindows
 
 cdef class Tally:
     cdef public long long mode, width, step_ms, slots, refs
-    cdef public object data
+    # Read-only: ``cells`` points into this array's buffer.
+    cdef readonly object data
     cdef long long* cells
 
     @cython.locals(cells=cython.p_longlong, index=Py_ssize_t)
