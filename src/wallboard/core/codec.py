@@ -76,6 +76,13 @@ def _field_and_value(message: str, line: bytes) -> tuple[str, str | None]:
     return field, text
 
 
+def _check_utf8(line: bytes) -> None:
+    """Raise UnicodeDecodeError if ``line`` is not UTF-8 (only on the error path: msgspec
+    reports a bad byte inside a string as a UnicodeDecodeError or, since 0.23, as a
+    DecodeError, or as a wrong value of the field that held it)."""
+    bytes(line).decode("utf-8")
+
+
 class Decoder:
     """Decodes one line (without its newline) into an event or a control message."""
 
@@ -113,8 +120,10 @@ class Decoder:
         try:
             return self._decoder.decode(line)
         except msgspec.ValidationError as exc:
+            _check_utf8(line)
             return self._unknown_or_raise(line, str(exc))
         except msgspec.DecodeError as exc:
+            _check_utf8(line)
             raise MalformedMessage(
                 f"not a JSON object: {exc}", reason="bad_json", field="message", value=None
             ) from None
