@@ -719,6 +719,11 @@ def test_a_damaged_snapshot_is_refused_with_what_is_wrong() -> None:
     action[5][4] = action[5][4][:-1]  # the cells of an action tally, one value short
     with pytest.raises(InvalidInput, match=r"a tally of \d+ x 5 has \d+ values"):
         StatisticsEngine.restore(msgspec.msgpack.encode(cells), standard_library())
+    times = next(record for record in cells["tallies"] if record[4] == "times")
+    times[5][2] = times[5][2] + [0]  # time per status, one status too many
+    action[5][4] = action[5][4] + [0]
+    with pytest.raises(InvalidInput, match=r"status times hold 7 values, not 8"):
+        StatisticsEngine.restore(msgspec.msgpack.encode(cells), standard_library())
     agent = msgspec.msgpack.decode(engine.snapshot())
     agent["tenants"][T]["agents"]["a1"] = agent["tenants"][T]["agents"]["a1"][:3]
     with pytest.raises(InvalidInput, match=r"not an engine snapshot: .*agents"):

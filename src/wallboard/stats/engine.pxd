@@ -13,6 +13,8 @@ from wallboard.stats.windows cimport FixedWindows
 cdef Py_ssize_t COUNT, TOTAL, IN_RANGE, MAX, MIN
 cdef Py_ssize_t SL_ANSWERED_WITHIN, SL_ABANDONED_WITHIN, SL_EXCEEDED, SL_ENTERED
 cdef Py_ssize_t SL_REMOVED_WITHIN, SL_ANSWERED
+# Dictionaries read on every event, as C globals (typed: their methods called directly).
+cdef dict STATUS_INDEX, _PLAIN
 
 
 cdef class Sub:
@@ -60,13 +62,13 @@ cdef class Node:
     cdef public object key
     cdef public bint watches_agents, dirty
     cdef public dict actions, statuses, times, stats, tallies
-    cdef public list sessions
+    cdef public tuple sessions
 
 
 cdef class TenantRuntime:
     cdef public object zone, config
     cdef public dict group_members, agent_groups, queue_group_members, queue_groups
-    cdef public dict login_queues, views, agent_routes, queue_routes
+    cdef public dict login_queues, views, agent_routes, queue_routes, configured_queues
 
 
 cdef class StatusRoute:
@@ -105,7 +107,7 @@ cdef class StatisticsEngine:
     @cython.locals(routes=Routes, by_kind=dict, route=tuple, subs=tuple, changed=tuple, sub=Sub)
     cdef _agent_action(self, tenant, agent, media, kind, t, entered_t, dur, contact)
 
-    @cython.locals(subs=list, changed=list, node=Node, found=list, route=tuple)
+    @cython.locals(subs=list, changed=list, node=Node, by_kind=dict, found=tuple, route=tuple)
     cdef tuple _fact_route(self, Routes routes, media, kind)
 
     @cython.locals(routes=Routes, by_kind=dict, route=tuple, subs=tuple, changed=tuple, sub=Sub)
@@ -128,7 +130,9 @@ cdef class StatisticsEngine:
         views=list, changed=list, queue_node=Node, sub=object,
     )
     cdef StatusRoute _status_route(self, tenant, agent_id, media, Routes routes)
-    @cython.locals(runtime=TenantRuntime, agent=AgentState, queues=set, found=list, node=Node)
+    @cython.locals(
+        runtime=TenantRuntime, agent=AgentState, queues=tuple, configured=tuple, found=list, node=Node
+    )
     cdef list _agent_queue_nodes(self, tenant, agent_id)
     @cython.locals(routes=Routes, watchers=tuple, found=list)
     cdef tuple _queue_watchers(self, tenant, queue)

@@ -98,6 +98,14 @@ else:
 
 SNAPSHOT_VERSION: Final = 5
 _ALL_MEDIA: Final = tuple(m.value for m in ev.Media)
+# Enum members in events → their values as plain strings. The engine's dictionaries are keyed by
+# plain strings: a StrEnum member as a key is compared through the generic (slower) path, and
+# makes a dictionary holding it slower for every key; ``.value`` is a Python-level property.
+_PLAIN: Final[dict[object, str]] = {
+    member: member.value
+    for kind in (ev.Media, ev.Direction, ev.QueueKind, ev.VirtualQueueExit)
+    for member in kind
+}
 _QUEUE_TYPES: Final = ("queue", "routing_point", "virtual_queue")
 _QUEUE_OBJECT_TYPES: Final = frozenset({"queue", "queue_group"})
 _LOGGED_IN_STATUSES: Final = ("ready", "not_ready", "acw", "ringing", "talking", "held")
@@ -355,10 +363,13 @@ class Node:
         self.watches_agents = False
         # In the engine's list of changed nodes (until ``drain_changes``).
         self.dirty = False
-        self.actions: dict[str, dict[str, list[Sub]]] = {}
-        self.statuses: dict[tuple[str, str], list[StatusSub]] = {}
-        self.times: dict[str, list[TimesSub]] = {}
-        self.sessions: list[AnyTally] = []
+        # Subscriptions in tuples (rebuilt when a statistic is opened or closed, which is rare):
+        # unlike lists, tuples of the engine's untracked objects leave the cyclic collector's
+        # view, so a full collection does not walk them.
+        self.actions: dict[str, dict[str, tuple[Sub, ...]]] = {}
+        self.statuses: dict[tuple[str, str], tuple[StatusSub, ...]] = {}
+        self.times: dict[str, tuple[TimesSub, ...]] = {}
+        self.sessions: tuple[AnyTally, ...] = ()
         self.stats: dict[str, int] = {}
         self.tallies: dict[str, AnySub] = {}
 
@@ -370,6 +381,7 @@ class TenantRuntime:
         "agent_groups",
         "agent_routes",
         "config",
+        "configured_queues",
         "group_members",
         "login_queues",
         "queue_group_members",
@@ -382,6 +394,8 @@ class TenantRuntime:
     def __init__(self, zone: ZoneInfo) -> None:
         self.zone = zone
         self.config = ObjectConfig()
+        # agent → the queues whose configuration names it (``config.queues``, by agent)
+        self.configured_queues: dict[str, tuple[str, ...]] = {}
         self.group_members: dict[str, frozenset[str]] = {}
         self.agent_groups: dict[str, tuple[str, ...]] = {}
         self.queue_group_members: dict[str, frozenset[tuple[str, str]]] = {}
@@ -694,6 +708,11 @@ class StatisticsEngine:
             for agent in before - after:
                 self._group_member_change(tenant, state, runtime, group, agent, ts, joining=False)
         runtime.config = config
+        configured: dict[str, list[str]] = {}
+        for queue, queue_config in config.queues.items():
+            for agent in queue_config.agents:
+                configured.setdefault(agent, []).append(queue)
+        runtime.configured_queues = {a: tuple(q) for a, q in configured.items()}
         runtime.group_members = groups
         agent_groups: dict[str, list[str]] = {}
         for group, members in groups.items():
@@ -837,7 +856,8 @@ class StatisticsEngine:
         subs: list[Sub] = []
         changed: list[Node] = []
         for node in routes.nodes or ():
-            found = node.actions.get(media, {}).get(kind)
+            by_kind = node.actions.get(media)
+            found = None if by_kind is None else by_kind.get(kind)
             if found:
                 subs.extend(found)
                 changed.append(node)
@@ -998,12 +1018,12 @@ class StatisticsEngine:
         """Queue and queue-group nodes with agent-status statistics the agent counts in."""
         runtime = self._runtime[tenant]
         agent = self._tenants[tenant].agents.get(agent_id)
-        queues = set(() if agent is None else agent.queues)
-        for queue, queue_config in runtime.config.queues.items():
-            if agent_id in queue_config.agents:
-                queues.add(queue)
+        queues: tuple[str, ...] = () if agent is None else agent.queues
+        configured = runtime.configured_queues.get(agent_id)
+        if configured is not None:
+            queues += configured
         found: list[Node] = []
-        for queue in sorted(queues):
+        for queue in queues:
             for node in self._queue_watchers(tenant, queue):
                 if node not in found:
                     found.append(node)
@@ -1053,7 +1073,10 @@ class StatisticsEngine:
             if members is not None:
                 members.discard(agent_id)
         for queue in queues:
-            index.setdefault(queue, set()).add(agent_id)
+            members = index.get(queue)
+            if members is None:
+                members = index[queue] = set()
+            members.add(agent_id)
         agent.queues = queues
         routes = runtime.agent_routes.get(agent_id)
         if routes is not None:
@@ -1079,7 +1102,8 @@ class StatisticsEngine:
     # --- agent events --------------------------------------------------------------------------
 
     def _on_login(self, tenant: str, state: TenantState, e: ev.AgentLogin) -> None:
-        agent_id, ts, medias, queues = e.agent, e.ts, e.media, e.queues
+        agent_id, ts, queues = e.agent, e.ts, e.queues
+        medias = [_PLAIN[media] for media in e.media]
         agent = self._agent(tenant, state, agent_id, ts)
         if agent.logged_in:
             # A login adding media to a session is normal; one adding nothing is not.
@@ -1134,7 +1158,7 @@ class StatisticsEngine:
         e: ev.AgentReady | ev.AgentNotReady | ev.AgentAfterCallWork,
     ) -> None:
         # (Each field of the event read once: an attribute of a decoded event costs a lookup.)
-        agent_id, media, ts = e.agent, e.media, e.ts
+        agent_id, media, ts = e.agent, _PLAIN[e.media], e.ts
         agent = state.agents.get(agent_id)
         if agent is None or not agent.logged_in:
             self._anomaly("state_while_logged_out")
@@ -1163,7 +1187,7 @@ class StatisticsEngine:
                 self._mark((node,))
 
     def _on_capacity(self, tenant: str, state: TenantState, e: ev.AgentCapacity) -> None:
-        self._agent(tenant, state, e.agent, e.ts).capacity[e.media] = e.capacity
+        self._agent(tenant, state, e.agent, e.ts).capacity[_PLAIN[e.media]] = e.capacity
 
     # --- queue contents ------------------------------------------------------------------------
 
@@ -1332,10 +1356,10 @@ class StatisticsEngine:
         call_id, data = e.call, e.data
         call = state.calls.get(call_id)
         if call is None:
-            call = self._call(state, call_id, e.direction)
+            call = self._call(state, call_id, _PLAIN[e.direction])
         if data:
             call.data.update(data)
-        self._enter_queue(tenant, state, call_id, call, e.point.value, e.queue, e.ts)
+        self._enter_queue(tenant, state, call_id, call, _PLAIN[e.point], e.queue, e.ts)
 
     def _on_call_refused(self, tenant: str, state: TenantState, e: ev.CallRefused) -> None:
         call = state.calls.get(e.call)
@@ -1359,7 +1383,7 @@ class StatisticsEngine:
         call_id, agent_id, ts = e.call, e.agent, e.ts
         call = state.calls.get(call_id)
         if call is None:
-            call = self._call(state, call_id, e.direction)
+            call = self._call(state, call_id, _PLAIN[e.direction])
         if agent_id is None:
             return
         if agent_id in call.legs:
@@ -1373,7 +1397,7 @@ class StatisticsEngine:
         call_id, agent_id, ts = e.call, e.agent, e.ts
         call = state.calls.get(call_id)
         if call is None:
-            call = self._call(state, call_id, e.direction)
+            call = self._call(state, call_id, _PLAIN[e.direction])
         if agent_id is not None:
             leg = call.legs.get(agent_id)
             if leg is not None and leg.answered >= 0:
@@ -1512,10 +1536,11 @@ class StatisticsEngine:
         if key in state.vq_entries:
             self._anomaly("vq_entered_twice")
             return
-        state.vq_entries[key] = e.ts
-        self._queue_statuses(state, "virtual_queue", e.vq, e.media)["waiting"][contact_id] = e.ts
+        state.vq_entries[key] = ts = e.ts
+        media = _PLAIN[e.media]
+        self._queue_statuses(state, "virtual_queue", e.vq, media)["waiting"][contact_id] = ts
         contact = self._vq_contact(state, e.call, e.interaction)
-        self._queue_fact(tenant, "virtual_queue", e.vq, e.media, "entered", e.ts, e.ts, 0, contact)
+        self._queue_fact(tenant, "virtual_queue", e.vq, media, "entered", ts, ts, 0, contact)
 
     def _on_vq_left(self, tenant: str, state: TenantState, e: ev.VirtualQueueLeft) -> None:
         contact_id = e.call or e.interaction
@@ -1525,18 +1550,11 @@ class StatisticsEngine:
         if since is None or contact_id is None:
             self._anomaly("vq_left_without_entering")
             return
-        self._queue_statuses(state, "virtual_queue", e.vq, e.media)["waiting"].pop(contact_id, None)
+        media, ts = _PLAIN[e.media], e.ts
+        self._queue_statuses(state, "virtual_queue", e.vq, media)["waiting"].pop(contact_id, None)
         contact = self._vq_contact(state, e.call, e.interaction)
         self._queue_fact(
-            tenant,
-            "virtual_queue",
-            e.vq,
-            e.media,
-            e.reason.value,
-            e.ts,
-            since,
-            e.ts - since,
-            contact,
+            tenant, "virtual_queue", e.vq, media, _PLAIN[e.reason], ts, since, ts - since, contact
         )
 
     @staticmethod
@@ -1565,24 +1583,24 @@ class StatisticsEngine:
         if e.interaction in state.interactions:
             self._anomaly("interaction_created_twice")
             return
-        contact = self._interaction(state, e.interaction, e.media, e.direction)
+        contact = self._interaction(state, e.interaction, _PLAIN[e.media], _PLAIN[e.direction])
         contact.data.update(e.data)
 
     def _on_ix_queued(self, tenant: str, state: TenantState, e: ev.InteractionQueued) -> None:
-        contact = self._interaction(state, e.interaction, e.media)
+        contact = self._interaction(state, e.interaction, _PLAIN[e.media])
         self._enter_queue(tenant, state, e.interaction, contact, "queue", e.queue, e.ts)
 
     def _on_ix_offered(self, tenant: str, state: TenantState, e: ev.InteractionOffered) -> None:
-        contact = self._interaction(state, e.interaction, e.media)
+        contact = self._interaction(state, e.interaction, _PLAIN[e.media])
         if e.agent in contact.legs:
             self._anomaly("offered_twice")
             return
         self._set_leg(tenant, state, e.interaction, contact, e.agent, "ringing", e.ts)
         entered = contact.entered if contact.queue is not None else e.ts
-        self._agent_action(tenant, e.agent, e.media, "offered", e.ts, entered, 0, contact)
+        self._agent_action(tenant, e.agent, _PLAIN[e.media], "offered", e.ts, entered, 0, contact)
 
     def _on_ix_accepted(self, tenant: str, state: TenantState, e: ev.InteractionAccepted) -> None:
-        contact = self._interaction(state, e.interaction, e.media)
+        contact = self._interaction(state, e.interaction, _PLAIN[e.media])
         leg = contact.legs.get(e.agent)
         if leg is not None and leg.answered >= 0:
             self._anomaly("accepted_twice")
@@ -1593,7 +1611,9 @@ class StatisticsEngine:
         leg.answered = e.ts
         entered = contact.answered_entered if contact.answered_entered >= 0 else e.ts
         ring = e.ts - leg.rang if leg.rang >= 0 else 0
-        self._agent_action(tenant, e.agent, e.media, "answered", e.ts, entered, ring, contact)
+        self._agent_action(
+            tenant, e.agent, _PLAIN[e.media], "answered", e.ts, entered, ring, contact
+        )
 
     def _on_ix_ended_offer(
         self,
@@ -1617,7 +1637,9 @@ class StatisticsEngine:
             return
         entered = contact.answered_entered if contact.answered_entered >= 0 else e.ts
         if e.agent is not None:
-            self._agent_action(tenant, e.agent, e.media, "transferred", e.ts, entered, 0, contact)
+            self._agent_action(
+                tenant, e.agent, _PLAIN[e.media], "transferred", e.ts, entered, 0, contact
+            )
             if e.agent in contact.legs:
                 self._drop_leg(tenant, state, e.interaction, contact, e.agent, e.ts, completed=True)
         if contact.answered_from is not None:
@@ -1625,7 +1647,7 @@ class StatisticsEngine:
                 tenant,
                 contact.answered_type,
                 contact.answered_from,
-                e.media,
+                _PLAIN[e.media],
                 "transferred",
                 e.ts,
                 entered,
@@ -1741,11 +1763,12 @@ class StatisticsEngine:
             else:
                 times = restored if isinstance(restored, StatusTimes) else StatusTimes(mode)
             times_sub = TimesSub(times, windows)
-            node.times.setdefault(d.status_media.value, []).append(times_sub)
+            media = d.status_media.value
+            node.times[media] = (*node.times.get(media, ()), times_sub)
             if restored is None:
                 self._seed_status_times(tenant, node, times_sub)
             if mode == SESSION:
-                node.sessions.append(times)
+                node.sessions += (times,)
             times.refs = 1
             node.tallies[spec] = times_sub
             return
@@ -1763,11 +1786,11 @@ class StatisticsEngine:
             status_sub = StatusSub(status_tally, windows, _reason_set(d.filter.reasons))
             media = d.status_media.value
             for status in d.mask:
-                node.statuses.setdefault((media, status), []).append(status_sub)
+                node.statuses[media, status] = (*node.statuses.get((media, status), ()), status_sub)
             if restored is None:
                 self._seed_status_tally(tenant, node, d, status_sub)
             if mode == SESSION:
-                node.sessions.append(status_tally)
+                node.sessions += (status_tally,)
             status_tally.refs = 1
             node.tallies[spec] = status_sub
             return
@@ -1797,12 +1820,12 @@ class StatisticsEngine:
                 hi = hi if d.time_range.to_s is None else round(d.time_range.to_s * 1000)
             sub = ActionSub(tally, windows, f, entered, lo, hi)
             kinds = tuple(dict.fromkeys((*d.mask, *d.denominator_mask)))
-        for media in d.filter.media or _ALL_MEDIA:
+        for media in [m.value for m in d.filter.media] or _ALL_MEDIA:
             by_kind = node.actions.setdefault(media, {})
             for kind in kinds:
-                by_kind.setdefault(kind, []).append(sub)
+                by_kind[kind] = (*by_kind.get(kind, ()), sub)
         if mode == SESSION:
-            node.sessions.append(tally)
+            node.sessions += (tally,)
         tally.refs = 1
         node.tallies[spec] = sub
 
@@ -1881,21 +1904,18 @@ class StatisticsEngine:
         if tally.refs > 0:
             return
         del node.tallies[spec]
+        # By identity: equal-looking accumulators of other statistics must stay.
         if isinstance(sub, TimesSub):
-            for times_subs in node.times.values():
-                if sub in times_subs:
-                    times_subs.remove(sub)
+            for media, times_subs in node.times.items():
+                node.times[media] = tuple(other for other in times_subs if other is not sub)
         elif isinstance(sub, StatusSub):
-            for status_subs in node.statuses.values():
-                if sub in status_subs:
-                    status_subs.remove(sub)
+            for key, status_subs in node.statuses.items():
+                node.statuses[key] = tuple(other for other in status_subs if other is not sub)
         else:
             for by_kind in node.actions.values():
-                for action_subs in by_kind.values():
-                    if sub in action_subs:
-                        action_subs.remove(sub)
-        # By identity: equal-looking accumulators of other statistics must stay.
-        node.sessions = [other for other in node.sessions if other is not tally]
+                for kind, action_subs in by_kind.items():
+                    by_kind[kind] = tuple(other for other in action_subs if other is not sub)
+        node.sessions = tuple(other for other in node.sessions if other is not tally)
 
     def is_open(self, tenant: str, object_type: str, object_id: str, stat_id: str) -> bool:
         node = self._nodes.get((tenant, object_type, object_id))

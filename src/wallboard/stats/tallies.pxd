@@ -5,6 +5,9 @@ cimport cython
 
 from wallboard.stats.windows cimport FixedWindows
 
+# The number of agent statuses (``STATUS_INDEX``), as a C integer.
+cdef Py_ssize_t STATUS_COUNT
+
 
 cdef class Tally:
     cdef public long long mode, width, step_ms, slots, refs
@@ -51,7 +54,9 @@ cdef class SlidingStatusTally:
 
 cdef class StatusTimes:
     cdef public long long mode, key, refs
-    cdef public list closed
+    # Read-only: ``cells`` points into this array's buffer.
+    cdef readonly object closed
+    cdef long long* cells
     cdef public dict later
     cdef public object reasons
 
@@ -60,6 +65,8 @@ cdef class StatusTimes:
         self, member, Py_ssize_t index, old_reason, long long since, long long t,
         FixedWindows windows,
     )
+    @cython.locals(cells=cython.p_longlong, index=Py_ssize_t)
+    cdef _clear(self)
 
 
 cdef class SlidingStatusTimes:

@@ -382,6 +382,7 @@ STATUS_INDEX: Final = {
     )
 }
 NOT_READY_INDEX: Final = STATUS_INDEX["not_ready"]
+STATUS_COUNT: Final = len(STATUS_INDEX)
 
 
 @cython.no_gc
@@ -396,9 +397,13 @@ class StatusTimes:
     by the engine: no per-member copy here) — or, in ``later``, when it joined the group if
     that was after. A status change costs one update here however many statistics read the
     object.
+
+    ``closed`` is an array of 64-bit integers (by ``STATUS_INDEX``) that never changes size;
+    ``cells`` is what a status change updates: as Python, ``closed`` itself; compiled, a C
+    pointer to its buffer (no integer objects), as in :class:`Tally`.
     """
 
-    __slots__ = ("closed", "key", "later", "mode", "reasons", "refs")
+    __slots__ = ("cells", "closed", "key", "later", "mode", "reasons", "refs")
 
     def __init__(
         self,
@@ -411,7 +416,15 @@ class StatusTimes:
     ) -> None:
         self.mode = mode
         self.key = key
-        self.closed = [0] * len(STATUS_INDEX) if closed is None else closed
+        if closed is not None and len(closed) != STATUS_COUNT:
+            raise ValueError(f"status times hold {STATUS_COUNT} values, not {len(closed)}")
+        self.closed = array("q", [0] * STATUS_COUNT if closed is None else closed)
+        if cython.compiled:
+            self.cells = cython.cast(
+                cython.p_longlong, cython.cast(cython.Py_ssize_t, self.closed.buffer_info()[0])
+            )
+        else:
+            self.cells = self.closed
         self.later = {} if later is None else later
         self.refs = refs
         # Closed not-ready time by reason (None until the first one closes: most agents'
@@ -419,7 +432,7 @@ class StatusTimes:
         self.reasons = reasons
 
     def state(self) -> list[Any]:
-        return [self.mode, self.key, self.closed, self.later, self.refs, self.reasons]
+        return [self.mode, self.key, self.closed.tolist(), self.later, self.refs, self.reasons]
 
     def change(
         self,
@@ -438,8 +451,7 @@ class StatusTimes:
             start = windows.lo if windows.lo <= t < windows.hi else windows.start(t)
             if start > key:
                 key = self.key = start
-                self.closed = [0] * len(STATUS_INDEX)
-                self.reasons = None
+                self._clear()
         later = self.later
         if later:
             joined = later.pop(member, None)
@@ -448,7 +460,7 @@ class StatusTimes:
         if index < 0 or key < 0:
             return
         spent = t - (since if since > key else key)
-        self.closed[index] += spent
+        self.cells[index] += spent
         if index == NOT_READY_INDEX:
             reasons = self.reasons
             if reasons is None:
@@ -485,12 +497,16 @@ class StatusTimes:
             start = windows.start(t)
             if start > self.key:
                 self.key = start
-                self.closed = [0] * len(STATUS_INDEX)
-                self.reasons = None
+                self._clear()
 
     def reset_session(self, start: int) -> None:
         self.key = start
-        self.closed = [0] * len(STATUS_INDEX)
+        self._clear()
+
+    def _clear(self) -> None:
+        cells = self.cells
+        for index in range(STATUS_COUNT):
+            cells[index] = 0
         self.reasons = None
 
 
