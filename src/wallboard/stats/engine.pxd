@@ -5,7 +5,7 @@
 
 cimport cython
 
-from wallboard.stats.state cimport AgentState, ContactState, Leg, MediaState
+from wallboard.stats.state cimport AgentState, ContactState, Leg, MediaState, TenantState
 from wallboard.stats.tallies cimport SlidingStatusTimes, StatusTimes, Tally
 from wallboard.stats.windows cimport FixedWindows
 
@@ -131,7 +131,8 @@ cdef class StatisticsEngine:
     )
     cdef StatusRoute _status_route(self, tenant, agent_id, media, Routes routes)
     @cython.locals(
-        runtime=TenantRuntime, agent=AgentState, queues=tuple, configured=tuple, found=list, node=Node
+        runtime=TenantRuntime, agent=AgentState, queues=tuple, configured=tuple, found=list,
+        node=Node,
     )
     cdef list _agent_queue_nodes(self, tenant, agent_id)
     @cython.locals(routes=Routes, watchers=tuple, found=list)
@@ -140,48 +141,93 @@ cdef class StatisticsEngine:
         runtime=TenantRuntime, nodes=dict, node=Node, index=dict, members=set, routes=Routes
     )
     cdef _set_login_queues(self, tenant, agent_id, AgentState agent, tuple queues)
-    cdef AgentState _agent(self, tenant, state, agent_id, ts)
+    cdef AgentState _agent(self, tenant, TenantState state, agent_id, ts)
     cdef MediaState _media(self, tenant, agent_id, AgentState agent, media, ts)
-    cdef dict _queue_statuses(self, state, object_type, queue, media)
+    cdef dict _queue_statuses(self, TenantState state, object_type, queue, media)
 
     @cython.locals(nodes=tuple)
     cdef _touch_queue(self, tenant, object_type, queue)
 
     cdef _enter_queue(
-        self, tenant, state, contact_id, ContactState contact, object_type, queue, ts
+        self, tenant, TenantState state, contact_id, ContactState contact, object_type, queue, ts
     )
 
     @cython.locals(statuses=dict)
-    cdef _leave_queue(self, tenant, state, contact_id, ContactState contact, kind, ts)
+    cdef _leave_queue(
+        self, tenant, TenantState state, contact_id, ContactState contact, kind, ts
+    )
 
-    cdef _end_contact(self, tenant, state, contact_id, ContactState contact)
+    cdef _end_contact(self, tenant, TenantState state, contact_id, ContactState contact)
 
     @cython.locals(leg=Leg)
     cdef _drop_leg(
-        self, tenant, state, contact_id, ContactState contact, agent_id, ts, bint completed
+        self, tenant, TenantState state, contact_id, ContactState contact, agent_id, ts,
+        bint completed,
     )
 
     @cython.locals(leg=Leg, agent=AgentState, ms=MediaState)
     cdef Leg _set_leg(
-        self, tenant, state, contact_id, ContactState contact, agent_id, status, ts
+        self, tenant, TenantState state, contact_id, ContactState contact, agent_id, status, ts
     )
 
-    cdef ContactState _call(self, state, call_id, direction)
+    cdef ContactState _call(self, TenantState state, call_id, direction)
 
     # Event handlers: Python-callable (the dispatch table holds them as bound methods), with
     # C-typed locals.
     @cython.locals(agent=AgentState, ms=MediaState)
-    cpdef _on_login(self, tenant, state, e)
+    cpdef _on_login(self, tenant, TenantState state, e)
     @cython.locals(agent=AgentState, ms=MediaState)
-    cpdef _on_agent_state(self, tenant, state, e)
+    cpdef _on_agent_state(self, tenant, TenantState state, e)
     @cython.locals(call=ContactState)
-    cpdef _on_call_queued(self, tenant, state, e)
+    cpdef _on_call_queued(self, tenant, TenantState state, e)
     @cython.locals(call=ContactState)
-    cpdef _on_call_ringing(self, tenant, state, e)
+    cpdef _on_call_ringing(self, tenant, TenantState state, e)
     @cython.locals(call=ContactState, leg=Leg)
-    cpdef _on_call_established(self, tenant, state, e)
+    cpdef _on_call_established(self, tenant, TenantState state, e)
     @cython.locals(call=ContactState, leg=Leg)
-    cpdef _on_call_released(self, tenant, state, e)
+    cpdef _on_call_released(self, tenant, TenantState state, e)
+    @cython.locals(agent=AgentState)
+    cpdef _on_queues(self, tenant, TenantState state, e)
+    @cython.locals(agent=AgentState, ms=MediaState)
+    cpdef _on_logout(self, tenant, TenantState state, e)
+    @cython.locals(agent=AgentState)
+    cpdef _on_dnd(self, tenant, TenantState state, e)
+    cpdef _on_capacity(self, tenant, TenantState state, e)
+    @cython.locals(call=ContactState)
+    cpdef _on_call_refused(self, tenant, TenantState state, e)
+    @cython.locals(call=ContactState)
+    cpdef _on_call_diverted(self, tenant, TenantState state, e)
+    @cython.locals(call=ContactState, leg=Leg)
+    cpdef _on_call_held(self, tenant, TenantState state, e)
+    @cython.locals(call=ContactState, leg=Leg)
+    cpdef _on_call_retrieved(self, tenant, TenantState state, e)
+    @cython.locals(call=ContactState)
+    cpdef _on_call_abandoned(self, tenant, TenantState state, e)
+    @cython.locals(call=ContactState)
+    cpdef _on_call_transferred(self, tenant, TenantState state, e)
+    @cython.locals(call=ContactState)
+    cpdef _on_call_conferenced(self, tenant, TenantState state, e)
+    @cython.locals(call=ContactState)
+    cpdef _on_call_data(self, tenant, TenantState state, e)
+    @cython.locals(contact=ContactState)
+    cpdef _on_vq_entered(self, tenant, TenantState state, e)
+    @cython.locals(contact=ContactState)
+    cpdef _on_vq_left(self, tenant, TenantState state, e)
+    @cython.locals(contact=ContactState)
+    cpdef _on_ix_created(self, tenant, TenantState state, e)
+    @cython.locals(contact=ContactState)
+    cpdef _on_ix_queued(self, tenant, TenantState state, e)
+    @cython.locals(contact=ContactState)
+    cpdef _on_ix_offered(self, tenant, TenantState state, e)
+    @cython.locals(contact=ContactState, leg=Leg)
+    cpdef _on_ix_accepted(self, tenant, TenantState state, e)
+    @cython.locals(contact=ContactState, leg=Leg)
+    cpdef _on_ix_ended_offer(self, tenant, TenantState state, e)
+    @cython.locals(contact=ContactState)
+    cpdef _on_ix_transferred(self, tenant, TenantState state, e)
+    @cython.locals(contact=ContactState)
+    cpdef _on_ix_done(self, tenant, TenantState state, e)
+    cdef ContactState _interaction(self, TenantState state, interaction_id, media, direction=*)
     cdef _process(self, event)
     cdef _release(self, up_to)
     cdef _forget_seen(self)

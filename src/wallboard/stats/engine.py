@@ -49,6 +49,7 @@ from wallboard.stats.state import (
     Leg,
     MediaState,
     ObjectConfig,
+    TenantRecord,
     TenantState,
     decode_state,
     encode_state,
@@ -480,7 +481,7 @@ class _SnapshotVersion(msgspec.Struct):
 
 class EngineSnapshot(msgspec.Struct):
     version: int
-    tenants: dict[str, TenantState]
+    tenants: dict[str, TenantRecord]
     configs: dict[str, ObjectConfig]
     opened: list[tuple[str, str, str, str]]
     tallies: list[TallyRecord]
@@ -2424,7 +2425,7 @@ class StatisticsEngine:
                 opened.extend([(tenant, object_type, object_id, stat_id)] * direct)
         snapshot = EngineSnapshot(
             version=SNAPSHOT_VERSION,
-            tenants=self._tenants,
+            tenants={tenant: state.record() for tenant, state in self._tenants.items()},
             configs={t: r.config for t, r in self._runtime.items()},
             opened=opened,
             tallies=tallies,
@@ -2468,7 +2469,7 @@ class StatisticsEngine:
             default_time_zone=default_time_zone,
         )
         for tenant, state in snapshot.tenants.items():
-            engine._tenants[tenant] = state
+            engine._tenants[tenant] = TenantState.from_record(state)
             engine._runtime[tenant] = TenantRuntime(engine._zone(tenant))
             engine._rebuild_tenant_view(tenant)
         for tenant, config in snapshot.configs.items():

@@ -23,3 +23,7 @@ cdef class ContactState:
     cdef public object media, direction, queue, queue_type, answered_from, answered_type, skill
     cdef public dict data, legs
     cdef public long long entered, answered_entered, answered_at
+
+
+cdef class TenantState:
+    cdef public dict agents, calls, interactions, queues, vq_entries

@@ -191,13 +191,49 @@ class ContactState:
         return cls(*fields)
 
 
-class TenantState(msgspec.Struct):
+@cython.cclass
+class TenantState:
+    """One tenant's contact center (an extension type when compiled: the engine reads its
+    dictionaries as C fields). A snapshot keeps it as a :class:`TenantRecord`."""
+
+    __slots__ = ("agents", "calls", "interactions", "queues", "vq_entries")
+
+    def __init__(
+        self,
+        agents: dict[str, AgentState] | None = None,
+        calls: dict[str, ContactState] | None = None,
+        interactions: dict[str, ContactState] | None = None,
+        queues: dict[str, dict[str, dict[str, dict[str, dict[str, int]]]]] | None = None,
+        vq_entries: dict[str, int] | None = None,
+    ) -> None:
+        self.agents = {} if agents is None else agents
+        self.calls = {} if calls is None else calls
+        self.interactions = {} if interactions is None else interactions
+        # object type (queue, routing_point, virtual_queue) → id → media → status → contact →
+        # since
+        self.queues = {} if queues is None else queues
+        # virtual queue waits: "vq\x1fcontact" → since
+        self.vq_entries = {} if vq_entries is None else vq_entries
+
+    def record(self) -> TenantRecord:
+        return TenantRecord(
+            self.agents, self.calls, self.interactions, self.queues, self.vq_entries
+        )
+
+    @classmethod
+    def from_record(cls, record: TenantRecord) -> TenantState:
+        return cls(
+            record.agents, record.calls, record.interactions, record.queues, record.vq_entries
+        )
+
+
+class TenantRecord(msgspec.Struct):
+    """A :class:`TenantState` in a snapshot."""
+
     agents: dict[str, AgentState] = {}
     calls: dict[str, ContactState] = {}
     interactions: dict[str, ContactState] = {}
-    # object type (queue, routing_point, virtual_queue) → id → media → status → contact → since
     queues: dict[str, dict[str, dict[str, dict[str, dict[str, int]]]]] = {}
-    # virtual queue waits: "vq\x1fcontact" → since
     vq_entries: dict[str, int] = {}
 
 
