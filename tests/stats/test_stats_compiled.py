@@ -157,6 +157,15 @@ def _run_everything_open(events: list[Event], targets: list[tuple[str, str, str]
         state.ContactState, state.Leg,
     )  # fmt: skip
     assert not [o for o in gc.get_objects() if isinstance(o, untracked)], "no_gc classes tracked"
+    # Nor are the arrays of the accumulators' cells.
+    cells = [
+        sub.tally.data if isinstance(sub.tally, tallies.Tally) else sub.tally.closed
+        for node in each._nodes.values()
+        for sub in node.tallies.values()
+        if isinstance(sub.tally, tallies.Tally | tallies.StatusTimes)
+    ]
+    assert len(cells) > 100
+    assert not [data for data in cells if gc.is_tracked(data)], "cell arrays tracked"
     del each
     return held
 

@@ -5,6 +5,11 @@ cimport cython
 
 from wallboard.stats.windows cimport FixedWindows
 
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(object)
+
+cdef _untrack(object cells)
+
 # The number of agent statuses (``STATUS_INDEX``), as a C integer.
 cdef Py_ssize_t STATUS_COUNT
 

@@ -42,6 +42,15 @@ def empty_cell(width: int) -> list[int]:
     return [0] * width
 
 
+def _untrack(cells: array[int]) -> None:
+    """Take an array of cells out of the cyclic garbage collector's view (compiled; as Python
+    a no-op). An array refers to nothing but its type, so it can never be part of a cycle;
+    the collector would only walk the hundreds of thousands of them on every full
+    collection."""
+    if cython.compiled:
+        PyObject_GC_UnTrack(cells)  # type: ignore[name-defined]  # noqa: F821  (tallies.pxd)
+
+
 @cython.no_gc
 @cython.cclass
 class Tally:
@@ -68,6 +77,7 @@ class Tally:
         if len(data) != slots * (width + 1):
             raise ValueError(f"a tally of {slots} x {width} has {slots * (width + 1)} values")
         self.data = array("q", data)
+        _untrack(self.data)
         if cython.compiled:
             self.cells = cython.cast(
                 cython.p_longlong, cython.cast(cython.Py_ssize_t, self.data.buffer_info()[0])
@@ -419,6 +429,7 @@ class StatusTimes:
         if closed is not None and len(closed) != STATUS_COUNT:
             raise ValueError(f"status times hold {STATUS_COUNT} values, not {len(closed)}")
         self.closed = array("q", [0] * STATUS_COUNT if closed is None else closed)
+        _untrack(self.closed)
         if cython.compiled:
             self.cells = cython.cast(
                 cython.p_longlong, cython.cast(cython.Py_ssize_t, self.closed.buffer_info()[0])
