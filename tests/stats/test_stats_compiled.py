@@ -22,7 +22,15 @@ from wallboard.core.codec import decode_event
 from wallboard.core.events import Event
 from wallboard.sim.batch import run_batch
 from wallboard.sim.builtin import builtin_scenario
-from wallboard.stats import StatisticsEngine, compiled, engine, standard_library, state, tallies
+from wallboard.stats import (
+    StatisticsEngine,
+    compiled,
+    engine,
+    standard_library,
+    state,
+    tallies,
+    windows,
+)
 
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
 
@@ -152,9 +160,10 @@ def _run_everything_open(events: list[Event], targets: list[tuple[str, str, str]
     held = tracemalloc.get_traced_memory()[0]
     untracked = (
         engine.Node, engine.ActionSub, engine.ServiceSub, engine.StatusSub, engine.TimesSub,
-        engine.StatusRoute, tallies.Tally, tallies.StatusTally, tallies.SlidingStatusTally,
-        tallies.StatusTimes, tallies.SlidingStatusTimes, state.AgentState, state.MediaState,
-        state.ContactState, state.Leg,
+        engine.StatusRoute, engine.Routes, engine.FactRoute, windows.FixedWindows,
+        tallies.Tally, tallies.StatusTally, tallies.SlidingStatusTally, tallies.StatusTimes,
+        tallies.SlidingStatusTimes, state.AgentState, state.MediaState, state.ContactState,
+        state.Leg,
     )  # fmt: skip
     assert not [o for o in gc.get_objects() if isinstance(o, untracked)], "no_gc classes tracked"
     # Nor are the arrays of the accumulators' cells.

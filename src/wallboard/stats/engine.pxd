@@ -71,6 +71,10 @@ cdef class TenantRuntime:
     cdef public dict login_queues, views, agent_routes, queue_routes, configured_queues
 
 
+cdef class FactRoute:
+    cdef public tuple subs, changed
+
+
 cdef class StatusRoute:
     cdef public tuple changed, times, views
     cdef public dict sliding, by_status
@@ -104,16 +108,20 @@ cdef class StatisticsEngine:
     @cython.locals(found=list, node=Node, runtime=TenantRuntime, routes=Routes, by_id=dict)
     cdef Routes _queue_routes(self, tenant, object_type, queue)
 
-    @cython.locals(routes=Routes, by_kind=dict, route=tuple, subs=tuple, changed=tuple, sub=Sub)
+    @cython.locals(
+        routes=Routes, by_kind=dict, route=FactRoute, subs=tuple, changed=tuple, sub=Sub
+    )
     cdef _agent_action(self, tenant, agent, media, kind, t, entered_t, dur, contact)
 
-    @cython.locals(subs=list, changed=list, node=Node, by_kind=dict, found=tuple, route=tuple)
-    cdef tuple _fact_route(self, Routes routes, media, kind)
+    @cython.locals(subs=list, changed=list, node=Node, by_kind=dict, found=tuple, route=FactRoute)
+    cdef FactRoute _fact_route(self, Routes routes, media, kind)
 
-    @cython.locals(routes=Routes, by_kind=dict, route=tuple, subs=tuple, changed=tuple, sub=Sub)
+    @cython.locals(
+        routes=Routes, by_kind=dict, route=FactRoute, subs=tuple, changed=tuple, sub=Sub
+    )
     cdef _queue_action(self, tenant, object_type, queue, media, kind, t, entered_t, dur, contact)
 
-    @cython.locals(routes=Routes, by_kind=dict, route=tuple, touched=tuple, sub=Sub)
+    @cython.locals(routes=Routes, by_kind=dict, route=FactRoute, touched=tuple, sub=Sub)
     cdef _queue_fact(self, tenant, object_type, queue, media, kind, t, entered_t, dur, contact)
 
     @cython.locals(contacts=dict)

@@ -410,8 +410,21 @@ class TenantRuntime:
         self.queue_routes: dict[str, dict[str, Routes]] = {}
 
 
-FactRoute = tuple[tuple[Sub, ...], tuple[Node, ...]]
-"""The subscriptions a fact feeds and the nodes it changes (empty when nothing reads it)."""
+@cython.no_gc
+@cython.cclass
+class FactRoute:
+    """The subscriptions a fact feeds and the nodes it changes (empty when nothing reads it).
+
+    Routes are built while events flow (an agent's first fact of a kind builds its route), so
+    they are made of objects the cyclic collector does not track — these, tuples of them and
+    dictionaries of those — or each agent's routes would end in the collector's oldest
+    generation and start full collections."""
+
+    __slots__ = ("changed", "subs")
+
+    def __init__(self, subs: tuple[Sub, ...], changed: tuple[Node, ...]) -> None:
+        self.subs = subs
+        self.changed = changed
 
 
 @cython.no_gc
@@ -847,7 +860,7 @@ class StatisticsEngine:
         route = None if by_kind is None else by_kind.get(kind)
         if route is None:
             route = self._fact_route(routes, media, kind)
-        subs, changed = route
+        subs, changed = route.subs, route.changed
         if changed:
             for sub in subs:
                 sub.hit(kind, t, entered_t, dur, contact)
@@ -862,7 +875,7 @@ class StatisticsEngine:
             if found:
                 subs.extend(found)
                 changed.append(node)
-        route = (tuple(subs), tuple(changed))
+        route = FactRoute(tuple(subs), tuple(changed))
         routes.facts.setdefault(media, {})[kind] = route
         return route
 
@@ -885,7 +898,7 @@ class StatisticsEngine:
         route = None if by_kind is None else by_kind.get(kind)
         if route is None:
             route = self._fact_route(routes, media, kind)
-        subs, changed = route
+        subs, changed = route.subs, route.changed
         if changed:
             for sub in subs:
                 sub.hit(kind, t, entered_t, dur, contact)
@@ -914,7 +927,7 @@ class StatisticsEngine:
         route = None if by_kind is None else by_kind.get(kind)
         if route is None:
             route = self._fact_route(routes, media, kind)
-        for sub in route[0]:
+        for sub in route.subs:
             sub.hit(kind, t, entered_t, dur, contact)
 
     def _refresh(self, tenant: str, agent_id: str, ms: MediaState, media: str, ts: int) -> None:

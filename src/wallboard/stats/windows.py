@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 from datetime import date, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
 from wallboard.stats.definitions import (
@@ -23,6 +23,14 @@ from wallboard.stats.definitions import (
     TimeProfile,
 )
 
+if TYPE_CHECKING:
+    from wallboard.stats import _shadow as cython
+else:
+    try:
+        import cython
+    except ImportError:  # running as Python without Cython
+        from wallboard.stats import _shadow as cython
+
 FOREVER_MS: Final = 1 << 62
 _MINUTE_MS: Final = 60_000
 _DAY_MINUTES: Final = 24 * 60
@@ -32,6 +40,9 @@ def _instant_ms(wall: datetime, zone: ZoneInfo, fold: int) -> int:
     return int(wall.replace(tzinfo=zone, fold=fold).timestamp() * 1000)
 
 
+# No reference cycle can pass through windows (a zone, integers, a cache of lists).
+@cython.no_gc
+@cython.cclass
 class FixedWindows:
     """Contiguous windows ``[start, end)`` covering all time. ``lo``/``hi`` cache the last
     window computed: hot paths test ``lo <= t < hi`` themselves and read ``lo`` (a method call
@@ -59,6 +70,8 @@ class FixedWindows:
         raise NotImplementedError
 
 
+@cython.no_gc
+@cython.cclass
 class Forever(FixedWindows):
     """One window from the epoch on (ever-growing)."""
 
@@ -66,6 +79,8 @@ class Forever(FixedWindows):
         return 0, FOREVER_MS
 
 
+@cython.no_gc
+@cython.cclass
 class DayPartition(FixedWindows):
     """The local day from ``anchor_min`` cut every ``step_min`` wall-clock minutes."""
 
