@@ -95,6 +95,10 @@ cdef class StatisticsEngine:
     cdef public list _changed, _buffer
     cdef public long long _arrivals, _watermark, _cutoff
     cdef public object _seen_order
+    cdef public object _last_tenant
+    cdef public TenantRuntime _last_runtime
+
+    cdef TenantRuntime _runtime_of(self, tenant)
 
     @cython.locals(ts=cython.longlong, cutoff=cython.longlong, seen=dict)
     cpdef apply(self, event)

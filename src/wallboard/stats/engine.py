@@ -531,6 +531,10 @@ class StatisticsEngine:
         self.anomalies: dict[str, int] = {}
         self._tenants: dict[str, TenantState] = {}
         self._runtime: dict[str, TenantRuntime] = {}
+        # The tenant of the event being applied and its runtime: helpers find it by the
+        # identity of the tenant's name (the event's string, passed along), not by a lookup.
+        self._last_tenant: str | None = None
+        self._last_runtime: TenantRuntime | None = None
         self._nodes: dict[ObjectKey, Node] = {}
         self._compiled: dict[tuple[str, str], CompiledStatistic] = {}
         self._windows: dict[tuple[str, str], FixedWindows | None] = {}
@@ -671,6 +675,15 @@ class StatisticsEngine:
         self.events_applied += 1
         handler(tenant, state, event)
 
+    def _runtime_of(self, tenant: str) -> TenantRuntime:
+        if tenant is self._last_tenant:
+            runtime = self._last_runtime
+            assert runtime is not None
+            return runtime
+        runtime = self._runtime[tenant]
+        self._last_tenant, self._last_runtime = tenant, runtime
+        return runtime
+
     def _anomaly(self, kind: str) -> None:
         self.anomalies[kind] = self.anomalies.get(kind, 0) + 1
 
@@ -800,7 +813,7 @@ class StatisticsEngine:
             runtime.queue_routes.clear()
 
     def _agent_routes(self, tenant: str, agent: str) -> Routes:
-        runtime = self._runtime[tenant]
+        runtime = self._runtime_of(tenant)
         routes = runtime.agent_routes.get(agent)
         if routes is None:
             routes = runtime.agent_routes[agent] = Routes()
@@ -816,7 +829,7 @@ class StatisticsEngine:
         return routes
 
     def _queue_routes(self, tenant: str, object_type: str, queue: str) -> Routes:
-        runtime = self._runtime[tenant]
+        runtime = self._runtime_of(tenant)
         by_id = runtime.queue_routes.get(object_type)
         if by_id is None:
             by_id = runtime.queue_routes[object_type] = {}
@@ -1008,7 +1021,7 @@ class StatisticsEngine:
                 if sub_media == media and subs:
                     by_status.setdefault(status, []).extend(subs)
         # The status views of the agent's groups and of the whole tenant on this media.
-        runtime = self._runtime[tenant]
+        runtime = self._runtime_of(tenant)
         views = []
         for group in (*runtime.agent_groups.get(agent_id, ()), ""):
             view = runtime.views.get(group)
@@ -1030,7 +1043,7 @@ class StatisticsEngine:
 
     def _agent_queue_nodes(self, tenant: str, agent_id: str) -> list[Node]:
         """Queue and queue-group nodes with agent-status statistics the agent counts in."""
-        runtime = self._runtime[tenant]
+        runtime = self._runtime_of(tenant)
         agent = self._tenants[tenant].agents.get(agent_id)
         queues: tuple[str, ...] = () if agent is None else agent.queues
         configured = runtime.configured_queues.get(agent_id)
@@ -1074,7 +1087,7 @@ class StatisticsEngine:
     ) -> None:
         if agent.queues == queues:
             return
-        runtime = self._runtime[tenant]
+        runtime = self._runtime_of(tenant)
         # Per-queue agent counts are computed on read: tell the collector which queues (and
         # queue groups) gained or lost the agent.
         for queue in set(agent.queues).symmetric_difference(queues):
@@ -1242,7 +1255,7 @@ class StatisticsEngine:
             self._leave_queue(tenant, state, contact_id, contact, "diverted", ts)
         contact.queue, contact.queue_type, contact.entered = queue, object_type, ts
         if object_type == "queue":
-            queue_config = self._runtime[tenant].config.queues.get(queue)
+            queue_config = self._runtime_of(tenant).config.queues.get(queue)
             contact.skill = None if queue_config is None else queue_config.skill
         self._queue_statuses(state, object_type, queue, contact.media)["waiting"][contact_id] = ts
         self._queue_fact(tenant, object_type, queue, contact.media, "entered", ts, ts, 0, contact)
@@ -2484,6 +2497,7 @@ class StatisticsEngine:
         for tenant, state in snapshot.tenants.items():
             engine._tenants[tenant] = TenantState.from_record(state)
             engine._runtime[tenant] = TenantRuntime(engine._zone(tenant))
+            engine._last_tenant = engine._last_runtime = None
             engine._rebuild_tenant_view(tenant)
         for tenant, config in snapshot.configs.items():
             engine._tenant(tenant)
