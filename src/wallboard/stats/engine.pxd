@@ -139,7 +139,7 @@ cdef class StatisticsEngine:
 
     @cython.locals(
         nodes=tuple, node=Node, times=list, sliding=dict, by_status=dict, runtime=TenantRuntime,
-        views=list, changed=list, queue_node=Node, sub=object,
+        views=list, changed=list, queue_node=Node, sub=object, view=dict, statuses=dict,
     )
     cdef StatusRoute _status_route(self, tenant, agent_id, media, Routes routes)
     @cython.locals(
@@ -150,9 +150,12 @@ cdef class StatisticsEngine:
     @cython.locals(routes=Routes, watchers=tuple, found=list)
     cdef tuple _queue_watchers(self, tenant, queue)
     @cython.locals(
-        runtime=TenantRuntime, nodes=dict, node=Node, index=dict, members=set, routes=Routes
+        runtime=TenantRuntime, nodes=dict, node=Node, index=dict, members=set, routes=Routes,
+        old=tuple,
     )
     cdef _set_login_queues(self, tenant, agent_id, AgentState agent, tuple queues)
+    @cython.locals(changed=list, node=Node)
+    cdef _queue_agents_changed(self, tenant, queue)
     cdef AgentState _agent(self, tenant, TenantState state, agent_id, ts)
     cdef MediaState _media(self, tenant, agent_id, AgentState agent, media, ts)
     cdef dict _queue_statuses(self, TenantState state, object_type, queue, media)

@@ -1026,7 +1026,10 @@ class StatisticsEngine:
         for group in (*runtime.agent_groups.get(agent_id, ()), ""):
             view = runtime.views.get(group)
             if view is not None:
-                views.append(view.setdefault(media, {}))
+                statuses = view.get(media)
+                if statuses is None:
+                    statuses = view[media] = {}
+                views.append(statuses)
         changed = list(nodes)
         for queue_node in self._agent_queue_nodes(tenant, agent_id):
             if queue_node not in changed:
@@ -1088,18 +1091,19 @@ class StatisticsEngine:
         if agent.queues == queues:
             return
         runtime = self._runtime_of(tenant)
+        index = runtime.login_queues
         # Per-queue agent counts are computed on read: tell the collector which queues (and
         # queue groups) gained or lost the agent.
-        for queue in set(agent.queues).symmetric_difference(queues):
-            for node in self._queue_routes(tenant, "queue", queue).nodes or ():
-                if node.key[1] != "tenant":  # the tenant's agents did not change
-                    self._mark((node,))
-        index = runtime.login_queues
-        for queue in agent.queues:
+        old = agent.queues
+        for queue in old:
+            if queue not in queues:
+                self._queue_agents_changed(tenant, queue)
             members = index.get(queue)
             if members is not None:
                 members.discard(agent_id)
         for queue in queues:
+            if queue not in old:
+                self._queue_agents_changed(tenant, queue)
             members = index.get(queue)
             if members is None:
                 members = index[queue] = set()
@@ -1109,10 +1113,18 @@ class StatisticsEngine:
         if routes is not None:
             routes.status.clear()
 
+    def _queue_agents_changed(self, tenant: str, queue: str) -> None:
+        """Mark the queue's objects, but not the tenant's (its agents did not change)."""
+        changed = self._changed
+        for node in self._queue_routes(tenant, "queue", queue).nodes or ():
+            if not node.dirty and node.key[1] != "tenant":
+                node.dirty = True
+                changed.append(node)
+
     def _agent(self, tenant: str, state: TenantState, agent_id: str, ts: int) -> AgentState:
         agent = state.agents.get(agent_id)
         if agent is None:
-            agent = state.agents[agent_id] = AgentState(media={}, capacity={})
+            agent = state.agents[agent_id] = AgentState()
         return agent
 
     def _media(
@@ -1120,9 +1132,8 @@ class StatisticsEngine:
     ) -> MediaState:
         ms = agent.media.get(media)
         if ms is None:
-            ms = agent.media[media] = MediaState(
-                base="logged_out", reason=None, status="", status_reason=None, since=ts, contacts={}
-            )
+            # (base, reason, status, status reason, since: positional arguments are cheaper)
+            ms = agent.media[media] = MediaState("logged_out", None, "", None, ts)
             self._set_status(tenant, agent_id, ms, media, "logged_out", None, ts)
         return ms
 
@@ -1354,9 +1365,7 @@ class StatisticsEngine:
     ) -> Leg:
         leg = contact.legs.get(agent_id)
         if leg is None:
-            leg = contact.legs[agent_id] = Leg(
-                status=status, rang=ts if status == "ringing" else -1
-            )
+            leg = contact.legs[agent_id] = Leg(status, ts if status == "ringing" else -1)
         leg.status = status
         media = contact.media
         agent = state.agents.get(agent_id)
@@ -1374,9 +1383,7 @@ class StatisticsEngine:
     def _call(self, state: TenantState, call_id: str, direction: str) -> ContactState:
         call = state.calls.get(call_id)
         if call is None:
-            call = state.calls[call_id] = ContactState(
-                media="voice", direction=direction, data={}, legs={}
-            )
+            call = state.calls[call_id] = ContactState("voice", direction)
         return call
 
     def _on_call_queued(self, tenant: str, state: TenantState, e: ev.CallQueued) -> None:
@@ -1601,9 +1608,7 @@ class StatisticsEngine:
     ) -> ContactState:
         contact = state.interactions.get(interaction_id)
         if contact is None:
-            contact = state.interactions[interaction_id] = ContactState(
-                media=media, direction=direction, data={}, legs={}
-            )
+            contact = state.interactions[interaction_id] = ContactState(media, direction)
         return contact
 
     def _on_ix_created(self, tenant: str, state: TenantState, e: ev.InteractionCreated) -> None:
