@@ -8,7 +8,7 @@ from wallboard.stats.windows cimport FixedWindows
 cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object)
 
-cdef _untrack(object cells)
+cdef long long* _cells(object data) except NULL
 
 # The number of agent statuses (``STATUS_INDEX``), as a C integer.
 cdef Py_ssize_t STATUS_COUNT

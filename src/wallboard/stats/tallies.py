@@ -42,13 +42,18 @@ def empty_cell(width: int) -> list[int]:
     return [0] * width
 
 
-def _untrack(cells: array[int]) -> None:
-    """Take an array of cells out of the cyclic garbage collector's view (compiled; as Python
-    a no-op). An array refers to nothing but its type, so it can never be part of a cycle;
-    the collector would only walk the hundreds of thousands of them on every full
-    collection."""
+def _cells(data: array[int]) -> Any:
+    """What the per-fact code updates for an array of cells that never changes size: compiled,
+    a C pointer to its buffer (no integer objects); as Python, the array itself.
+
+    Compiled, the array is also taken out of the cyclic garbage collector's view: it refers to
+    nothing but its type, so it can never be part of a cycle, and the collector would only walk
+    the hundreds of thousands of them on every full collection."""
     if cython.compiled:
-        PyObject_GC_UnTrack(cells)  # type: ignore[name-defined]  # noqa: F821  (tallies.pxd)
+        PyObject_GC_UnTrack(data)  # type: ignore[name-defined]  # noqa: F821  (tallies.pxd)
+        return cython.cast(cython.p_longlong, cython.cast(cython.Py_ssize_t, data.buffer_info()[0]))
+    else:
+        return data
 
 
 @cython.no_gc
@@ -77,13 +82,7 @@ class Tally:
         if len(data) != slots * (width + 1):
             raise ValueError(f"a tally of {slots} x {width} has {slots * (width + 1)} values")
         self.data = array("q", data)
-        _untrack(self.data)
-        if cython.compiled:
-            self.cells = cython.cast(
-                cython.p_longlong, cython.cast(cython.Py_ssize_t, self.data.buffer_info()[0])
-            )
-        else:
-            self.cells = self.data
+        self.cells = _cells(self.data)
         self.refs = refs
 
     def state(self) -> list[Any]:
@@ -429,13 +428,7 @@ class StatusTimes:
         if closed is not None and len(closed) != STATUS_COUNT:
             raise ValueError(f"status times hold {STATUS_COUNT} values, not {len(closed)}")
         self.closed = array("q", [0] * STATUS_COUNT if closed is None else closed)
-        _untrack(self.closed)
-        if cython.compiled:
-            self.cells = cython.cast(
-                cython.p_longlong, cython.cast(cython.Py_ssize_t, self.closed.buffer_info()[0])
-            )
-        else:
-            self.cells = self.closed
+        self.cells = _cells(self.closed)
         self.later = {} if later is None else later
         self.refs = refs
         # Closed not-ready time by reason (None until the first one closes: most agents'
