@@ -1623,29 +1623,29 @@ class StatisticsEngine:
         self._enter_queue(tenant, state, e.interaction, contact, "queue", e.queue, e.ts)
 
     def _on_ix_offered(self, tenant: str, state: TenantState, e: ev.InteractionOffered) -> None:
-        contact = self._interaction(state, e.interaction, _PLAIN[e.media])
-        if e.agent in contact.legs:
+        media, agent_id, ts = _PLAIN[e.media], e.agent, e.ts
+        contact = self._interaction(state, e.interaction, media)
+        if agent_id in contact.legs:
             self._anomaly("offered_twice")
             return
-        self._set_leg(tenant, state, e.interaction, contact, e.agent, "ringing", e.ts)
-        entered = contact.entered if contact.queue is not None else e.ts
-        self._agent_action(tenant, e.agent, _PLAIN[e.media], "offered", e.ts, entered, 0, contact)
+        self._set_leg(tenant, state, e.interaction, contact, agent_id, "ringing", ts)
+        entered = contact.entered if contact.queue is not None else ts
+        self._agent_action(tenant, agent_id, media, "offered", ts, entered, 0, contact)
 
     def _on_ix_accepted(self, tenant: str, state: TenantState, e: ev.InteractionAccepted) -> None:
-        contact = self._interaction(state, e.interaction, _PLAIN[e.media])
-        leg = contact.legs.get(e.agent)
+        media, contact_id, agent_id, ts = _PLAIN[e.media], e.interaction, e.agent, e.ts
+        contact = self._interaction(state, contact_id, media)
+        leg = contact.legs.get(agent_id)
         if leg is not None and leg.answered >= 0:
             self._anomaly("accepted_twice")
             return
         if contact.queue is not None:
-            self._leave_queue(tenant, state, e.interaction, contact, "answered", e.ts)
-        leg = self._set_leg(tenant, state, e.interaction, contact, e.agent, "talking", e.ts)
-        leg.answered = e.ts
-        entered = contact.answered_entered if contact.answered_entered >= 0 else e.ts
-        ring = e.ts - leg.rang if leg.rang >= 0 else 0
-        self._agent_action(
-            tenant, e.agent, _PLAIN[e.media], "answered", e.ts, entered, ring, contact
-        )
+            self._leave_queue(tenant, state, contact_id, contact, "answered", ts)
+        leg = self._set_leg(tenant, state, contact_id, contact, agent_id, "talking", ts)
+        leg.answered = ts
+        entered = contact.answered_entered if contact.answered_entered >= 0 else ts
+        ring = ts - leg.rang if leg.rang >= 0 else 0
+        self._agent_action(tenant, agent_id, media, "answered", ts, entered, ring, contact)
 
     def _on_ix_ended_offer(
         self,
@@ -1667,21 +1667,20 @@ class StatisticsEngine:
         if contact is None:
             self._anomaly("transferred_unknown_interaction")
             return
-        entered = contact.answered_entered if contact.answered_entered >= 0 else e.ts
-        if e.agent is not None:
-            self._agent_action(
-                tenant, e.agent, _PLAIN[e.media], "transferred", e.ts, entered, 0, contact
-            )
-            if e.agent in contact.legs:
-                self._drop_leg(tenant, state, e.interaction, contact, e.agent, e.ts, completed=True)
+        media, agent_id, ts = _PLAIN[e.media], e.agent, e.ts
+        entered = contact.answered_entered if contact.answered_entered >= 0 else ts
+        if agent_id is not None:
+            self._agent_action(tenant, agent_id, media, "transferred", ts, entered, 0, contact)
+            if agent_id in contact.legs:
+                self._drop_leg(tenant, state, e.interaction, contact, agent_id, ts, completed=True)
         if contact.answered_from is not None:
             self._queue_action(
                 tenant,
                 contact.answered_type,
                 contact.answered_from,
-                _PLAIN[e.media],
+                media,
                 "transferred",
-                e.ts,
+                ts,
                 entered,
                 0,
                 contact,
