@@ -68,7 +68,7 @@ cdef class Node:
 cdef class TenantRuntime:
     cdef public object zone, config
     cdef public dict group_members, agent_groups, queue_group_members, queue_groups
-    cdef public dict login_queues, views, agent_routes, queue_routes, configured_queues
+    cdef public dict login_queues, agent_routes, queue_routes, configured_queues
 
 
 cdef class FactRoute:
@@ -76,7 +76,7 @@ cdef class FactRoute:
 
 
 cdef class StatusRoute:
-    cdef public tuple changed, times, views
+    cdef public tuple changed, times
     cdef public dict sliding, by_status
 
 
@@ -132,14 +132,14 @@ cdef class StatisticsEngine:
     cdef _refresh(self, tenant, agent_id, MediaState ms, media, ts)
 
     @cython.locals(
-        routes=Routes, route=StatusRoute, statuses=dict, members=dict, changed=tuple, by_status=dict,
+        routes=Routes, route=StatusRoute, changed=tuple, by_status=dict,
         sub=StatusSub, times=StatusTimes, windows=FixedWindows, sliding=SlidingStatusTimes,
     )
     cdef _set_status(self, tenant, agent_id, MediaState ms, media, status, reason, ts)
 
     @cython.locals(
-        nodes=tuple, node=Node, times=list, sliding=dict, by_status=dict, runtime=TenantRuntime,
-        views=list, changed=list, queue_node=Node, sub=object, view=dict, statuses=dict,
+        nodes=tuple, node=Node, times=list, sliding=dict, by_status=dict, changed=list,
+        queue_node=Node, sub=object,
     )
     cdef StatusRoute _status_route(self, tenant, agent_id, media, Routes routes)
     @cython.locals(

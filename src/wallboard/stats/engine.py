@@ -376,7 +376,7 @@ class Node:
 
 
 class TenantRuntime:
-    """Derived, rebuildable per-tenant indexes: membership and group status views."""
+    """Derived, rebuildable per-tenant indexes: membership and routes."""
 
     __slots__ = (
         "agent_groups",
@@ -388,7 +388,6 @@ class TenantRuntime:
         "queue_group_members",
         "queue_groups",
         "queue_routes",
-        "views",
         "zone",
     )
 
@@ -403,8 +402,6 @@ class TenantRuntime:
         self.queue_groups: dict[tuple[str, str], tuple[str, ...]] = {}
         # queue → agents whose login named it (rebuilt from the agents' state on restore)
         self.login_queues: dict[str, set[str]] = {}
-        # group id ("" = the whole tenant) → media → status → agent → since
-        self.views: dict[str, dict[str, dict[str, dict[str, int]]]] = {"": {}}
         # Routes (computed on use): agent → its routes; object type → queue id → its routes.
         self.agent_routes: dict[str, Routes] = {}
         self.queue_routes: dict[str, dict[str, Routes]] = {}
@@ -432,10 +429,10 @@ class FactRoute:
 class StatusRoute:
     """What one agent's status change on one media reaches, computed once and kept in the
     agent's :class:`Routes`: the nodes it changes, the status times it feeds (sliding ones by
-    the status left: only leaving a status of their mask adds time), the status accumulators by
-    status, and the status views (of its groups and of the tenant) it moves in."""
+    the status left: only leaving a status of their mask adds time) and the status accumulators
+    by status."""
 
-    __slots__ = ("by_status", "changed", "sliding", "times", "views")
+    __slots__ = ("by_status", "changed", "sliding", "times")
 
     def __init__(
         self,
@@ -443,13 +440,11 @@ class StatusRoute:
         times: tuple[tuple[StatusTimes, FixedWindows | None], ...],
         sliding: dict[str, tuple[SlidingStatusTimes, ...]],
         by_status: dict[str, tuple[StatusSub, ...]],
-        views: tuple[dict[str, dict[str, int]], ...],
     ) -> None:
         self.changed = changed
         self.times = times
         self.sliding = sliding
         self.by_status = by_status
-        self.views = views
 
 
 @cython.no_gc
@@ -733,7 +728,7 @@ class StatisticsEngine:
             before = old_members.get(group, frozenset())
             after = groups.get(group, frozenset())
             for agent in before - after:
-                self._group_member_change(tenant, state, runtime, group, agent, ts, joining=False)
+                self._group_member_change(tenant, state, group, agent, ts, joining=False)
         runtime.config = config
         configured: dict[str, list[str]] = {}
         for queue, queue_config in config.queues.items():
@@ -755,20 +750,15 @@ class StatisticsEngine:
             for member in queue_members:
                 queue_index.setdefault(member, []).append(name)
         runtime.queue_groups = {k: tuple(sorted(v)) for k, v in queue_index.items()}
-        for group in set(old_members) | set(groups):
-            if group not in groups:
-                runtime.views.pop(group, None)
-                continue
-            runtime.views.setdefault(group, {})
-            for agent in groups[group] - old_members.get(group, frozenset()):
-                self._group_member_change(tenant, state, runtime, group, agent, ts, joining=True)
+        for group, members in groups.items():
+            for agent in members - old_members.get(group, frozenset()):
+                self._group_member_change(tenant, state, group, agent, ts, joining=True)
         self._invalidate_routes()
 
     def _group_member_change(
         self,
         tenant: str,
         state: TenantState,
-        runtime: TenantRuntime,
         group: str,
         agent: str,
         ts: int,
@@ -776,18 +766,10 @@ class StatisticsEngine:
         joining: bool,
     ) -> None:
         agent_state = state.agents.get(agent)
-        if agent_state is None:
-            return
-        view = runtime.views.setdefault(group, {})
         node = self._nodes.get((tenant, "agent_group", group))
+        if agent_state is None or node is None:
+            return
         for media, ms in agent_state.media.items():
-            statuses = view.setdefault(media, {})
-            if joining:
-                statuses.setdefault(ms.status, {})[agent] = ms.since
-            else:
-                statuses.get(ms.status, {}).pop(agent, None)
-            if node is None:
-                continue
             for times_sub in node.times.get(media, ()):
                 if joining:
                     times_sub.tally.enter(agent, ts, times_sub.windows)
@@ -802,8 +784,7 @@ class StatisticsEngine:
                     sub.tally.enter(agent, ts, sub.windows)
                 else:
                     sub.tally.exit(agent, ts, sub.windows)
-        if node is not None:
-            self._mark((node,))
+        self._mark((node,))
 
     # --- routing -------------------------------------------------------------------------------
 
@@ -971,14 +952,6 @@ class StatisticsEngine:
         route = routes.status.get(media)
         if route is None:
             route = self._status_route(tenant, agent_id, media, routes)
-        for statuses in route.views:
-            members = statuses.get(old)
-            if members is not None:
-                members.pop(agent_id, None)
-            members = statuses.get(status)
-            if members is None:
-                members = statuses[status] = {}
-            members[agent_id] = ts
         ms.status, ms.status_reason, ms.since = status, reason, ts
         changed = route.changed
         if not changed:
@@ -1020,16 +993,6 @@ class StatisticsEngine:
             for (sub_media, status), subs in node.statuses.items():
                 if sub_media == media and subs:
                     by_status.setdefault(status, []).extend(subs)
-        # The status views of the agent's groups and of the whole tenant on this media.
-        runtime = self._runtime_of(tenant)
-        views = []
-        for group in (*runtime.agent_groups.get(agent_id, ()), ""):
-            view = runtime.views.get(group)
-            if view is not None:
-                statuses = view.get(media)
-                if statuses is None:
-                    statuses = view[media] = {}
-                views.append(statuses)
         changed = list(nodes)
         for queue_node in self._agent_queue_nodes(tenant, agent_id):
             if queue_node not in changed:
@@ -1039,7 +1002,6 @@ class StatisticsEngine:
             tuple(times),
             {status: tuple(subs) for status, subs in sliding.items()},
             {status: tuple(subs) for status, subs in by_status.items()},
-            tuple(views),
         )
         routes.status[media] = route
         return route
@@ -2116,27 +2078,20 @@ class StatisticsEngine:
             if on_contact is not None and not on_contact(ms):
                 return []
             return [ms.since]
-        view = self._runtime[tenant].views.get("" if object_type == "tenant" else object_id, {})
-        by_status = view.get(media, {})
+        # An agent group or the tenant: its members' statuses, read from their state (no index
+        # kept per group: reading is rare beside status changes, which are on every event).
+        agents = state.agents
         result: list[int] = []
-        for status in mask:
-            in_status = by_status.get(status)
-            if not in_status:
+        for agent_id in self._status_members(tenant, node):
+            agent = agents.get(agent_id)
+            ms = None if agent is None else agent.media.get(media)
+            if ms is None or ms.status not in mask:
                 continue
-            if on_contact is None and (reasons is None or status != "not_ready"):
-                result.extend(in_status.values())
+            if reasons is not None and ms.status == "not_ready" and ms.status_reason not in reasons:
                 continue
-            for agent_id, since in in_status.items():
-                ms = state.agents[agent_id].media[media]
-                if (
-                    reasons is not None
-                    and status == "not_ready"
-                    and ms.status_reason not in reasons
-                ):
-                    continue
-                if on_contact is not None and not on_contact(ms):
-                    continue
-                result.append(since)
+            if on_contact is not None and not on_contact(ms):
+                continue
+            result.append(ms.since)
         return result
 
     @staticmethod
@@ -2502,7 +2457,7 @@ class StatisticsEngine:
             engine._tenants[tenant] = TenantState.from_record(state)
             engine._runtime[tenant] = TenantRuntime(engine._zone(tenant))
             engine._last_tenant = engine._last_runtime = None
-            engine._rebuild_tenant_view(tenant)
+            engine._rebuild_login_queues(tenant)
         for tenant, config in snapshot.configs.items():
             engine._tenant(tenant)
             engine.set_objects(tenant, config, ts_ms=snapshot.watermark)
@@ -2533,15 +2488,11 @@ class StatisticsEngine:
         engine.drain_changes()
         return engine
 
-    def _rebuild_tenant_view(self, tenant: str) -> None:
-        view: dict[str, dict[str, dict[str, int]]] = {}
+    def _rebuild_login_queues(self, tenant: str) -> None:
         login_queues: dict[str, set[str]] = {}
         for agent_id, agent in sorted(self._tenants[tenant].agents.items()):
-            for media, ms in agent.media.items():
-                view.setdefault(media, {}).setdefault(ms.status, {})[agent_id] = ms.since
             for queue in agent.queues:
                 login_queues.setdefault(queue, set()).add(agent_id)
-        self._runtime[tenant].views[""] = view
         self._runtime[tenant].login_queues = login_queues
         self._invalidate_routes()
 
