@@ -13,6 +13,8 @@ from wallboard.stats.windows cimport FixedWindows
 cdef Py_ssize_t COUNT, TOTAL, IN_RANGE, MAX, MIN
 cdef Py_ssize_t SL_ANSWERED_WITHIN, SL_ABANDONED_WITHIN, SL_EXCEEDED, SL_ENTERED
 cdef Py_ssize_t SL_REMOVED_WITHIN, SL_ANSWERED
+# Accumulator modes (wallboard.stats.tallies), as C integers here.
+cdef long long FIXED, SESSION, RING
 # Dictionaries read on every event, as C globals (typed: their methods called directly).
 cdef dict STATUS_INDEX, _PLAIN
 
@@ -68,7 +70,7 @@ cdef class Node:
 cdef class TenantRuntime:
     cdef public object zone, config
     cdef public dict group_members, agent_groups, queue_group_members, queue_groups
-    cdef public dict login_queues, agent_routes, queue_routes, configured_queues
+    cdef public dict login_queues, queue_routes, configured_queues
 
 
 cdef class FactRoute:
@@ -76,13 +78,15 @@ cdef class FactRoute:
 
 
 cdef class StatusRoute:
+    cdef public long long generation
     cdef public tuple changed, times
     cdef public dict sliding, by_status
 
 
 cdef class Routes:
+    cdef public long long generation
     cdef public tuple nodes, status_nodes
-    cdef public dict facts, status
+    cdef public dict facts
 
 
 cdef class StatisticsEngine:
@@ -93,7 +97,7 @@ cdef class StatisticsEngine:
     cdef public dict _zones, _tenants, _runtime, _nodes
     cdef public dict _compiled, _windows, _seen, _restoring, _handlers
     cdef public list _changed, _buffer
-    cdef public long long _arrivals, _watermark, _cutoff
+    cdef public long long _arrivals, _watermark, _cutoff, _generation
     cdef public object _seen_order
     cdef public object _last_tenant
     cdef public TenantRuntime _last_runtime
@@ -108,14 +112,17 @@ cdef class StatisticsEngine:
     @cython.locals(node=Node, changed=list)
     cdef _mark(self, tuple nodes)
     @cython.locals(found=list, node=Node, runtime=TenantRuntime, routes=Routes)
-    cdef Routes _agent_routes(self, tenant, agent)
+    cdef Routes _agent_routes(self, tenant, agent_id, AgentState agent)
     @cython.locals(found=list, node=Node, runtime=TenantRuntime, routes=Routes, by_id=dict)
     cdef Routes _queue_routes(self, tenant, object_type, queue)
 
     @cython.locals(
         routes=Routes, by_kind=dict, route=FactRoute, subs=tuple, changed=tuple, sub=Sub
     )
-    cdef _agent_action(self, tenant, agent, media, kind, t, entered_t, dur, contact)
+    cdef _agent_action(
+        self, tenant, agent_id, AgentState agent, media, kind, long long t, long long entered_t,
+        long long dur, contact,
+    )
 
     @cython.locals(subs=list, changed=list, node=Node, by_kind=dict, found=tuple, route=FactRoute)
     cdef FactRoute _fact_route(self, Routes routes, media, kind)
@@ -123,10 +130,16 @@ cdef class StatisticsEngine:
     @cython.locals(
         routes=Routes, by_kind=dict, route=FactRoute, subs=tuple, changed=tuple, sub=Sub
     )
-    cdef _queue_action(self, tenant, object_type, queue, media, kind, t, entered_t, dur, contact)
+    cdef _queue_action(
+        self, tenant, object_type, queue, media, kind, long long t, long long entered_t,
+        long long dur, contact,
+    )
 
     @cython.locals(routes=Routes, by_kind=dict, route=FactRoute, touched=tuple, sub=Sub)
-    cdef _queue_fact(self, tenant, object_type, queue, media, kind, t, entered_t, dur, contact)
+    cdef _queue_fact(
+        self, tenant, object_type, queue, media, kind, long long t, long long entered_t,
+        long long dur, contact,
+    )
 
     @cython.locals(contacts=dict)
     cdef _refresh(self, tenant, agent_id, MediaState ms, media, ts)
@@ -141,7 +154,8 @@ cdef class StatisticsEngine:
         nodes=tuple, node=Node, times=list, sliding=dict, by_status=dict, changed=list,
         queue_node=Node, sub=object,
     )
-    cdef StatusRoute _status_route(self, tenant, agent_id, media, Routes routes)
+    @cython.locals(routes=Routes)
+    cdef StatusRoute _status_route(self, tenant, agent_id, MediaState ms, media)
     @cython.locals(
         runtime=TenantRuntime, agent=AgentState, queues=tuple, configured=tuple, found=list,
         node=Node,
@@ -150,8 +164,8 @@ cdef class StatisticsEngine:
     @cython.locals(routes=Routes, watchers=tuple, found=list)
     cdef tuple _queue_watchers(self, tenant, queue)
     @cython.locals(
-        runtime=TenantRuntime, nodes=dict, node=Node, index=dict, members=set, routes=Routes,
-        old=tuple,
+        runtime=TenantRuntime, nodes=dict, node=Node, index=dict, members=set, old=tuple,
+        ms=MediaState,
     )
     cdef _set_login_queues(self, tenant, agent_id, AgentState agent, tuple queues)
     @cython.locals(changed=list, node=Node)
@@ -174,15 +188,16 @@ cdef class StatisticsEngine:
 
     cdef _end_contact(self, tenant, TenantState state, contact_id, ContactState contact)
 
-    @cython.locals(leg=Leg)
+    @cython.locals(leg=Leg, agent=AgentState, ms=MediaState)
     cdef _drop_leg(
         self, tenant, TenantState state, contact_id, ContactState contact, agent_id, ts,
         bint completed,
     )
 
-    @cython.locals(leg=Leg, agent=AgentState, ms=MediaState)
+    @cython.locals(leg=Leg, ms=MediaState)
     cdef Leg _set_leg(
-        self, tenant, TenantState state, contact_id, ContactState contact, agent_id, status, ts
+        self, tenant, TenantState state, contact_id, ContactState contact, agent_id,
+        AgentState agent, status, ts,
     )
 
     cdef ContactState _call(self, TenantState state, call_id, direction)
@@ -195,9 +210,9 @@ cdef class StatisticsEngine:
     cpdef _on_agent_state(self, tenant, TenantState state, e)
     @cython.locals(call=ContactState)
     cpdef _on_call_queued(self, tenant, TenantState state, e)
-    @cython.locals(call=ContactState)
+    @cython.locals(call=ContactState, agent=AgentState)
     cpdef _on_call_ringing(self, tenant, TenantState state, e)
-    @cython.locals(call=ContactState, leg=Leg)
+    @cython.locals(call=ContactState, leg=Leg, agent=AgentState)
     cpdef _on_call_established(self, tenant, TenantState state, e)
     @cython.locals(call=ContactState, leg=Leg)
     cpdef _on_call_released(self, tenant, TenantState state, e)
@@ -212,15 +227,15 @@ cdef class StatisticsEngine:
     cpdef _on_call_refused(self, tenant, TenantState state, e)
     @cython.locals(call=ContactState)
     cpdef _on_call_diverted(self, tenant, TenantState state, e)
-    @cython.locals(call=ContactState, leg=Leg)
+    @cython.locals(call=ContactState, leg=Leg, agent=AgentState)
     cpdef _on_call_held(self, tenant, TenantState state, e)
-    @cython.locals(call=ContactState, leg=Leg)
+    @cython.locals(call=ContactState, leg=Leg, agent=AgentState)
     cpdef _on_call_retrieved(self, tenant, TenantState state, e)
     @cython.locals(call=ContactState)
     cpdef _on_call_abandoned(self, tenant, TenantState state, e)
-    @cython.locals(call=ContactState)
+    @cython.locals(call=ContactState, agent=AgentState)
     cpdef _on_call_transferred(self, tenant, TenantState state, e)
-    @cython.locals(call=ContactState)
+    @cython.locals(call=ContactState, agent=AgentState)
     cpdef _on_call_conferenced(self, tenant, TenantState state, e)
     @cython.locals(call=ContactState)
     cpdef _on_call_data(self, tenant, TenantState state, e)
@@ -232,13 +247,13 @@ cdef class StatisticsEngine:
     cpdef _on_ix_created(self, tenant, TenantState state, e)
     @cython.locals(contact=ContactState)
     cpdef _on_ix_queued(self, tenant, TenantState state, e)
-    @cython.locals(contact=ContactState)
+    @cython.locals(contact=ContactState, agent=AgentState)
     cpdef _on_ix_offered(self, tenant, TenantState state, e)
-    @cython.locals(contact=ContactState, leg=Leg)
+    @cython.locals(contact=ContactState, leg=Leg, agent=AgentState)
     cpdef _on_ix_accepted(self, tenant, TenantState state, e)
     @cython.locals(contact=ContactState, leg=Leg)
     cpdef _on_ix_ended_offer(self, tenant, TenantState state, e)
-    @cython.locals(contact=ContactState)
+    @cython.locals(contact=ContactState, agent=AgentState)
     cpdef _on_ix_transferred(self, tenant, TenantState state, e)
     @cython.locals(contact=ContactState)
     cpdef _on_ix_done(self, tenant, TenantState state, e)

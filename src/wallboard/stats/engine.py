@@ -380,7 +380,6 @@ class TenantRuntime:
 
     __slots__ = (
         "agent_groups",
-        "agent_routes",
         "config",
         "configured_queues",
         "group_members",
@@ -402,8 +401,8 @@ class TenantRuntime:
         self.queue_groups: dict[tuple[str, str], tuple[str, ...]] = {}
         # queue → agents whose login named it (rebuilt from the agents' state on restore)
         self.login_queues: dict[str, set[str]] = {}
-        # Routes (computed on use): agent → its routes; object type → queue id → its routes.
-        self.agent_routes: dict[str, Routes] = {}
+        # Queue routes (computed on use): object type → queue id → its routes. (An agent's
+        # routes hang on its state: ``AgentState.routes``, ``MediaState.route``.)
         self.queue_routes: dict[str, dict[str, Routes]] = {}
 
 
@@ -427,20 +426,22 @@ class FactRoute:
 @cython.no_gc
 @cython.cclass
 class StatusRoute:
-    """What one agent's status change on one media reaches, computed once and kept in the
-    agent's :class:`Routes`: the nodes it changes, the status times it feeds (sliding ones by
-    the status left: only leaving a status of their mask adds time) and the status accumulators
-    by status."""
+    """What one agent's status change on one media reaches, computed once and kept on the
+    agent's state for the media (``MediaState.route``) while ``generation`` is the engine's:
+    the nodes it changes, the status times it feeds (sliding ones by the status left: only
+    leaving a status of their mask adds time) and the status accumulators by status."""
 
-    __slots__ = ("by_status", "changed", "sliding", "times")
+    __slots__ = ("by_status", "changed", "generation", "sliding", "times")
 
     def __init__(
         self,
+        generation: int,
         changed: tuple[Node, ...],
         times: tuple[tuple[StatusTimes, FixedWindows | None], ...],
         sliding: dict[str, tuple[SlidingStatusTimes, ...]],
         by_status: dict[str, tuple[StatusSub, ...]],
     ) -> None:
+        self.generation = generation
         self.changed = changed
         self.times = times
         self.sliding = sliding
@@ -450,25 +451,26 @@ class StatusRoute:
 @cython.no_gc
 @cython.cclass
 class Routes:
-    """Where the facts of one agent or queue go, computed on first use and dropped whenever a
+    """Where the facts of one agent or queue go, computed on first use and valid until a
     statistic is opened or closed or membership changes (``_invalidate_routes``).
 
     ``nodes``: the objects with statistics its facts feed — an agent's own node and its groups';
     a queue's own, its groups' and (an ACD queue's) the tenant's. ``status_nodes``: those an
     agent's status changes reach — an agent's nodes and the tenant's; of a queue's nodes, those
     that count its agents' statuses (``Node.watches_agents``). ``facts``: by media, then kind of
-    fact, the subscriptions fed and the nodes changed; ``status``: by media, an agent's status
-    route. Kept per object in its tenant (``TenantRuntime.agent_routes``, ``queue_routes``),
-    found by its id: no key tuple to build, hash and compare on every fact.
+    fact, the subscriptions fed and the nodes changed. An agent's routes are kept on its state
+    (``AgentState.routes``) while ``generation`` is the engine's, so an event reaches them
+    through the agent it names; a queue's in its tenant's ``TenantRuntime.queue_routes``, found
+    by its id: no key tuple to build, hash and compare on every fact.
     """
 
-    __slots__ = ("facts", "nodes", "status", "status_nodes")
+    __slots__ = ("facts", "generation", "nodes", "status_nodes")
 
-    def __init__(self) -> None:
+    def __init__(self, generation: int = -1) -> None:
+        self.generation = generation
         self.nodes: tuple[Node, ...] | None = None
         self.status_nodes: tuple[Node, ...] | None = None
         self.facts: dict[str, dict[str, FactRoute]] = {}
-        self.status: dict[str, StatusRoute] = {}
 
 
 _EventUnion = Union[tuple(ev.EVENT_TYPES)]  # type: ignore[valid-type]  # noqa: UP007
@@ -531,6 +533,8 @@ class StatisticsEngine:
         self._last_tenant: str | None = None
         self._last_runtime: TenantRuntime | None = None
         self._nodes: dict[ObjectKey, Node] = {}
+        # Routes kept on agents' state are valid while theirs is this (``_invalidate_routes``).
+        self._generation = 0
         self._compiled: dict[tuple[str, str], CompiledStatistic] = {}
         self._windows: dict[tuple[str, str], FixedWindows | None] = {}
         # Nodes whose statistics may have changed, each once (its ``dirty`` flag: cheaper than
@@ -789,24 +793,30 @@ class StatisticsEngine:
     # --- routing -------------------------------------------------------------------------------
 
     def _invalidate_routes(self) -> None:
+        self._generation += 1
         for runtime in self._runtime.values():
-            runtime.agent_routes.clear()
             runtime.queue_routes.clear()
 
-    def _agent_routes(self, tenant: str, agent: str) -> Routes:
+    def _agent_routes(self, tenant: str, agent_id: str, agent: AgentState | None) -> Routes:
+        """The agent's routes, kept on its state (built for the occasion when the engine has
+        no state for it: a fact naming an agent never seen)."""
+        if agent is not None:
+            routes = agent.routes
+            if routes is not None and routes.generation == self._generation:
+                return routes
         runtime = self._runtime_of(tenant)
-        routes = runtime.agent_routes.get(agent)
-        if routes is None:
-            routes = runtime.agent_routes[agent] = Routes()
-            found = []
-            node = self._nodes.get((tenant, "agent", agent))
+        routes = Routes(self._generation)
+        found = []
+        node = self._nodes.get((tenant, "agent", agent_id))
+        if node is not None:
+            found.append(node)
+        for group in runtime.agent_groups.get(agent_id, ()):
+            node = self._nodes.get((tenant, "agent_group", group))
             if node is not None:
                 found.append(node)
-            for group in runtime.agent_groups.get(agent, ()):
-                node = self._nodes.get((tenant, "agent_group", group))
-                if node is not None:
-                    found.append(node)
-            routes.nodes = tuple(found)
+        routes.nodes = tuple(found)
+        if agent is not None:
+            agent.routes = routes
         return routes
 
     def _queue_routes(self, tenant: str, object_type: str, queue: str) -> Routes:
@@ -839,7 +849,8 @@ class StatisticsEngine:
     def _agent_action(
         self,
         tenant: str,
-        agent: str,
+        agent_id: str,
+        agent: AgentState | None,
         media: str,
         kind: str,
         t: int,
@@ -847,7 +858,7 @@ class StatisticsEngine:
         dur: int,
         contact: ContactState | None,
     ) -> None:
-        routes = self._agent_routes(tenant, agent)
+        routes = self._agent_routes(tenant, agent_id, agent)
         if not routes.nodes:
             return  # nothing open on the agent or its groups
         by_kind = routes.facts.get(media)
@@ -948,10 +959,9 @@ class StatisticsEngine:
         old, old_reason, since = ms.status, ms.status_reason, ms.since
         if old == status and old_reason == reason:
             return
-        routes = self._agent_routes(tenant, agent_id)
-        route = routes.status.get(media)
-        if route is None:
-            route = self._status_route(tenant, agent_id, media, routes)
+        route = ms.route
+        if route is None or route.generation != self._generation:
+            route = self._status_route(tenant, agent_id, ms, media)
         ms.status, ms.status_reason, ms.since = status, reason, ts
         changed = route.changed
         if not changed:
@@ -972,7 +982,8 @@ class StatisticsEngine:
                 if sub.reasons is None or reason in sub.reasons:
                     sub.tally.enter(agent_id, ts, sub.windows)
 
-    def _status_route(self, tenant: str, agent_id: str, media: str, routes: Routes) -> StatusRoute:
+    def _status_route(self, tenant: str, agent_id: str, ms: MediaState, media: str) -> StatusRoute:
+        routes = self._agent_routes(tenant, agent_id, self._tenants[tenant].agents.get(agent_id))
         nodes = routes.status_nodes
         if nodes is None:
             tenant_node = self._nodes.get((tenant, "tenant", tenant))
@@ -998,12 +1009,13 @@ class StatisticsEngine:
             if queue_node not in changed:
                 changed.append(queue_node)
         route = StatusRoute(
+            self._generation,
             tuple(changed),
             tuple(times),
             {status: tuple(subs) for status, subs in sliding.items()},
             {status: tuple(subs) for status, subs in by_status.items()},
         )
-        routes.status[media] = route
+        ms.route = route
         return route
 
     def _agent_queue_nodes(self, tenant: str, agent_id: str) -> list[Node]:
@@ -1071,9 +1083,8 @@ class StatisticsEngine:
                 members = index[queue] = set()
             members.add(agent_id)
         agent.queues = queues
-        routes = runtime.agent_routes.get(agent_id)
-        if routes is not None:
-            routes.status.clear()
+        for ms in agent.media.values():
+            ms.route = None  # its queues' nodes changed
 
     def _queue_agents_changed(self, tenant: str, queue: str) -> None:
         """Mark the queue's objects, but not the tenant's (its agents did not change)."""
@@ -1126,7 +1137,7 @@ class StatisticsEngine:
             if ms.base == "logged_out":
                 ms.base, ms.reason = "not_ready", None
                 self._refresh(tenant, agent_id, ms, media, ts)
-                self._agent_action(tenant, agent_id, media, "login", ts, ts, 0, None)
+                self._agent_action(tenant, agent_id, agent, media, "login", ts, ts, 0, None)
 
     def _on_queues(self, tenant: str, state: TenantState, e: ev.AgentQueuesChanged) -> None:
         agent = state.agents.get(e.agent)
@@ -1147,7 +1158,9 @@ class StatisticsEngine:
                 continue
             ms.base, ms.reason = "logged_out", None
             self._refresh(tenant, e.agent, ms, media, ts)
-            self._agent_action(tenant, e.agent, media, "logout", ts, ts, ts - agent.login_ts, None)
+            self._agent_action(
+                tenant, e.agent, agent, media, "logout", ts, ts, ts - agent.login_ts, None
+            )
         # After the status change, so that the queues still see the agent leave.
         self._set_login_queues(tenant, e.agent, agent, ())
 
@@ -1285,14 +1298,17 @@ class StatisticsEngine:
             return
         media = contact.media
         entered = contact.answered_entered if contact.answered_entered >= 0 else ts
+        agent = state.agents.get(agent_id)
         if leg.hold_since >= 0:
             self._agent_action(
-                tenant, agent_id, media, "hold", ts, entered, ts - leg.hold_since, contact
+                tenant, agent_id, agent, media, "hold", ts, entered, ts - leg.hold_since, contact
             )
         if leg.answered >= 0:
             if completed:
                 talk = ts - leg.answered
-                self._agent_action(tenant, agent_id, media, "released", ts, entered, talk, contact)
+                self._agent_action(
+                    tenant, agent_id, agent, media, "released", ts, entered, talk, contact
+                )
                 if contact.answered_from is not None:
                     self._queue_action(
                         tenant,
@@ -1308,8 +1324,7 @@ class StatisticsEngine:
         elif contact.direction != "outbound":
             # An outbound call that rang and ended unanswered was the agent's own attempt,
             # not a call the agent missed.
-            self._agent_action(tenant, agent_id, media, "missed", ts, entered, 0, contact)
-        agent = state.agents.get(agent_id)
+            self._agent_action(tenant, agent_id, agent, media, "missed", ts, entered, 0, contact)
         if agent is not None:
             ms = agent.media.get(media)
             if ms is not None and ms.contacts.pop(contact_id, None) is not None:
@@ -1322,6 +1337,7 @@ class StatisticsEngine:
         contact_id: str,
         contact: ContactState,
         agent_id: str,
+        agent: AgentState,
         status: str,
         ts: int,
     ) -> Leg:
@@ -1330,9 +1346,6 @@ class StatisticsEngine:
             leg = contact.legs[agent_id] = Leg(status, ts if status == "ringing" else -1)
         leg.status = status
         media = contact.media
-        agent = state.agents.get(agent_id)
-        if agent is None:
-            agent = self._agent(tenant, state, agent_id, ts)
         ms = agent.media.get(media)
         if ms is None:
             ms = self._media(tenant, agent_id, agent, media, ts)
@@ -1385,9 +1398,10 @@ class StatisticsEngine:
         if agent_id in call.legs:
             self._anomaly("ringing_twice")
             return
-        self._set_leg(tenant, state, call_id, call, agent_id, "ringing", ts)
+        agent = self._agent(tenant, state, agent_id, ts)
+        self._set_leg(tenant, state, call_id, call, agent_id, agent, "ringing", ts)
         entered = call.entered if call.queue is not None else ts
-        self._agent_action(tenant, agent_id, "voice", "offered", ts, entered, 0, call)
+        self._agent_action(tenant, agent_id, agent, "voice", "offered", ts, entered, 0, call)
 
     def _on_call_established(self, tenant: str, state: TenantState, e: ev.CallEstablished) -> None:
         call_id, agent_id, ts = e.call, e.agent, e.ts
@@ -1410,11 +1424,12 @@ class StatisticsEngine:
         # Offers ringing at other agents end unanswered.
         for other in [a for a, leg in call.legs.items() if leg.answered < 0 and a != agent_id]:
             self._drop_leg(tenant, state, call_id, call, other, ts, completed=False)
-        leg = self._set_leg(tenant, state, call_id, call, agent_id, "talking", ts)
+        agent = self._agent(tenant, state, agent_id, ts)
+        leg = self._set_leg(tenant, state, call_id, call, agent_id, agent, "talking", ts)
         leg.answered = ts
         entered = call.answered_entered if call.answered_entered >= 0 else ts
         ring = ts - leg.rang if leg.rang >= 0 else 0
-        self._agent_action(tenant, agent_id, "voice", "answered", ts, entered, ring, call)
+        self._agent_action(tenant, agent_id, agent, "voice", "answered", ts, entered, ring, call)
 
     def _on_call_held(self, tenant: str, state: TenantState, e: ev.CallHeld) -> None:
         call = state.calls.get(e.call)
@@ -1423,7 +1438,8 @@ class StatisticsEngine:
             self._anomaly("held_without_talking_call")
             return
         leg.hold_since = e.ts
-        self._set_leg(tenant, state, e.call, call, e.agent, "held", e.ts)
+        agent = self._agent(tenant, state, e.agent, e.ts)
+        self._set_leg(tenant, state, e.call, call, e.agent, agent, "held", e.ts)
 
     def _on_call_retrieved(self, tenant: str, state: TenantState, e: ev.CallRetrieved) -> None:
         call = state.calls.get(e.call)
@@ -1432,11 +1448,12 @@ class StatisticsEngine:
             self._anomaly("retrieved_without_held_call")
             return
         entered = call.answered_entered if call.answered_entered >= 0 else e.ts
+        agent = self._agent(tenant, state, e.agent, e.ts)
         self._agent_action(
-            tenant, e.agent, "voice", "hold", e.ts, entered, e.ts - leg.hold_since, call
+            tenant, e.agent, agent, "voice", "hold", e.ts, entered, e.ts - leg.hold_since, call
         )
         leg.hold_since = -1
-        self._set_leg(tenant, state, e.call, call, e.agent, "talking", e.ts)
+        self._set_leg(tenant, state, e.call, call, e.agent, agent, "talking", e.ts)
 
     @staticmethod
     def _leg(call: ContactState | None, agent: str | None) -> Leg | None:
@@ -1491,7 +1508,10 @@ class StatisticsEngine:
             return
         entered = call.answered_entered if call.answered_entered >= 0 else e.ts
         if e.agent is not None:
-            self._agent_action(tenant, e.agent, "voice", "transferred", e.ts, entered, 0, call)
+            agent = state.agents.get(e.agent)
+            self._agent_action(
+                tenant, e.agent, agent, "voice", "transferred", e.ts, entered, 0, call
+            )
         if call.answered_from is not None:
             self._queue_action(
                 tenant,
@@ -1512,7 +1532,10 @@ class StatisticsEngine:
             return
         if e.agent is not None:
             entered = call.answered_entered if call.answered_entered >= 0 else e.ts
-            self._agent_action(tenant, e.agent, "voice", "conferenced", e.ts, entered, 0, call)
+            agent = state.agents.get(e.agent)
+            self._agent_action(
+                tenant, e.agent, agent, "voice", "conferenced", e.ts, entered, 0, call
+            )
 
     def _on_call_data(self, tenant: str, state: TenantState, e: ev.CallDataUpdated) -> None:
         call = state.calls.get(e.call)
@@ -1590,9 +1613,10 @@ class StatisticsEngine:
         if agent_id in contact.legs:
             self._anomaly("offered_twice")
             return
-        self._set_leg(tenant, state, e.interaction, contact, agent_id, "ringing", ts)
+        agent = self._agent(tenant, state, agent_id, ts)
+        self._set_leg(tenant, state, e.interaction, contact, agent_id, agent, "ringing", ts)
         entered = contact.entered if contact.queue is not None else ts
-        self._agent_action(tenant, agent_id, media, "offered", ts, entered, 0, contact)
+        self._agent_action(tenant, agent_id, agent, media, "offered", ts, entered, 0, contact)
 
     def _on_ix_accepted(self, tenant: str, state: TenantState, e: ev.InteractionAccepted) -> None:
         media, contact_id, agent_id, ts = _PLAIN[e.media], e.interaction, e.agent, e.ts
@@ -1603,11 +1627,12 @@ class StatisticsEngine:
             return
         if contact.queue is not None:
             self._leave_queue(tenant, state, contact_id, contact, "answered", ts)
-        leg = self._set_leg(tenant, state, contact_id, contact, agent_id, "talking", ts)
+        agent = self._agent(tenant, state, agent_id, ts)
+        leg = self._set_leg(tenant, state, contact_id, contact, agent_id, agent, "talking", ts)
         leg.answered = ts
         entered = contact.answered_entered if contact.answered_entered >= 0 else ts
         ring = ts - leg.rang if leg.rang >= 0 else 0
-        self._agent_action(tenant, agent_id, media, "answered", ts, entered, ring, contact)
+        self._agent_action(tenant, agent_id, agent, media, "answered", ts, entered, ring, contact)
 
     def _on_ix_ended_offer(
         self,
@@ -1632,7 +1657,10 @@ class StatisticsEngine:
         media, agent_id, ts = _PLAIN[e.media], e.agent, e.ts
         entered = contact.answered_entered if contact.answered_entered >= 0 else ts
         if agent_id is not None:
-            self._agent_action(tenant, agent_id, media, "transferred", ts, entered, 0, contact)
+            agent = state.agents.get(agent_id)
+            self._agent_action(
+                tenant, agent_id, agent, media, "transferred", ts, entered, 0, contact
+            )
             if agent_id in contact.legs:
                 self._drop_leg(tenant, state, e.interaction, contact, agent_id, ts, completed=True)
         if contact.answered_from is not None:

@@ -5,6 +5,7 @@ cdef class MediaState:
     cdef public object base, reason, status, status_reason
     cdef public long long since
     cdef public dict contacts
+    cdef public object route
 
 
 cdef class AgentState:
@@ -12,6 +13,7 @@ cdef class AgentState:
     cdef public long long login_ts, dnd_since
     cdef public dict media, capacity
     cdef public tuple queues
+    cdef public object routes
 
 
 cdef class Leg:

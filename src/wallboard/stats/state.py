@@ -2,7 +2,10 @@
 
 Plain classes (extension types when compiled: ``state.pxd``) whose ``state()`` is what a
 snapshot keeps (:func:`encode_state`, :func:`decode_state`). Everything here is state of
-the contact center (who is talking, which calls wait where), not of statistics.
+the contact center (who is talking, which calls wait where), not of statistics — except that
+an agent and each of its media carry the engine's routes for them (``AgentState.routes``,
+``MediaState.route``): derived, rebuilt on use, never in a snapshot, and kept here so that an
+event reaches them through the agent it names instead of another lookup by its id.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import msgspec
 
 if TYPE_CHECKING:
     from wallboard.stats import _shadow as cython
+    from wallboard.stats.engine import Routes, StatusRoute
 else:
     try:
         import cython
@@ -27,7 +31,7 @@ class MediaState:
     logged out); ``contacts`` from contact events (contact id → ringing/talking/held); the
     effective ``status`` is the contact state when there is one, else ``base``."""
 
-    __slots__ = ("base", "contacts", "reason", "since", "status", "status_reason")
+    __slots__ = ("base", "contacts", "reason", "route", "since", "status", "status_reason")
 
     def __init__(
         self,
@@ -44,6 +48,8 @@ class MediaState:
         self.status_reason = status_reason
         self.since = since
         self.contacts = {} if contacts is None else contacts
+        # The engine's status route for this agent and media (engine.StatusRoute; not state).
+        self.route: StatusRoute | None = None
 
     def state(self) -> list[Any]:
         return [self.base, self.reason, self.status, self.status_reason, self.since, self.contacts]
@@ -52,7 +58,16 @@ class MediaState:
 @cython.no_gc
 @cython.cclass
 class AgentState:
-    __slots__ = ("capacity", "dnd", "dnd_since", "logged_in", "login_ts", "media", "queues")
+    __slots__ = (
+        "capacity",
+        "dnd",
+        "dnd_since",
+        "logged_in",
+        "login_ts",
+        "media",
+        "queues",
+        "routes",
+    )
 
     def __init__(
         self,
@@ -72,6 +87,8 @@ class AgentState:
         self.media = {} if media is None else media
         self.capacity = {} if capacity is None else capacity
         self.queues = tuple(queues)
+        # The engine's routes for this agent (engine.Routes; not state).
+        self.routes: Routes | None = None
 
     def state(self) -> list[Any]:
         return [
