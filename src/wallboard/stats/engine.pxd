@@ -127,18 +127,24 @@ cdef class StatisticsEngine:
     @cython.locals(subs=list, changed=list, node=Node, by_kind=dict, found=tuple, route=FactRoute)
     cdef FactRoute _fact_route(self, Routes routes, media, kind)
 
-    @cython.locals(
-        routes=Routes, by_kind=dict, route=FactRoute, subs=tuple, changed=tuple, sub=Sub
-    )
     cdef _queue_action(
         self, tenant, object_type, queue, media, kind, long long t, long long entered_t,
         long long dur, contact,
     )
+    @cython.locals(by_kind=dict, route=FactRoute, subs=tuple, changed=tuple, sub=Sub)
+    cdef _action_on(
+        self, Routes routes, media, kind, long long t, long long entered_t, long long dur,
+        contact,
+    )
 
-    @cython.locals(routes=Routes, by_kind=dict, route=FactRoute, touched=tuple, sub=Sub)
     cdef _queue_fact(
         self, tenant, object_type, queue, media, kind, long long t, long long entered_t,
         long long dur, contact,
+    )
+    @cython.locals(by_kind=dict, route=FactRoute, touched=tuple, sub=Sub)
+    cdef _fact_on(
+        self, Routes routes, media, kind, long long t, long long entered_t, long long dur,
+        contact,
     )
 
     @cython.locals(contacts=dict)
@@ -177,16 +183,20 @@ cdef class StatisticsEngine:
     @cython.locals(nodes=tuple)
     cdef _touch_queue(self, tenant, object_type, queue)
 
+    @cython.locals(statuses=dict, routes=Routes)
     cdef _enter_queue(
         self, tenant, TenantState state, contact_id, ContactState contact, object_type, queue, ts
     )
 
-    @cython.locals(statuses=dict)
+    @cython.locals(statuses=dict, routes=Routes)
     cdef _leave_queue(
         self, tenant, TenantState state, contact_id, ContactState contact, kind, ts
     )
 
+    @cython.locals(statuses=dict, nodes=tuple)
     cdef _end_contact(self, tenant, TenantState state, contact_id, ContactState contact)
+    @cython.locals(routes=Routes)
+    cdef Routes _answered_routes(self, tenant, ContactState contact)
 
     @cython.locals(leg=Leg, agent=AgentState, ms=MediaState)
     cdef _drop_leg(

@@ -826,7 +826,7 @@ class StatisticsEngine:
             by_id = runtime.queue_routes[object_type] = {}
         routes = by_id.get(queue)
         if routes is None:
-            routes = by_id[queue] = Routes()
+            routes = by_id[queue] = Routes(self._generation)
             found = []
             node = self._nodes.get((tenant, object_type, queue))
             if node is not None:
@@ -896,7 +896,21 @@ class StatisticsEngine:
         dur: int,
         contact: ContactState | None,
     ) -> None:
-        routes = self._queue_routes(tenant, object_type, queue)
+        self._action_on(
+            self._queue_routes(tenant, object_type, queue), media, kind, t, entered_t, dur, contact
+        )
+
+    def _action_on(
+        self,
+        routes: Routes,
+        media: str,
+        kind: str,
+        t: int,
+        entered_t: int,
+        dur: int,
+        contact: ContactState | None,
+    ) -> None:
+        """An action of a queue (its routes)."""
         if not routes.nodes:
             return
         by_kind = routes.facts.get(media)
@@ -923,7 +937,21 @@ class StatisticsEngine:
     ) -> None:
         """A contact enters or leaves a queue: the queue's contents changed (``_touch_queue``)
         and an action happened (``_queue_action``), in one call."""
-        routes = self._queue_routes(tenant, object_type, queue)
+        self._fact_on(
+            self._queue_routes(tenant, object_type, queue), media, kind, t, entered_t, dur, contact
+        )
+
+    def _fact_on(
+        self,
+        routes: Routes,
+        media: str,
+        kind: str,
+        t: int,
+        entered_t: int,
+        dur: int,
+        contact: ContactState | None,
+    ) -> None:
+        """``_queue_fact`` on the queue's routes."""
         touched = routes.nodes
         if not touched:
             return  # nothing open on the queue or its groups: no action route either
@@ -1243,8 +1271,12 @@ class StatisticsEngine:
         if object_type == "queue":
             queue_config = self._runtime_of(tenant).config.queues.get(queue)
             contact.skill = None if queue_config is None else queue_config.skill
-        self._queue_statuses(state, object_type, queue, contact.media)["waiting"][contact_id] = ts
-        self._queue_fact(tenant, object_type, queue, contact.media, "entered", ts, ts, 0, contact)
+        statuses = self._queue_statuses(state, object_type, queue, contact.media)
+        statuses["waiting"][contact_id] = ts
+        routes = self._queue_routes(tenant, object_type, queue)
+        # Kept on the contact for when it leaves: no lookups by queue id then.
+        contact.waiting_in, contact.waiting_routes = statuses, routes
+        self._fact_on(routes, contact.media, "entered", ts, ts, 0, contact)
 
     def _leave_queue(
         self,
@@ -1259,7 +1291,13 @@ class StatisticsEngine:
         if queue is None:
             return
         contact.queue = None
-        statuses = self._queue_statuses(state, object_type, queue, contact.media)
+        statuses = contact.waiting_in
+        if statuses is None:  # (a contact restored from a snapshot)
+            statuses = self._queue_statuses(state, object_type, queue, contact.media)
+        routes = contact.waiting_routes
+        if routes is None or routes.generation != self._generation:
+            routes = self._queue_routes(tenant, object_type, queue)
+        contact.waiting_in = contact.waiting_routes = None
         statuses["waiting"].pop(contact_id, None)
         if kind == "answered":
             if contact.answered_from is not None:
@@ -1268,19 +1306,33 @@ class StatisticsEngine:
             statuses["in_progress"][contact_id] = ts
             contact.answered_from, contact.answered_type = queue, object_type
             contact.answered_entered, contact.answered_at = entered, ts
-        self._queue_fact(
-            tenant, object_type, queue, contact.media, kind, ts, entered, ts - entered, contact
-        )
+            contact.answered_in, contact.answered_routes = statuses, routes
+        self._fact_on(routes, contact.media, kind, ts, entered, ts - entered, contact)
+
+    def _answered_routes(self, tenant: str, contact: ContactState) -> Routes:
+        """The routes of the queue the contact was answered from (``answered_from``)."""
+        routes = contact.answered_routes
+        if routes is None or routes.generation != self._generation:
+            queue = contact.answered_from
+            assert queue is not None
+            routes = contact.answered_routes = self._queue_routes(
+                tenant, contact.answered_type, queue
+            )
+        return routes
 
     def _end_contact(
         self, tenant: str, state: TenantState, contact_id: str, contact: ContactState
     ) -> None:
         if contact.answered_from is not None:
-            statuses = self._queue_statuses(
-                state, contact.answered_type, contact.answered_from, contact.media
-            )
+            statuses = contact.answered_in
+            if statuses is None:  # (a contact restored from a snapshot)
+                statuses = self._queue_statuses(
+                    state, contact.answered_type, contact.answered_from, contact.media
+                )
             statuses["in_progress"].pop(contact_id, None)
-            self._touch_queue(tenant, contact.answered_type, contact.answered_from)
+            nodes = self._answered_routes(tenant, contact).nodes
+            if nodes:
+                self._mark(nodes)
 
     def _drop_leg(
         self,
@@ -1310,10 +1362,8 @@ class StatisticsEngine:
                     tenant, agent_id, agent, media, "released", ts, entered, talk, contact
                 )
                 if contact.answered_from is not None:
-                    self._queue_action(
-                        tenant,
-                        contact.answered_type,
-                        contact.answered_from,
+                    self._action_on(
+                        self._answered_routes(tenant, contact),
                         media,
                         "released",
                         ts,
@@ -1513,16 +1563,8 @@ class StatisticsEngine:
                 tenant, e.agent, agent, "voice", "transferred", e.ts, entered, 0, call
             )
         if call.answered_from is not None:
-            self._queue_action(
-                tenant,
-                call.answered_type,
-                call.answered_from,
-                "voice",
-                "transferred",
-                e.ts,
-                entered,
-                0,
-                call,
+            self._action_on(
+                self._answered_routes(tenant, call), "voice", "transferred", e.ts, entered, 0, call
             )
 
     def _on_call_conferenced(self, tenant: str, state: TenantState, e: ev.CallConferenced) -> None:
@@ -1664,10 +1706,8 @@ class StatisticsEngine:
             if agent_id in contact.legs:
                 self._drop_leg(tenant, state, e.interaction, contact, agent_id, ts, completed=True)
         if contact.answered_from is not None:
-            self._queue_action(
-                tenant,
-                contact.answered_type,
-                contact.answered_from,
+            self._action_on(
+                self._answered_routes(tenant, contact),
                 media,
                 "transferred",
                 ts,

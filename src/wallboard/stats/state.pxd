@@ -25,6 +25,8 @@ cdef class ContactState:
     cdef public object media, direction, queue, queue_type, answered_from, answered_type, skill
     cdef public dict data, legs
     cdef public long long entered, answered_entered, answered_at
+    cdef public dict waiting_in, answered_in
+    cdef public object waiting_routes, answered_routes
 
 
 cdef class TenantState:

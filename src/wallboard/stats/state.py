@@ -4,8 +4,10 @@ Plain classes (extension types when compiled: ``state.pxd``) whose ``state()`` i
 snapshot keeps (:func:`encode_state`, :func:`decode_state`). Everything here is state of
 the contact center (who is talking, which calls wait where), not of statistics — except that
 an agent and each of its media carry the engine's routes for them (``AgentState.routes``,
-``MediaState.route``): derived, rebuilt on use, never in a snapshot, and kept here so that an
-event reaches them through the agent it names instead of another lookup by its id.
+``MediaState.route``), and a contact the routes and contents of its queues (``waiting_in``,
+``waiting_routes``, ``answered_in``, ``answered_routes``): derived, rebuilt on use, never in a
+snapshot, and kept here so that an event reaches them through the agent or contact it names
+instead of more lookups by id.
 """
 
 from __future__ import annotations
@@ -142,6 +144,8 @@ class ContactState:
         "answered_at",
         "answered_entered",
         "answered_from",
+        "answered_in",
+        "answered_routes",
         "answered_type",
         "data",
         "direction",
@@ -151,6 +155,8 @@ class ContactState:
         "queue",
         "queue_type",
         "skill",
+        "waiting_in",
+        "waiting_routes",
     )
 
     def __init__(
@@ -182,6 +188,12 @@ class ContactState:
         self.answered_at = answered_at
         self.legs = {} if legs is None else legs
         self.skill = skill
+        # Not state (see the module's docstring): the contents ({"waiting": …, "in_progress":
+        # …}) and the engine's routes of the queue it waits in and of the one that answered it.
+        self.waiting_in: dict[str, dict[str, int]] | None = None
+        self.waiting_routes: Routes | None = None
+        self.answered_in: dict[str, dict[str, int]] | None = None
+        self.answered_routes: Routes | None = None
 
     def state(self) -> list[Any]:
         return [
