@@ -429,14 +429,16 @@ class StatusTimes:
             raise ValueError(f"status times hold {STATUS_COUNT} values, not {len(closed)}")
         self.closed = array("q", [0] * STATUS_COUNT if closed is None else closed)
         self.cells = _cells(self.closed)
-        self.later = {} if later is None else later
+        # None while empty (the usual case): a status change then reads no dictionary.
+        self.later = later or None
         self.refs = refs
         # Closed not-ready time by reason (None until the first one closes: most agents'
         # share of memory stays small).
         self.reasons = reasons
 
     def state(self) -> list[Any]:
-        return [self.mode, self.key, self.closed.tolist(), self.later, self.refs, self.reasons]
+        later = {} if self.later is None else self.later
+        return [self.mode, self.key, self.closed.tolist(), later, self.refs, self.reasons]
 
     def change(
         self,
@@ -457,8 +459,10 @@ class StatusTimes:
                 key = self.key = start
                 self._clear()
         later = self.later
-        if later:
+        if later is not None:
             joined = later.pop(member, None)
+            if not later:
+                self.later = None
             if joined is not None and joined > since:
                 since = joined
         if index < 0 or key < 0:
@@ -475,7 +479,10 @@ class StatusTimes:
     def enter(self, member: str, t: int, windows: FixedWindows | None) -> None:
         """``member`` (in a status begun before ``t``) becomes counted at ``t`` (joins)."""
         self.roll(t, windows)
-        self.later[member] = t
+        later = self.later
+        if later is None:
+            later = self.later = {}
+        later[member] = t
 
     def exit(
         self,
@@ -488,11 +495,15 @@ class StatusTimes:
     ) -> None:
         """``member`` (in status ``old`` since ``since``) stops being counted at ``t``."""
         self.change(member, STATUS_INDEX.get(old, -1), old_reason, since, t, windows)
-        self.later.pop(member, None)
+        later = self.later
+        if later is not None:
+            later.pop(member, None)
+            if not later:
+                self.later = None
 
     def counted_from(self, member: str, since: int) -> int:
         """When ``member``'s open interval (its status begun at ``since``) started counting."""
-        joined = self.later.get(member)
+        joined = None if self.later is None else self.later.get(member)
         return since if joined is None or joined < since else joined
 
     def roll(self, t: int, windows: FixedWindows | None) -> None:
@@ -555,7 +566,7 @@ class SlidingStatusTimes:
         self.mask = tuple(mask)
         self.buckets = buckets
         self.totals = totals
-        self.later = {} if later is None else later
+        self.later = later or None  # (None while empty, as in StatusTimes)
         self.reasons = reasons
         self.refs = refs
         self.mode = RING
@@ -568,7 +579,7 @@ class SlidingStatusTimes:
             list(self.mask),
             self.buckets,
             self.totals,
-            self.later,
+            {} if self.later is None else self.later,
             self.reasons,
             self.refs,
         ]
@@ -598,8 +609,10 @@ class SlidingStatusTimes:
     ) -> None:
         """``member`` leaves status ``old`` (begun at ``since``) at ``t``."""
         later = self.later
-        if later:
+        if later is not None:
             joined = later.pop(member, None)
+            if not later:
+                self.later = None
             if joined is not None and joined > since:
                 since = joined
         if old not in self.mask or t <= since:
@@ -628,7 +641,10 @@ class SlidingStatusTimes:
                 per_reason[slot] += spent
 
     def enter(self, member: str, t: int, windows: FixedWindows | None) -> None:
-        self.later[member] = t
+        later = self.later
+        if later is None:
+            later = self.later = {}
+        later[member] = t
 
     def exit(
         self,
@@ -640,10 +656,14 @@ class SlidingStatusTimes:
         windows: FixedWindows | None,
     ) -> None:
         self.change(member, old, old_reason, since, t, windows)
-        self.later.pop(member, None)
+        later = self.later
+        if later is not None:
+            later.pop(member, None)
+            if not later:
+                self.later = None
 
     def counted_from(self, member: str, since: int) -> int:
-        joined = self.later.get(member)
+        joined = None if self.later is None else self.later.get(member)
         return since if joined is None or joined < since else joined
 
     def roll(self, t: int, windows: FixedWindows | None) -> None:
