@@ -17,6 +17,7 @@ cdef Py_ssize_t SL_REMOVED_WITHIN, SL_ANSWERED
 cdef long long FIXED, SESSION, RING
 # Dictionaries read on every event, as C globals (typed: their methods called directly).
 cdef dict STATUS_INDEX, _PLAIN
+cdef object _UNKNOWN_EVENT, _AGENT_READY, _AGENT_ACW
 
 
 cdef class Sub:

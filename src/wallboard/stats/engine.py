@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, Union
+from typing import TYPE_CHECKING, Any, Final, Union, cast
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -107,6 +107,11 @@ _PLAIN: Final[dict[object, str]] = {
     for kind in (ev.Media, ev.Direction, ev.QueueKind, ev.VirtualQueueExit)
     for member in kind
 }
+# Event types compared on every event (compiled, C globals: ``ev.X`` is a module attribute
+# lookup each time).
+_UNKNOWN_EVENT: Final = ev.UnknownEvent
+_AGENT_READY: Final = ev.AgentReady
+_AGENT_ACW: Final = ev.AgentAfterCallWork
 _QUEUE_TYPES: Final = ("queue", "routing_point", "virtual_queue")
 _QUEUE_OBJECT_TYPES: Final = frozenset({"queue", "queue_group"})
 _LOGGED_IN_STATUSES: Final = ("ready", "not_ready", "acw", "ringing", "talking", "held")
@@ -587,7 +592,7 @@ class StatisticsEngine:
 
     def apply(self, event: ev.Event | ev.UnknownEvent) -> None:
         """Take one event; it is applied now or when the reorder buffer releases it."""
-        if type(event) is ev.UnknownEvent:  # (nothing derives from it; cheaper than isinstance)
+        if type(event) is _UNKNOWN_EVENT:  # (nothing derives from it; cheaper than isinstance)
             self._anomaly("unknown_event_type")
             return
         event_id = event.id
@@ -595,7 +600,8 @@ class StatisticsEngine:
         if event_id in seen:
             self._anomaly("duplicate")
             return
-        ts = event.ts
+        stamp = event.ts  # (the event's own int object: kept in ``seen`` as it is)
+        ts = stamp
         cutoff = self._cutoff
         if ts < cutoff:
             self._anomaly("too_late")
@@ -610,9 +616,10 @@ class StatisticsEngine:
             # of one instant.)
             if ts > cutoff:
                 seen.clear()
-                self._seen_order.clear()
+                if self._seen_order:
+                    self._seen_order.clear()
                 self._cutoff = ts
-            seen[event_id] = ts
+            seen[event_id] = stamp
             handler = self._handlers.get(type(event))
             if handler is None:
                 self._anomaly("unhandled_event_type")
@@ -624,10 +631,11 @@ class StatisticsEngine:
             self.events_applied += 1
             handler(tenant, state, event)
             return
-        seen[event_id] = ts
+        seen[event_id] = stamp
         self._seen_order.append((ts, event_id))
         self._arrivals += 1
-        heapq.heappush(self._buffer, (ts, self._arrivals, event))
+        # (Not an UnknownEvent: those returned above.)
+        heapq.heappush(self._buffer, (ts, self._arrivals, cast(ev.Event, event)))
         self._release(self._watermark - self.lateness_ms)
 
     def apply_many(self, events: Iterable[ev.Event | ev.UnknownEvent]) -> None:
@@ -1208,9 +1216,9 @@ class StatisticsEngine:
         if ms is None:
             ms = self._media(tenant, agent_id, agent, media, ts)
         kind = type(e)
-        if kind is ev.AgentReady:
+        if kind is _AGENT_READY:
             ms.base, ms.reason = "ready", None
-        elif kind is ev.AgentAfterCallWork:
+        elif kind is _AGENT_ACW:
             ms.base, ms.reason = "acw", None
         else:
             assert isinstance(e, ev.AgentNotReady)
