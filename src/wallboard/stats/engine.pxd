@@ -117,9 +117,6 @@ cdef class StatisticsEngine:
     @cython.locals(found=list, node=Node, runtime=TenantRuntime, routes=Routes, by_id=dict)
     cdef Routes _queue_routes(self, tenant, object_type, queue)
 
-    @cython.locals(
-        routes=Routes, by_kind=dict, route=FactRoute, subs=tuple, changed=tuple, sub=Sub
-    )
     cdef _agent_action(
         self, tenant, agent_id, AgentState agent, media, kind, long long t, long long entered_t,
         long long dur, contact,

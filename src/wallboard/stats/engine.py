@@ -866,18 +866,9 @@ class StatisticsEngine:
         dur: int,
         contact: ContactState | None,
     ) -> None:
-        routes = self._agent_routes(tenant, agent_id, agent)
-        if not routes.nodes:
-            return  # nothing open on the agent or its groups
-        by_kind = routes.facts.get(media)
-        route = None if by_kind is None else by_kind.get(kind)
-        if route is None:
-            route = self._fact_route(routes, media, kind)
-        subs, changed = route.subs, route.changed
-        if changed:
-            for sub in subs:
-                sub.hit(kind, t, entered_t, dur, contact)
-            self._mark(changed)
+        self._action_on(
+            self._agent_routes(tenant, agent_id, agent), media, kind, t, entered_t, dur, contact
+        )
 
     def _fact_route(self, routes: Routes, media: str, kind: str) -> FactRoute:
         subs: list[Sub] = []
@@ -918,9 +909,9 @@ class StatisticsEngine:
         dur: int,
         contact: ContactState | None,
     ) -> None:
-        """An action of a queue (its routes)."""
+        """An action of an agent or a queue (its routes)."""
         if not routes.nodes:
-            return
+            return  # nothing open on the object or its groups
         by_kind = routes.facts.get(media)
         route = None if by_kind is None else by_kind.get(kind)
         if route is None:
