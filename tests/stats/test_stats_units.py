@@ -691,6 +691,24 @@ def test_close_releases_and_reopen_starts_fresh() -> None:
         engine.close(T, "queue", "q", "queue.answered")
 
 
+def test_statistics_opened_while_calls_wait_or_talk_receive_their_outcomes() -> None:
+    """A contact keeps the routes of the queue it waits in and of the one that answered it; a
+    statistic opened on the queue in the meantime must still receive the answer and release."""
+    engine = _library_engine()
+    e = Events()
+    engine.apply(e(ev.CallQueued, BASE, call="c1", queue="q"))
+    engine.apply(e(ev.CallQueued, BASE + 1, call="c2", queue="q"))
+    engine.apply(e(ev.CallEstablished, BASE + 1_000, call="c2", agent="b", queue="q"))
+    engine.open(T, "queue", "q", "queue.answered")
+    engine.open(T, "queue", "q", "queue.handled")
+    engine.apply(e(ev.CallEstablished, BASE + 2_000, call="c1", agent="a", queue="q"))
+    engine.apply(e(ev.CallReleased, BASE + 3_000, call="c2", agent="b"))
+    engine.apply(e(ev.CallReleased, BASE + 4_000, call="c1", agent="a"))
+    now = BASE + 5_000
+    assert engine.value(T, "queue", "q", "queue.answered", now) == 1  # c1: answered after the open
+    assert engine.value(T, "queue", "q", "queue.handled", now) == 2
+
+
 def test_a_damaged_snapshot_is_refused_with_what_is_wrong() -> None:
     engine = _library_engine()
     e = Events()
