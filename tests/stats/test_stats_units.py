@@ -676,6 +676,22 @@ def test_a_change_of_an_agents_queues_names_those_queues_and_their_groups() -> N
     assert engine.value(T, "tenant", T, "tenant.agents_logged_in", BASE + 2) == 1
 
 
+def test_agents_status_changes_name_their_queues_also_after_a_change_of_queues() -> None:
+    engine = _library_engine()
+    engine.open(T, "queue", "q1", "queue.agents_ready")
+    engine.open(T, "queue", "q2", "queue.agents_ready")
+    e = Events()
+    engine.apply(e(ev.AgentLogin, BASE, agent="a", queues=("q1",)))
+    engine.drain_changes()
+    engine.apply(e(ev.AgentReady, BASE + 1, agent="a"))
+    assert engine.drain_changes() == {(T, "queue", "q1")}
+    engine.apply(e(ev.AgentQueuesChanged, BASE + 2, agent="a", queues=("q2",)))
+    engine.drain_changes()
+    engine.apply(e(ev.AgentNotReady, BASE + 3, agent="a", reason="break"))
+    assert engine.drain_changes() == {(T, "queue", "q2")}
+    assert engine.value(T, "queue", "q2", "queue.agents_ready", BASE + 4) == 0
+
+
 def test_close_releases_and_reopen_starts_fresh() -> None:
     engine = _library_engine()
     engine.open(T, "queue", "q", "queue.asa")

@@ -1772,6 +1772,11 @@ class StatisticsEngine:
         refs = node.stats.get(stat_id)
         if refs is None:
             compiled = self._compile(tenant, stat_id)
+            d = compiled.definition
+            if d.is_status and d.mask[0] in STATUS_INDEX and key[1] in _QUEUE_OBJECT_TYPES:
+                # Agents of a queue (current categories, read from the agents' state): their
+                # status changes change it.
+                node.watches_agents = True
             expression = self.definitions.formulas.get(stat_id)
             if expression is not None:
                 for ref in sorted(expression.references()):
@@ -1805,10 +1810,6 @@ class StatisticsEngine:
             else FIXED
         )
         object_id = node.key[2]
-        if d.is_status and d.mask[0] in STATUS_INDEX and node.key[1] in _QUEUE_OBJECT_TYPES:
-            # Agents of a queue: current categories only, read from the agents' state.
-            node.watches_agents = True
-            self._invalidate_routes()
         if _uses_status_times(d):
             times: StatusTimes | SlidingStatusTimes
             if mode == RING:
