@@ -178,9 +178,6 @@ cdef class StatisticsEngine:
     cdef MediaState _media(self, tenant, agent_id, AgentState agent, media, ts)
     cdef dict _queue_statuses(self, TenantState state, object_type, queue, media)
 
-    @cython.locals(nodes=tuple)
-    cdef _touch_queue(self, tenant, object_type, queue)
-
     @cython.locals(statuses=dict, routes=Routes)
     cdef _enter_queue(
         self, tenant, TenantState state, contact_id, ContactState contact, object_type, queue, ts

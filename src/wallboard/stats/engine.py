@@ -934,8 +934,8 @@ class StatisticsEngine:
         dur: int,
         contact: ContactState | None,
     ) -> None:
-        """A contact enters or leaves a queue: the queue's contents changed (``_touch_queue``)
-        and an action happened (``_queue_action``), in one call."""
+        """A contact enters or leaves a queue: the queue's contents changed (its objects are
+        marked) and an action happened (``_queue_action``), in one call."""
         self._fact_on(
             self._queue_routes(tenant, object_type, queue), media, kind, t, entered_t, dur, contact
         )
@@ -1248,11 +1248,6 @@ class StatisticsEngine:
         if statuses is None:
             statuses = by_media[media] = {"waiting": {}, "in_progress": {}}
         return statuses
-
-    def _touch_queue(self, tenant: str, object_type: str, queue: str) -> None:
-        nodes = self._queue_routes(tenant, object_type, queue).nodes
-        if nodes:
-            self._mark(nodes)
 
     def _enter_queue(
         self,
