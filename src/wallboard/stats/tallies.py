@@ -56,6 +56,24 @@ def _cells(data: array[int]) -> Any:
         return data
 
 
+def _joined(later: dict[str, int] | None, member: str, t: int) -> dict[str, int]:
+    """The members that joined late (``later`` of the status-time accumulators, None while
+    empty: a status change then reads no dictionary) with ``member`` joined at ``t``."""
+    if later is None:
+        later = {}
+    later[member] = t
+    return later
+
+
+def _without(later: dict[str, int] | None, member: str) -> dict[str, int] | None:
+    """``later`` without ``member``; None once empty."""
+    if later is not None:
+        later.pop(member, None)
+        if not later:
+            return None
+    return later
+
+
 @cython.no_gc
 @cython.cclass
 class Tally:
@@ -429,8 +447,7 @@ class StatusTimes:
             raise ValueError(f"status times hold {STATUS_COUNT} values, not {len(closed)}")
         self.closed = array("q", [0] * STATUS_COUNT if closed is None else closed)
         self.cells = _cells(self.closed)
-        # None while empty (the usual case): a status change then reads no dictionary.
-        self.later = later or None
+        self.later = later or None  # (see ``_joined``)
         self.refs = refs
         # Closed not-ready time by reason (None until the first one closes: most agents'
         # share of memory stays small).
@@ -460,9 +477,8 @@ class StatusTimes:
                 self._clear()
         later = self.later
         if later is not None:
-            joined = later.pop(member, None)
-            if not later:
-                self.later = None
+            joined = later.get(member)
+            self.later = _without(later, member)
             if joined is not None and joined > since:
                 since = joined
         if index < 0 or key < 0:
@@ -479,10 +495,7 @@ class StatusTimes:
     def enter(self, member: str, t: int, windows: FixedWindows | None) -> None:
         """``member`` (in a status begun before ``t``) becomes counted at ``t`` (joins)."""
         self.roll(t, windows)
-        later = self.later
-        if later is None:
-            later = self.later = {}
-        later[member] = t
+        self.later = _joined(self.later, member, t)
 
     def exit(
         self,
@@ -495,11 +508,7 @@ class StatusTimes:
     ) -> None:
         """``member`` (in status ``old`` since ``since``) stops being counted at ``t``."""
         self.change(member, STATUS_INDEX.get(old, -1), old_reason, since, t, windows)
-        later = self.later
-        if later is not None:
-            later.pop(member, None)
-            if not later:
-                self.later = None
+        self.later = _without(self.later, member)
 
     def counted_from(self, member: str, since: int) -> int:
         """When ``member``'s open interval (its status begun at ``since``) started counting."""
@@ -566,7 +575,7 @@ class SlidingStatusTimes:
         self.mask = tuple(mask)
         self.buckets = buckets
         self.totals = totals
-        self.later = later or None  # (None while empty, as in StatusTimes)
+        self.later = later or None  # (see ``_joined``)
         self.reasons = reasons
         self.refs = refs
         self.mode = RING
@@ -610,9 +619,8 @@ class SlidingStatusTimes:
         """``member`` leaves status ``old`` (begun at ``since``) at ``t``."""
         later = self.later
         if later is not None:
-            joined = later.pop(member, None)
-            if not later:
-                self.later = None
+            joined = later.get(member)
+            self.later = _without(later, member)
             if joined is not None and joined > since:
                 since = joined
         if old not in self.mask or t <= since:
@@ -641,10 +649,7 @@ class SlidingStatusTimes:
                 per_reason[slot] += spent
 
     def enter(self, member: str, t: int, windows: FixedWindows | None) -> None:
-        later = self.later
-        if later is None:
-            later = self.later = {}
-        later[member] = t
+        self.later = _joined(self.later, member, t)
 
     def exit(
         self,
@@ -656,11 +661,7 @@ class SlidingStatusTimes:
         windows: FixedWindows | None,
     ) -> None:
         self.change(member, old, old_reason, since, t, windows)
-        later = self.later
-        if later is not None:
-            later.pop(member, None)
-            if not later:
-                self.later = None
+        self.later = _without(self.later, member)
 
     def counted_from(self, member: str, since: int) -> int:
         joined = None if self.later is None else self.later.get(member)
