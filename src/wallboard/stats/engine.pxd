@@ -71,7 +71,7 @@ cdef class Node:
 cdef class TenantRuntime:
     cdef public object zone, config
     cdef public dict group_members, agent_groups, queue_group_members, queue_groups
-    cdef public dict login_queues, queue_routes, configured_queues
+    cdef public dict login_queues, queue_routes, agent_routes, configured_queues
 
 
 cdef class FactRoute:
@@ -86,8 +86,8 @@ cdef class StatusRoute:
 
 cdef class Routes:
     cdef public long long generation
-    cdef public tuple nodes, status_nodes
-    cdef public dict facts
+    cdef public tuple nodes, status_nodes, queues
+    cdef public dict facts, statuses
 
 
 cdef class StatisticsEngine:
@@ -112,11 +112,12 @@ cdef class StatisticsEngine:
 
     @cython.locals(node=Node, changed=list)
     cdef _mark(self, tuple nodes)
-    @cython.locals(found=list, node=Node, runtime=TenantRuntime, routes=Routes)
-    cdef Routes _agent_routes(self, tenant, agent_id, AgentState agent)
+    @cython.locals(found=list, node=Node, runtime=TenantRuntime, routes=Routes, queues=tuple)
+    cdef Routes _route_agent(self, tenant, agent_id, AgentState agent)
     @cython.locals(found=list, node=Node, runtime=TenantRuntime, routes=Routes, by_id=dict)
     cdef Routes _queue_routes(self, tenant, object_type, queue)
 
+    @cython.locals(routes=Routes, node=Node, by_kind=dict, subs=tuple, sub=Sub)
     cdef _agent_action(
         self, tenant, agent_id, AgentState agent, media, kind, long long t, long long entered_t,
         long long dur, contact,
@@ -146,25 +147,32 @@ cdef class StatisticsEngine:
     )
 
     @cython.locals(contacts=dict)
-    cdef _refresh(self, tenant, agent_id, MediaState ms, media, ts)
+    cdef _refresh(self, tenant, agent_id, AgentState agent, MediaState ms, media, ts)
 
     @cython.locals(
-        routes=Routes, route=StatusRoute, changed=tuple, by_status=dict,
+        route=StatusRoute, changed=tuple, by_status=dict, node=Node,
         sub=StatusSub, times=StatusTimes, windows=FixedWindows, sliding=SlidingStatusTimes,
     )
-    cdef _set_status(self, tenant, agent_id, MediaState ms, media, status, reason, ts)
+    cdef _set_status(
+        self, tenant, agent_id, AgentState agent, MediaState ms, media, status, reason, ts
+    )
 
+    @cython.locals(
+        times_subs=tuple, times_sub=TimesSub, by_status=dict, sub=StatusSub, index=Py_ssize_t,
+        fixed=StatusTimes, ring=SlidingStatusTimes,
+    )
+    cdef _status_on_node(
+        self, Node node, agent_id, media, old, old_reason, long long since, status, reason,
+        long long ts,
+    )
+
+    @cython.locals(routes=Routes, route=StatusRoute)
+    cdef StatusRoute _status_route(self, tenant, agent_id, AgentState agent, MediaState ms, media)
     @cython.locals(
         nodes=tuple, node=Node, times=list, sliding=dict, by_status=dict, changed=list,
         queue_node=Node, sub=object,
     )
-    @cython.locals(routes=Routes)
-    cdef StatusRoute _status_route(self, tenant, agent_id, MediaState ms, media)
-    @cython.locals(
-        runtime=TenantRuntime, agent=AgentState, queues=tuple, configured=tuple, found=list,
-        node=Node,
-    )
-    cdef list _agent_queue_nodes(self, tenant, agent_id)
+    cdef StatusRoute _build_status_route(self, tenant, Routes routes, media)
     @cython.locals(routes=Routes, watchers=tuple, found=list)
     cdef tuple _queue_watchers(self, tenant, queue)
     @cython.locals(

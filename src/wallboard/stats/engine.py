@@ -373,7 +373,7 @@ class Node:
         # unlike lists, tuples of the engine's untracked objects leave the cyclic collector's
         # view, so a full collection does not walk them.
         self.actions: dict[str, dict[str, tuple[Sub, ...]]] = {}
-        self.statuses: dict[tuple[str, str], tuple[StatusSub, ...]] = {}
+        self.statuses: dict[str, dict[str, tuple[StatusSub, ...]]] = {}  # media → status
         self.times: dict[str, tuple[TimesSub, ...]] = {}
         self.sessions: tuple[AnyTally, ...] = ()
         self.stats: dict[str, int] = {}
@@ -385,6 +385,7 @@ class TenantRuntime:
 
     __slots__ = (
         "agent_groups",
+        "agent_routes",
         "config",
         "configured_queues",
         "group_members",
@@ -406,9 +407,11 @@ class TenantRuntime:
         self.queue_groups: dict[tuple[str, str], tuple[str, ...]] = {}
         # queue → agents whose login named it (rebuilt from the agents' state on restore)
         self.login_queues: dict[str, set[str]] = {}
-        # Queue routes (computed on use): object type → queue id → its routes. (An agent's
-        # routes hang on its state: ``AgentState.routes``, ``MediaState.route``.)
+        # Queue routes (computed on use): object type → queue id → its routes.
         self.queue_routes: dict[str, dict[str, Routes]] = {}
+        # Agents' routes (computed on use), shared by the agents of the same groups and queues:
+        # (groups, queues) → routes. Each agent holds its own on its state (``AgentState``).
+        self.agent_routes: dict[tuple[tuple[str, ...], tuple[str, ...]], Routes] = {}
 
 
 @cython.no_gc
@@ -431,10 +434,11 @@ class FactRoute:
 @cython.no_gc
 @cython.cclass
 class StatusRoute:
-    """What one agent's status change on one media reaches, computed once and kept on the
-    agent's state for the media (``MediaState.route``) while ``generation`` is the engine's:
-    the nodes it changes, the status times it feeds (sliding ones by the status left: only
-    leaving a status of their mask adds time) and the status accumulators by status."""
+    """What a status change on one media of the agents of one :class:`Routes` reaches beyond
+    each agent's own node, computed once (``Routes.statuses``) and kept on each agent's state
+    for the media (``MediaState.route``) while ``generation`` is the engine's: the nodes it
+    changes, the status times it feeds (sliding ones by the status left: only leaving a
+    status of their mask adds time) and the status accumulators by status."""
 
     __slots__ = ("by_status", "changed", "generation", "sliding", "times")
 
@@ -456,26 +460,34 @@ class StatusRoute:
 @cython.no_gc
 @cython.cclass
 class Routes:
-    """Where the facts of one agent or queue go, computed on first use and valid until a
-    statistic is opened or closed or membership changes (``_invalidate_routes``).
+    """Where the facts of a queue, or of the agents of the same groups and queues beyond each
+    one's own node, go: computed on first use and valid until a statistic is opened or closed
+    or membership changes (``_invalidate_routes``).
 
-    ``nodes``: the objects with statistics its facts feed — an agent's own node and its groups';
-    a queue's own, its groups' and (an ACD queue's) the tenant's. ``status_nodes``: those an
-    agent's status changes reach — an agent's nodes and the tenant's; of a queue's nodes, those
-    that count its agents' statuses (``Node.watches_agents``). ``facts``: by media, then kind of
-    fact, the subscriptions fed and the nodes changed. An agent's routes are kept on its state
-    (``AgentState.routes``) while ``generation`` is the engine's, so an event reaches them
-    through the agent it names; a queue's in its tenant's ``TenantRuntime.queue_routes``, found
-    by its id: no key tuple to build, hash and compare on every fact.
+    ``nodes``: the objects with statistics its facts feed — a queue's own, its groups' and (an
+    ACD queue's) the tenant's; the agents' groups'. ``status_nodes``: those a status change
+    reaches — of a queue's nodes, those that count its agents' statuses
+    (``Node.watches_agents``); the agents' groups' and the tenant's. ``facts``: by media, then
+    kind of fact, the subscriptions fed and the nodes changed. Agents' routes also hold their
+    ``queues`` (login and configured) and, by media, their :class:`StatusRoute`.
+
+    A queue's routes are kept in its tenant's ``TenantRuntime.queue_routes``, found by its id
+    (and on the contacts it holds); agents' in ``TenantRuntime.agent_routes`` by (groups,
+    queues), and on each agent's state (``AgentState.routes``, beside its own ``node``) while
+    ``generation`` is the engine's, so an event reaches them through the agent it names. Shared
+    by every agent of the same groups and queues, they cost nothing per agent: an agent's own
+    node needs no route (its subscriptions are found by media and kind on the node).
     """
 
-    __slots__ = ("facts", "generation", "nodes", "status_nodes")
+    __slots__ = ("facts", "generation", "nodes", "queues", "status_nodes", "statuses")
 
     def __init__(self, generation: int = -1) -> None:
         self.generation = generation
         self.nodes: tuple[Node, ...] | None = None
         self.status_nodes: tuple[Node, ...] | None = None
         self.facts: dict[str, dict[str, FactRoute]] = {}
+        self.queues: tuple[str, ...] = ()
+        self.statuses: dict[str, StatusRoute] = {}
 
 
 _EventUnion = Union[tuple(ev.EVENT_TYPES)]  # type: ignore[valid-type]  # noqa: UP007
@@ -789,7 +801,7 @@ class StatisticsEngine:
                     times_sub.tally.exit(
                         agent, ms.status, ms.status_reason, ms.since, ts, times_sub.windows
                     )
-            for sub in node.statuses.get((media, ms.status), ()):
+            for sub in node.statuses.get(media, {}).get(ms.status, ()):
                 if sub.reasons is not None and ms.status_reason not in sub.reasons:
                     continue
                 if joining:
@@ -804,27 +816,34 @@ class StatisticsEngine:
         self._generation += 1
         for runtime in self._runtime.values():
             runtime.queue_routes.clear()
+            runtime.agent_routes.clear()
 
-    def _agent_routes(self, tenant: str, agent_id: str, agent: AgentState | None) -> Routes:
-        """The agent's routes, kept on its state (built for the occasion when the engine has
-        no state for it: a fact naming an agent never seen)."""
-        if agent is not None:
-            routes = agent.routes
-            if routes is not None and routes.generation == self._generation:
-                return routes
+    def _route_agent(self, tenant: str, agent_id: str, agent: AgentState) -> Routes:
+        """Set the agent's own node and its shared routes (``AgentState.node``, ``.routes``)
+        for the engine's generation; return the routes."""
         runtime = self._runtime_of(tenant)
-        routes = Routes(self._generation)
-        found = []
-        node = self._nodes.get((tenant, "agent", agent_id))
-        if node is not None:
-            found.append(node)
-        for group in runtime.agent_groups.get(agent_id, ()):
-            node = self._nodes.get((tenant, "agent_group", group))
+        agent.node = self._nodes.get((tenant, "agent", agent_id))
+        groups = runtime.agent_groups.get(agent_id, ())
+        queues = agent.queues
+        configured = runtime.configured_queues.get(agent_id)
+        if configured is not None:
+            queues += configured
+        key = (groups, queues)
+        routes = runtime.agent_routes.get(key)
+        if routes is None:
+            routes = runtime.agent_routes[key] = Routes(self._generation)
+            found = []
+            for group in groups:
+                node = self._nodes.get((tenant, "agent_group", group))
+                if node is not None:
+                    found.append(node)
+            routes.nodes = tuple(found)
+            node = self._nodes.get((tenant, "tenant", tenant))
             if node is not None:
                 found.append(node)
-        routes.nodes = tuple(found)
-        if agent is not None:
-            agent.routes = routes
+            routes.status_nodes = tuple(found)
+            routes.queues = queues
+        agent.routes = routes
         return routes
 
     def _queue_routes(self, tenant: str, object_type: str, queue: str) -> Routes:
@@ -866,9 +885,25 @@ class StatisticsEngine:
         dur: int,
         contact: ContactState | None,
     ) -> None:
-        self._action_on(
-            self._agent_routes(tenant, agent_id, agent), media, kind, t, entered_t, dur, contact
-        )
+        """An action of an agent: its own node's subscriptions, then its routes'."""
+        if agent is None:
+            agent = AgentState()  # a fact naming an agent never seen: routed for the occasion
+            routes = None
+        else:
+            routes = agent.routes
+        if routes is None or routes.generation != self._generation:
+            routes = self._route_agent(tenant, agent_id, agent)
+        node = agent.node
+        if node is not None:
+            by_kind = node.actions.get(media)
+            subs = None if by_kind is None else by_kind.get(kind)
+            if subs:
+                for sub in subs:
+                    sub.hit(kind, t, entered_t, dur, contact)
+                if not node.dirty:
+                    node.dirty = True
+                    self._changed.append(node)
+        self._action_on(routes, media, kind, t, entered_t, dur, contact)
 
     def _fact_route(self, routes: Routes, media: str, kind: str) -> FactRoute:
         subs: list[Sub] = []
@@ -962,21 +997,24 @@ class StatisticsEngine:
         for sub in route.subs:
             sub.hit(kind, t, entered_t, dur, contact)
 
-    def _refresh(self, tenant: str, agent_id: str, ms: MediaState, media: str, ts: int) -> None:
+    def _refresh(
+        self, tenant: str, agent_id: str, agent: AgentState, ms: MediaState, media: str, ts: int
+    ) -> None:
         """Set the agent's effective status on ``media``: its contacts' state, else its base."""
         contacts = ms.contacts
         if contacts:
             values = contacts.values()
             status = "talking" if "talking" in values else "held" if "held" in values else "ringing"
             if ms.status != status or ms.status_reason is not None:
-                self._set_status(tenant, agent_id, ms, media, status, None, ts)
+                self._set_status(tenant, agent_id, agent, ms, media, status, None, ts)
         elif ms.status != ms.base or ms.status_reason != ms.reason:
-            self._set_status(tenant, agent_id, ms, media, ms.base, ms.reason, ts)
+            self._set_status(tenant, agent_id, agent, ms, media, ms.base, ms.reason, ts)
 
     def _set_status(
         self,
         tenant: str,
         agent_id: str,
+        agent: AgentState,
         ms: MediaState,
         media: str,
         status: str,
@@ -988,8 +1026,14 @@ class StatisticsEngine:
             return
         route = ms.route
         if route is None or route.generation != self._generation:
-            route = self._status_route(tenant, agent_id, ms, media)
+            route = self._status_route(tenant, agent_id, agent, ms, media)
         ms.status, ms.status_reason, ms.since = status, reason, ts
+        node = agent.node  # (current: routed in this generation, as the route was)
+        if node is not None:
+            if not node.dirty:
+                node.dirty = True
+                self._changed.append(node)
+            self._status_on_node(node, agent_id, media, old, old_reason, since, status, reason, ts)
         changed = route.changed
         if not changed:
             return
@@ -1009,13 +1053,56 @@ class StatisticsEngine:
                 if sub.reasons is None or reason in sub.reasons:
                     sub.tally.enter(agent_id, ts, sub.windows)
 
-    def _status_route(self, tenant: str, agent_id: str, ms: MediaState, media: str) -> StatusRoute:
-        routes = self._agent_routes(tenant, agent_id, self._tenants[tenant].agents.get(agent_id))
-        nodes = routes.status_nodes
-        if nodes is None:
-            tenant_node = self._nodes.get((tenant, "tenant", tenant))
-            own = routes.nodes or ()
-            nodes = routes.status_nodes = own + ((tenant_node,) if tenant_node else ())
+    def _status_on_node(
+        self,
+        node: Node,
+        agent_id: str,
+        media: str,
+        old: str,
+        old_reason: str | None,
+        since: int,
+        status: str,
+        reason: str | None,
+        ts: int,
+    ) -> None:
+        """A status change of the agent on its own node's accumulators (what a
+        :class:`StatusRoute` holds for the nodes of its routes, read here off the node)."""
+        times_subs = node.times.get(media)
+        if times_subs:
+            index = STATUS_INDEX.get(old, -1)
+            for times_sub in times_subs:
+                tally = times_sub.tally
+                if isinstance(tally, StatusTimes):
+                    fixed: StatusTimes = tally
+                    fixed.change(agent_id, index, old_reason, since, ts, times_sub.windows)
+                else:
+                    ring: SlidingStatusTimes = tally
+                    if old in ring.mask:
+                        ring.change(agent_id, old, old_reason, since, ts, None)
+        by_status = node.statuses.get(media)
+        if by_status:
+            for sub in by_status.get(old, ()):
+                sub.tally.exit(agent_id, ts, sub.windows)
+            for sub in by_status.get(status, ()):
+                if sub.reasons is None or reason in sub.reasons:
+                    sub.tally.enter(agent_id, ts, sub.windows)
+
+    def _status_route(
+        self, tenant: str, agent_id: str, agent: AgentState, ms: MediaState, media: str
+    ) -> StatusRoute:
+        """The status route of the agent's routes for the media (routing the agent anew when
+        its routes are not current), kept on its state for the media."""
+        routes = agent.routes
+        if routes is None or routes.generation != self._generation:
+            routes = self._route_agent(tenant, agent_id, agent)
+        route = routes.statuses.get(media)
+        if route is None:
+            route = routes.statuses[media] = self._build_status_route(tenant, routes, media)
+        ms.route = route
+        return route
+
+    def _build_status_route(self, tenant: str, routes: Routes, media: str) -> StatusRoute:
+        nodes = routes.status_nodes or ()
         times: list[tuple[StatusTimes, FixedWindows | None]] = []
         sliding: dict[str, list[SlidingStatusTimes]] = {}
         for node in nodes:
@@ -1028,37 +1115,22 @@ class StatisticsEngine:
                         sliding.setdefault(status, []).append(tally)
         by_status: dict[str, list[StatusSub]] = {}
         for node in nodes:
-            for (sub_media, status), subs in node.statuses.items():
-                if sub_media == media and subs:
+            for status, subs in node.statuses.get(media, {}).items():
+                if subs:
                     by_status.setdefault(status, []).extend(subs)
         changed = list(nodes)
-        for queue_node in self._agent_queue_nodes(tenant, agent_id):
-            if queue_node not in changed:
-                changed.append(queue_node)
-        route = StatusRoute(
+        # Queue and queue-group nodes with agent-status statistics the agents count in.
+        for queue in routes.queues:
+            for queue_node in self._queue_watchers(tenant, queue):
+                if queue_node not in changed:
+                    changed.append(queue_node)
+        return StatusRoute(
             self._generation,
             tuple(changed),
             tuple(times),
             {status: tuple(subs) for status, subs in sliding.items()},
             {status: tuple(subs) for status, subs in by_status.items()},
         )
-        ms.route = route
-        return route
-
-    def _agent_queue_nodes(self, tenant: str, agent_id: str) -> list[Node]:
-        """Queue and queue-group nodes with agent-status statistics the agent counts in."""
-        runtime = self._runtime_of(tenant)
-        agent = self._tenants[tenant].agents.get(agent_id)
-        queues: tuple[str, ...] = () if agent is None else agent.queues
-        configured = runtime.configured_queues.get(agent_id)
-        if configured is not None:
-            queues += configured
-        found: list[Node] = []
-        for queue in queues:
-            for node in self._queue_watchers(tenant, queue):
-                if node not in found:
-                    found.append(node)
-        return found
 
     def _queue_watchers(self, tenant: str, queue: str) -> tuple[Node, ...]:
         """The nodes of an ACD queue (its own, its groups') that count its agents' statuses."""
@@ -1110,8 +1182,9 @@ class StatisticsEngine:
                 members = index[queue] = set()
             members.add(agent_id)
         agent.queues = queues
+        agent.routes = None  # its queues changed: so do its routes
         for ms in agent.media.values():
-            ms.route = None  # its queues' nodes changed
+            ms.route = None
 
     def _queue_agents_changed(self, tenant: str, queue: str) -> None:
         """Mark the queue's objects, but not the tenant's (its agents did not change)."""
@@ -1134,7 +1207,7 @@ class StatisticsEngine:
         if ms is None:
             # (base, reason, status, status reason, since: positional arguments are cheaper)
             ms = agent.media[media] = MediaState("logged_out", None, "", None, ts)
-            self._set_status(tenant, agent_id, ms, media, "logged_out", None, ts)
+            self._set_status(tenant, agent_id, agent, ms, media, "logged_out", None, ts)
         return ms
 
     # --- agent events --------------------------------------------------------------------------
@@ -1163,7 +1236,7 @@ class StatisticsEngine:
             ms = self._media(tenant, agent_id, agent, media, ts)
             if ms.base == "logged_out":
                 ms.base, ms.reason = "not_ready", None
-                self._refresh(tenant, agent_id, ms, media, ts)
+                self._refresh(tenant, agent_id, agent, ms, media, ts)
                 self._agent_action(tenant, agent_id, agent, media, "login", ts, ts, 0, None)
 
     def _on_queues(self, tenant: str, state: TenantState, e: ev.AgentQueuesChanged) -> None:
@@ -1184,7 +1257,7 @@ class StatisticsEngine:
             if ms.base == "logged_out":
                 continue
             ms.base, ms.reason = "logged_out", None
-            self._refresh(tenant, e.agent, ms, media, ts)
+            self._refresh(tenant, e.agent, agent, ms, media, ts)
             self._agent_action(
                 tenant, e.agent, agent, media, "logout", ts, ts, ts - agent.login_ts, None
             )
@@ -1214,7 +1287,7 @@ class StatisticsEngine:
         else:
             assert isinstance(e, ev.AgentNotReady)
             ms.base, ms.reason = "not_ready", e.reason
-        self._refresh(tenant, agent_id, ms, media, ts)
+        self._refresh(tenant, agent_id, agent, ms, media, ts)
 
     def _on_dnd(self, tenant: str, state: TenantState, e: ev.AgentDndOn | ev.AgentDndOff) -> None:
         agent = self._agent(tenant, state, e.agent, e.ts)
@@ -1372,7 +1445,7 @@ class StatisticsEngine:
         if agent is not None:
             ms = agent.media.get(media)
             if ms is not None and ms.contacts.pop(contact_id, None) is not None:
-                self._refresh(tenant, agent_id, ms, media, ts)
+                self._refresh(tenant, agent_id, agent, ms, media, ts)
 
     def _set_leg(
         self,
@@ -1394,7 +1467,7 @@ class StatisticsEngine:
         if ms is None:
             ms = self._media(tenant, agent_id, agent, media, ts)
         ms.contacts[contact_id] = status
-        self._refresh(tenant, agent_id, ms, media, ts)
+        self._refresh(tenant, agent_id, agent, ms, media, ts)
         return leg
 
     # --- call events ---------------------------------------------------------------------------
@@ -1841,8 +1914,9 @@ class StatisticsEngine:
                 status_tally = StatusTally(mode)
             status_sub = StatusSub(status_tally, windows, _reason_set(d.filter.reasons))
             media = d.status_media.value
+            by_status = node.statuses.setdefault(media, {})
             for status in d.mask:
-                node.statuses[media, status] = (*node.statuses.get((media, status), ()), status_sub)
+                by_status[status] = (*by_status.get(status, ()), status_sub)
             if restored is None:
                 self._seed_status_tally(tenant, node, d, status_sub)
             if mode == SESSION:
@@ -1965,8 +2039,9 @@ class StatisticsEngine:
             for media, times_subs in node.times.items():
                 node.times[media] = tuple(other for other in times_subs if other is not sub)
         elif isinstance(sub, StatusSub):
-            for key, status_subs in node.statuses.items():
-                node.statuses[key] = tuple(other for other in status_subs if other is not sub)
+            for by_status in node.statuses.values():
+                for status, status_subs in by_status.items():
+                    by_status[status] = tuple(other for other in status_subs if other is not sub)
         else:
             for by_kind in node.actions.values():
                 for kind, action_subs in by_kind.items():

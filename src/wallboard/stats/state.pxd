@@ -13,7 +13,7 @@ cdef class AgentState:
     cdef public long long login_ts, dnd_since
     cdef public dict media, capacity
     cdef public tuple queues
-    cdef public object routes
+    cdef public object node, routes
 
 
 cdef class Leg:

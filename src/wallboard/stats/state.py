@@ -3,8 +3,8 @@
 Plain classes (extension types when compiled: ``state.pxd``) whose ``state()`` is what a
 snapshot keeps (:func:`encode_state`, :func:`decode_state`). Everything here is state of
 the contact center (who is talking, which calls wait where), not of statistics — except that
-an agent and each of its media carry the engine's routes for them (``AgentState.routes``,
-``MediaState.route``), and a contact the routes and contents of its queues (``waiting_in``,
+an agent carries the engine's node and routes for it (``AgentState.node``, ``.routes``, and
+each of its media the status route: ``MediaState.route``), and a contact the routes and contents of its queues (``waiting_in``,
 ``waiting_routes``, ``answered_in``, ``answered_routes``): derived, rebuilt on use, never in a
 snapshot, and kept here so that an event reaches them through the agent or contact it names
 instead of more lookups by id.
@@ -18,7 +18,7 @@ import msgspec
 
 if TYPE_CHECKING:
     from wallboard.stats import _shadow as cython
-    from wallboard.stats.engine import Routes, StatusRoute
+    from wallboard.stats.engine import Node, Routes, StatusRoute
 else:
     try:
         import cython
@@ -50,7 +50,8 @@ class MediaState:
         self.status_reason = status_reason
         self.since = since
         self.contacts = {} if contacts is None else contacts
-        # The engine's status route for this agent and media (engine.StatusRoute; not state).
+        # The engine's status route for the agent's routes and this media (engine.StatusRoute;
+        # not state).
         self.route: StatusRoute | None = None
 
     def state(self) -> list[Any]:
@@ -67,6 +68,7 @@ class AgentState:
         "logged_in",
         "login_ts",
         "media",
+        "node",
         "queues",
         "routes",
     )
@@ -89,7 +91,10 @@ class AgentState:
         self.media = {} if media is None else media
         self.capacity = {} if capacity is None else capacity
         self.queues = tuple(queues)
-        # The engine's routes for this agent (engine.Routes; not state).
+        # The engine's view of this agent (not state): its own statistics (engine.Node) and
+        # the routes it shares with the agents of the same groups and queues (engine.Routes;
+        # the node is current while these are).
+        self.node: Node | None = None
         self.routes: Routes | None = None
 
     def state(self) -> list[Any]:
