@@ -692,6 +692,21 @@ def test_agents_status_changes_name_their_queues_also_after_a_change_of_queues()
     assert engine.value(T, "queue", "q2", "queue.agents_ready", BASE + 4) == 0
 
 
+def test_a_queue_no_longer_counting_agents_is_not_named_by_their_status_changes() -> None:
+    engine = _library_engine()
+    engine.open(T, "queue", "q1", "queue.agents_ready")
+    engine.open(T, "queue", "q1", "queue.entered")
+    e = Events()
+    engine.apply(e(ev.AgentLogin, BASE, agent="a", queues=("q1",)))
+    engine.drain_changes()
+    engine.close(T, "queue", "q1", "queue.agents_ready")
+    engine.apply(e(ev.AgentReady, BASE + 1, agent="a"))
+    assert engine.drain_changes() == set()
+    engine.open(T, "queue", "q1", "queue.agents_ready")
+    engine.apply(e(ev.AgentNotReady, BASE + 2, agent="a", reason="break"))
+    assert engine.drain_changes() == {(T, "queue", "q1")}
+
+
 def test_close_releases_and_reopen_starts_fresh() -> None:
     engine = _library_engine()
     engine.open(T, "queue", "q", "queue.asa")

@@ -1840,10 +1840,7 @@ class StatisticsEngine:
         refs = node.stats.get(stat_id)
         if refs is None:
             compiled = self._compile(tenant, stat_id)
-            d = compiled.definition
-            if d.is_status and d.mask[0] in STATUS_INDEX and key[1] in _QUEUE_OBJECT_TYPES:
-                # Agents of a queue (current categories, read from the agents' state): their
-                # status changes change it.
+            if _counts_queue_agents(compiled.definition, key[1]):
                 node.watches_agents = True
             expression = self.definitions.formulas.get(stat_id)
             if expression is not None:
@@ -2012,6 +2009,10 @@ class StatisticsEngine:
         self._close(tenant, node, stat_id)
         if not node.stats:
             del self._nodes[key]
+        node.watches_agents = any(
+            _counts_queue_agents(self._compile(tenant, other).definition, object_type)
+            for other in node.stats
+        )
         self._invalidate_routes()
 
     def _close(self, tenant: str, node: Node, stat_id: str) -> None:
@@ -2700,6 +2701,12 @@ def _accumulated_parts(d: StatisticDefinition) -> tuple[StatisticDefinition, ...
             ),
         )
     return (d,)
+
+
+def _counts_queue_agents(d: StatisticDefinition, object_type: str) -> bool:
+    """Whether ``d`` on an object of ``object_type`` counts a queue's agents by status (a
+    current category, read from the agents' state): their status changes change it."""
+    return d.is_status and d.mask[0] in STATUS_INDEX and object_type in _QUEUE_OBJECT_TYPES
 
 
 def _uses_status_times(d: StatisticDefinition) -> bool:
