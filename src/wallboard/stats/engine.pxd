@@ -87,7 +87,7 @@ cdef class StatusRoute:
 cdef class Routes:
     cdef public long long generation
     cdef public tuple nodes, status_nodes, queues
-    cdef public dict facts, statuses
+    cdef public dict facts, statuses, contents
 
 
 cdef class StatisticsEngine:

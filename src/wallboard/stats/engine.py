@@ -469,7 +469,9 @@ class Routes:
     reaches — of a queue's nodes, those that count its agents' statuses
     (``Node.watches_agents``); the agents' groups' and the tenant's. ``facts``: by media, then
     kind of fact, the subscriptions fed and the nodes changed. Agents' routes also hold their
-    ``queues`` (login and configured) and, by media, their :class:`StatusRoute`.
+    ``queues`` (login and configured) and, by media, their :class:`StatusRoute`; a queue's,
+    by media, its ``contents`` (``TenantState.queues``: the same dictionaries, reached without
+    lookups by queue id).
 
     A queue's routes are kept in its tenant's ``TenantRuntime.queue_routes``, found by its id
     (and on the contacts it holds); agents' in ``TenantRuntime.agent_routes`` by (groups,
@@ -479,7 +481,7 @@ class Routes:
     node needs no route (its subscriptions are found by media and kind on the node).
     """
 
-    __slots__ = ("facts", "generation", "nodes", "queues", "status_nodes", "statuses")
+    __slots__ = ("contents", "facts", "generation", "nodes", "queues", "status_nodes", "statuses")
 
     def __init__(self, generation: int = -1) -> None:
         self.generation = generation
@@ -488,6 +490,7 @@ class Routes:
         self.facts: dict[str, dict[str, FactRoute]] = {}
         self.queues: tuple[str, ...] = ()
         self.statuses: dict[str, StatusRoute] = {}
+        self.contents: dict[str, dict[str, dict[str, int]]] = {}
 
 
 _EventUnion = Union[tuple(ev.EVENT_TYPES)]  # type: ignore[valid-type]  # noqa: UP007
@@ -1338,12 +1341,17 @@ class StatisticsEngine:
         if object_type == "queue":
             queue_config = self._runtime_of(tenant).config.queues.get(queue)
             contact.skill = None if queue_config is None else queue_config.skill
-        statuses = self._queue_statuses(state, object_type, queue, contact.media)
-        statuses["waiting"][contact_id] = ts
+        media = contact.media
         routes = self._queue_routes(tenant, object_type, queue)
+        statuses = routes.contents.get(media)
+        if statuses is None:
+            statuses = routes.contents[media] = self._queue_statuses(
+                state, object_type, queue, media
+            )
+        statuses["waiting"][contact_id] = ts
         # Kept on the contact for when it leaves: no lookups by queue id then.
         contact.waiting_in, contact.waiting_routes = statuses, routes
-        self._fact_on(routes, contact.media, "entered", ts, ts, 0, contact)
+        self._fact_on(routes, media, "entered", ts, ts, 0, contact)
 
     def _leave_queue(
         self,
