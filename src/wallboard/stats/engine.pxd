@@ -157,6 +157,9 @@ cdef class StatisticsEngine:
         self, tenant, agent_id, AgentState agent, MediaState ms, media, status, reason, ts
     )
 
+    @cython.locals(sub=StatusSub)
+    cdef _move_status(self, dict by_status, agent_id, old, status, reason, long long ts)
+
     @cython.locals(
         times_subs=tuple, times_sub=TimesSub, by_status=dict, sub=StatusSub, index=Py_ssize_t,
         fixed=StatusTimes, ring=SlidingStatusTimes,

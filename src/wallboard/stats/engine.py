@@ -1049,12 +1049,25 @@ class StatisticsEngine:
             sliding.change(agent_id, old, old_reason, since, ts, None)
         by_status = route.by_status
         if by_status:
-            # Each accumulator is exited before it is entered (a mask may hold both statuses).
-            for sub in by_status.get(old, ()):
-                sub.tally.exit(agent_id, ts, sub.windows)
-            for sub in by_status.get(status, ()):
-                if sub.reasons is None or reason in sub.reasons:
-                    sub.tally.enter(agent_id, ts, sub.windows)
+            self._move_status(by_status, agent_id, old, status, reason, ts)
+
+    def _move_status(
+        self,
+        by_status: dict[str, tuple[StatusSub, ...]],
+        agent_id: str,
+        old: str,
+        status: str,
+        reason: str | None,
+        ts: int,
+    ) -> None:
+        """The agent leaves the status accumulators of ``old`` and enters those of ``status``
+        (by status: a :class:`StatusRoute`'s or a node's for one media). Each accumulator is
+        exited before it is entered (a mask may hold both statuses)."""
+        for sub in by_status.get(old, ()):
+            sub.tally.exit(agent_id, ts, sub.windows)
+        for sub in by_status.get(status, ()):
+            if sub.reasons is None or reason in sub.reasons:
+                sub.tally.enter(agent_id, ts, sub.windows)
 
     def _status_on_node(
         self,
@@ -1084,11 +1097,7 @@ class StatisticsEngine:
                         ring.change(agent_id, old, old_reason, since, ts, None)
         by_status = node.statuses.get(media)
         if by_status:
-            for sub in by_status.get(old, ()):
-                sub.tally.exit(agent_id, ts, sub.windows)
-            for sub in by_status.get(status, ()):
-                if sub.reasons is None or reason in sub.reasons:
-                    sub.tally.enter(agent_id, ts, sub.windows)
+            self._move_status(by_status, agent_id, old, status, reason, ts)
 
     def _status_route(
         self, tenant: str, agent_id: str, agent: AgentState, ms: MediaState, media: str
