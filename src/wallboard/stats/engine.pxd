@@ -112,8 +112,13 @@ cdef class StatisticsEngine:
 
     @cython.locals(node=Node, changed=list)
     cdef _mark(self, tuple nodes)
+    @cython.final
+    cdef inline _mark_node(self, Node node)
     @cython.locals(found=list, node=Node, runtime=TenantRuntime, routes=Routes, queues=tuple)
     cdef Routes _route_agent(self, tenant, agent_id, AgentState agent)
+    @cython.locals(routes=Routes)
+    @cython.final
+    cdef inline Routes _agent_routes(self, tenant, agent_id, AgentState agent)
     @cython.locals(found=list, node=Node, runtime=TenantRuntime, routes=Routes, by_id=dict)
     cdef Routes _queue_routes(self, tenant, object_type, queue)
 

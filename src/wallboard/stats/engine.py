@@ -821,9 +821,16 @@ class StatisticsEngine:
             runtime.queue_routes.clear()
             runtime.agent_routes.clear()
 
+    def _agent_routes(self, tenant: str, agent_id: str, agent: AgentState) -> Routes:
+        """The agent's shared routes, its own node beside them (``AgentState.routes``,
+        ``.node``): set anew when they are not of the engine's generation."""
+        routes = agent.routes
+        if routes is not None and routes.generation == self._generation:
+            return routes
+        return self._route_agent(tenant, agent_id, agent)
+
     def _route_agent(self, tenant: str, agent_id: str, agent: AgentState) -> Routes:
-        """Set the agent's own node and its shared routes (``AgentState.node``, ``.routes``)
-        for the engine's generation; return the routes."""
+        """``_agent_routes`` when they are not current: find them and set them."""
         runtime = self._runtime_of(tenant)
         agent.node = self._nodes.get((tenant, "agent", agent_id))
         groups = runtime.agent_groups.get(agent_id, ())
@@ -891,11 +898,7 @@ class StatisticsEngine:
         """An action of an agent: its own node's subscriptions, then its routes'."""
         if agent is None:
             agent = AgentState()  # a fact naming an agent never seen: routed for the occasion
-            routes = None
-        else:
-            routes = agent.routes
-        if routes is None or routes.generation != self._generation:
-            routes = self._route_agent(tenant, agent_id, agent)
+        routes = self._agent_routes(tenant, agent_id, agent)
         node = agent.node
         if node is not None:
             by_kind = node.actions.get(media)
@@ -903,9 +906,7 @@ class StatisticsEngine:
             if subs:
                 for sub in subs:
                     sub.hit(kind, t, entered_t, dur, contact)
-                if not node.dirty:
-                    node.dirty = True
-                    self._changed.append(node)
+                self._mark_node(node)
         self._action_on(routes, media, kind, t, entered_t, dur, contact)
 
     def _fact_route(self, routes: Routes, media: str, kind: str) -> FactRoute:
@@ -1033,9 +1034,7 @@ class StatisticsEngine:
         ms.status, ms.status_reason, ms.since = status, reason, ts
         node = agent.node  # (current: routed in this generation, as the route was)
         if node is not None:
-            if not node.dirty:
-                node.dirty = True
-                self._changed.append(node)
+            self._mark_node(node)
             self._status_on_node(node, agent_id, media, old, old_reason, since, status, reason, ts)
         changed = route.changed
         if not changed:
@@ -1102,11 +1101,9 @@ class StatisticsEngine:
     def _status_route(
         self, tenant: str, agent_id: str, agent: AgentState, ms: MediaState, media: str
     ) -> StatusRoute:
-        """The status route of the agent's routes for the media (routing the agent anew when
-        its routes are not current), kept on its state for the media."""
-        routes = agent.routes
-        if routes is None or routes.generation != self._generation:
-            routes = self._route_agent(tenant, agent_id, agent)
+        """The status route of the agent's routes for the media, kept on its state for the
+        media."""
+        routes = self._agent_routes(tenant, agent_id, agent)
         route = routes.statuses.get(media)
         if route is None:
             route = routes.statuses[media] = self._build_status_route(tenant, routes, media)
@@ -2088,9 +2085,14 @@ class StatisticsEngine:
         """Note that the statistics of ``nodes`` may have changed."""
         changed = self._changed
         for node in nodes:
-            if not node.dirty:
+            if not node.dirty:  # (``_mark_node`` written out: a call per node costs more)
                 node.dirty = True
                 changed.append(node)
+
+    def _mark_node(self, node: Node) -> None:
+        if not node.dirty:
+            node.dirty = True
+            self._changed.append(node)
 
     def ticks(self, stat_id: str) -> bool:
         """True when the value can change with the clock alone (a time in progress, a window
