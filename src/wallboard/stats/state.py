@@ -4,10 +4,10 @@ Plain classes (extension types when compiled: ``state.pxd``) whose ``state()`` i
 snapshot keeps (:func:`encode_state`, :func:`decode_state`). Everything here is state of
 the contact center (who is talking, which calls wait where), not of statistics — except that
 an agent carries the engine's node and routes for it (``AgentState.node``, ``.routes``, and
-each of its media the status route: ``MediaState.route``), and a contact the routes and contents of its queues (``waiting_in``,
-``waiting_routes``, ``answered_in``, ``answered_routes``): derived, rebuilt on use, never in a
-snapshot, and kept here so that an event reaches them through the agent or contact it names
-instead of more lookups by id.
+each of its media the status route: ``MediaState.route``), and a contact the routes and
+contents of its queues (``waiting_in``, ``waiting_routes``, ``answered_in``,
+``answered_routes``): derived, rebuilt on use, never in a snapshot, and kept here so that an
+event reaches them through the agent or contact it names instead of more lookups by id.
 """
 
 from __future__ import annotations
