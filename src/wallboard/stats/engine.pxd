@@ -156,7 +156,7 @@ cdef class StatisticsEngine:
 
     @cython.locals(
         route=StatusRoute, changed=tuple, by_status=dict, node=Node,
-        sub=StatusSub, times=StatusTimes, windows=FixedWindows, sliding=SlidingStatusTimes,
+        times=StatusTimes, windows=FixedWindows, sliding=SlidingStatusTimes,
     )
     cdef _set_status(
         self, tenant, agent_id, AgentState agent, MediaState ms, media, status, reason, ts
