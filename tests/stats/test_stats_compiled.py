@@ -7,6 +7,7 @@ import gc
 import importlib.machinery
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -234,3 +235,46 @@ def test_the_engine_runs_as_python_where_cython_is_not_installed(tmp_path: Path)
     assert done.returncode == 0, done.stderr
     assert "state='not_ready'" in done.stdout, done.stdout
     assert "since=1000" in done.stdout, done.stdout
+
+
+def _declared_layouts() -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Each event class engine.pxd declares → (its C struct's own fields, its Cython fields)."""
+    text = (Path(compiled.__file__).parent / "engine.pxd").read_text()
+    structs = {
+        name: tuple(field.strip().lstrip("*") for field in fields.split(","))
+        for fields, name in re.findall(
+            r"typedef struct \{\s*(?:PyObject_HEAD|wb_Event __pyx_base;)\s*PyObject ([^;]*);"
+            r"\s*\} wb_(\w+);",
+            text,
+        )
+    }
+    classes = {
+        name: tuple(field.strip() for field in fields.split(","))
+        for name, fields in re.findall(
+            r"ctypedef class wallboard\.core\.events\.(\w+)[^:]*:\s*cdef object ([^\n]*)", text
+        )
+    }
+    assert structs.keys() == classes.keys()
+    return {name: (structs[name], classes[name]) for name in structs}
+
+
+def test_engine_pxd_declares_every_event_class_with_its_slots_in_order() -> None:
+    """The compiled engine reads an event's fields at the places engine.pxd declares (after
+    the object header, Event's slots, then the class's own, in ``__slots__`` order); a field
+    declared out of order would read another field."""
+    declared = _declared_layouts()
+    event_classes = {kind.__name__: kind for kind in Event.__subclasses__()}
+    assert declared.keys() == {"Event"} | event_classes.keys()
+    assert declared["Event"] == (Event.__dict__["__slots__"],) * 2
+    for name, kind in event_classes.items():
+        assert declared[name] == (kind.__dict__["__slots__"],) * 2, name
+
+
+def test_an_event_class_laid_out_otherwise_stops_the_compiled_engine(pure: ModuleType) -> None:
+    class Elsewhere:
+        __slots__ = ("agent", "id")
+
+    engine.check_event_layouts(Event.__subclasses__())  # the real ones are where declared
+    with pytest.raises(ImportError, match=r"field 'id' of Elsewhere is not at byte 16"):
+        engine.check_event_layouts([Elsewhere])
+    pure.check_event_layouts([Elsewhere])  # (as Python, fields are read by name)

@@ -9,6 +9,233 @@ from wallboard.stats.state cimport AgentState, ContactState, Leg, MediaState, Te
 from wallboard.stats.tallies cimport SlidingStatusTimes, StatusTimes, Tally
 from wallboard.stats.windows cimport FixedWindows
 
+# The events the handlers read (wallboard.core.events: msgspec Structs). A Struct's fields are
+# slots, which CPython lays out after the object header in ``__slots__`` order, the base class's
+# first: declared here as C structs, an event's field is read straight from the object instead
+# of through its member descriptor. ``_check_event_layouts`` in engine.py checks at import that
+# each class's slots are where these structs put them; a test checks these against ``__slots__``.
+cdef extern from *:
+    """
+    #include <structmember.h>
+    #ifndef Py_T_OBJECT_EX
+    #define Py_T_OBJECT_EX T_OBJECT_EX
+    #endif
+    /* The offset of a class's slot (an object member descriptor), -1 if the name is none. */
+    static Py_ssize_t wb_slot_offset(PyObject *cls, PyObject *name) {
+        Py_ssize_t offset = -1;
+        PyObject *descr = PyObject_GetAttr(cls, name);
+        if (descr == NULL) {
+            PyErr_Clear();
+            return -1;
+        }
+        if (Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+            PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+            if (member->type == Py_T_OBJECT_EX) offset = member->offset;
+        }
+        Py_DECREF(descr);
+        return offset;
+    }
+    #define WB_FIRST_SLOT ((Py_ssize_t)sizeof(PyObject))
+    #define WB_SLOT_SIZE ((Py_ssize_t)sizeof(PyObject *))
+
+    typedef struct { PyObject_HEAD PyObject *id, *seq, *source, *tenant, *ts, *v; } wb_Event;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *dn, *media, *queues; } wb_AgentLogin;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *queues; } wb_AgentQueuesChanged;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *reason; } wb_AgentLogout;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *media; } wb_AgentReady;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *media, *reason; } wb_AgentNotReady;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *call, *media; } wb_AgentAfterCallWork;
+    typedef struct { wb_Event __pyx_base; PyObject *agent; } wb_AgentDndOn;
+    typedef struct { wb_Event __pyx_base; PyObject *agent; } wb_AgentDndOff;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *capacity, *media; } wb_AgentCapacity;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *call, *data, *direction, *point, *queue;
+    } wb_CallQueued;
+    typedef struct { wb_Event __pyx_base; PyObject *call, *queue, *reason; } wb_CallRefused;
+    typedef struct { wb_Event __pyx_base; PyObject *call, *queue, *target; } wb_CallDiverted;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *agent, *call, *direction, *dn, *queue;
+    } wb_CallRinging;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *agent, *call, *direction, *dn, *queue;
+    } wb_CallEstablished;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *call, *dn; } wb_CallHeld;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *call, *dn; } wb_CallRetrieved;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *agent, *by, *call, *dn, *queue;
+    } wb_CallReleased;
+    typedef struct { wb_Event __pyx_base; PyObject *call, *queue; } wb_CallAbandoned;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *agent, *call, *kind, *target;
+    } wb_CallTransferred;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *call, *target; } wb_CallConferenced;
+    typedef struct { wb_Event __pyx_base; PyObject *call, *data; } wb_CallDataUpdated;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *call, *interaction, *media, *vq;
+    } wb_VirtualQueueEntered;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *call, *interaction, *media, *reason, *target, *vq;
+    } wb_VirtualQueueLeft;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *data, *direction, *interaction, *media;
+    } wb_InteractionCreated;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *interaction, *media, *queue;
+    } wb_InteractionQueued;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *agent, *interaction, *media, *queue;
+    } wb_InteractionOffered;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *agent, *interaction, *media, *queue;
+    } wb_InteractionAccepted;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *agent, *interaction, *media;
+    } wb_InteractionRejected;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *agent, *interaction, *media;
+    } wb_InteractionRevoked;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *agent, *interaction, *media, *target;
+    } wb_InteractionTransferred;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *agent, *interaction, *media, *outcome, *queue;
+    } wb_InteractionDone;
+    """
+    Py_ssize_t wb_slot_offset(object cls, object name)
+    Py_ssize_t WB_FIRST_SLOT, WB_SLOT_SIZE
+
+    ctypedef class wallboard.core.events.Event [object wb_Event, check_size error]:
+        cdef object id, seq, source, tenant, ts, v
+    ctypedef class wallboard.core.events.AgentLogin(Event) [object wb_AgentLogin, check_size error]:
+        cdef object agent, dn, media, queues
+    ctypedef class wallboard.core.events.AgentQueuesChanged(Event) [
+        object wb_AgentQueuesChanged, check_size error
+    ]:
+        cdef object agent, queues
+    ctypedef class wallboard.core.events.AgentLogout(Event) [
+        object wb_AgentLogout, check_size error
+    ]:
+        cdef object agent, reason
+    ctypedef class wallboard.core.events.AgentReady(Event) [object wb_AgentReady, check_size error]:
+        cdef object agent, media
+    ctypedef class wallboard.core.events.AgentNotReady(Event) [
+        object wb_AgentNotReady, check_size error
+    ]:
+        cdef object agent, media, reason
+    ctypedef class wallboard.core.events.AgentAfterCallWork(Event) [
+        object wb_AgentAfterCallWork, check_size error
+    ]:
+        cdef object agent, call, media
+    ctypedef class wallboard.core.events.AgentDndOn(Event) [object wb_AgentDndOn, check_size error]:
+        cdef object agent
+    ctypedef class wallboard.core.events.AgentDndOff(Event) [
+        object wb_AgentDndOff, check_size error
+    ]:
+        cdef object agent
+    ctypedef class wallboard.core.events.AgentCapacity(Event) [
+        object wb_AgentCapacity, check_size error
+    ]:
+        cdef object agent, capacity, media
+    ctypedef class wallboard.core.events.CallQueued(Event) [object wb_CallQueued, check_size error]:
+        cdef object call, data, direction, point, queue
+    ctypedef class wallboard.core.events.CallRefused(Event) [
+        object wb_CallRefused, check_size error
+    ]:
+        cdef object call, queue, reason
+    ctypedef class wallboard.core.events.CallDiverted(Event) [
+        object wb_CallDiverted, check_size error
+    ]:
+        cdef object call, queue, target
+    ctypedef class wallboard.core.events.CallRinging(Event) [
+        object wb_CallRinging, check_size error
+    ]:
+        cdef object agent, call, direction, dn, queue
+    ctypedef class wallboard.core.events.CallEstablished(Event) [
+        object wb_CallEstablished, check_size error
+    ]:
+        cdef object agent, call, direction, dn, queue
+    ctypedef class wallboard.core.events.CallHeld(Event) [object wb_CallHeld, check_size error]:
+        cdef object agent, call, dn
+    ctypedef class wallboard.core.events.CallRetrieved(Event) [
+        object wb_CallRetrieved, check_size error
+    ]:
+        cdef object agent, call, dn
+    ctypedef class wallboard.core.events.CallReleased(Event) [
+        object wb_CallReleased, check_size error
+    ]:
+        cdef object agent, by, call, dn, queue
+    ctypedef class wallboard.core.events.CallAbandoned(Event) [
+        object wb_CallAbandoned, check_size error
+    ]:
+        cdef object call, queue
+    ctypedef class wallboard.core.events.CallTransferred(Event) [
+        object wb_CallTransferred, check_size error
+    ]:
+        cdef object agent, call, kind, target
+    ctypedef class wallboard.core.events.CallConferenced(Event) [
+        object wb_CallConferenced, check_size error
+    ]:
+        cdef object agent, call, target
+    ctypedef class wallboard.core.events.CallDataUpdated(Event) [
+        object wb_CallDataUpdated, check_size error
+    ]:
+        cdef object call, data
+    ctypedef class wallboard.core.events.VirtualQueueEntered(Event) [
+        object wb_VirtualQueueEntered, check_size error
+    ]:
+        cdef object call, interaction, media, vq
+    ctypedef class wallboard.core.events.VirtualQueueLeft(Event) [
+        object wb_VirtualQueueLeft, check_size error
+    ]:
+        cdef object call, interaction, media, reason, target, vq
+    ctypedef class wallboard.core.events.InteractionCreated(Event) [
+        object wb_InteractionCreated, check_size error
+    ]:
+        cdef object data, direction, interaction, media
+    ctypedef class wallboard.core.events.InteractionQueued(Event) [
+        object wb_InteractionQueued, check_size error
+    ]:
+        cdef object interaction, media, queue
+    ctypedef class wallboard.core.events.InteractionOffered(Event) [
+        object wb_InteractionOffered, check_size error
+    ]:
+        cdef object agent, interaction, media, queue
+    ctypedef class wallboard.core.events.InteractionAccepted(Event) [
+        object wb_InteractionAccepted, check_size error
+    ]:
+        cdef object agent, interaction, media, queue
+    ctypedef class wallboard.core.events.InteractionRejected(Event) [
+        object wb_InteractionRejected, check_size error
+    ]:
+        cdef object agent, interaction, media
+    ctypedef class wallboard.core.events.InteractionRevoked(Event) [
+        object wb_InteractionRevoked, check_size error
+    ]:
+        cdef object agent, interaction, media
+    ctypedef class wallboard.core.events.InteractionTransferred(Event) [
+        object wb_InteractionTransferred, check_size error
+    ]:
+        cdef object agent, interaction, media, target
+    ctypedef class wallboard.core.events.InteractionDone(Event) [
+        object wb_InteractionDone, check_size error
+    ]:
+        cdef object agent, interaction, media, outcome, queue
+
 # Cell offsets (wallboard.stats.tallies), as C integers here.
 cdef Py_ssize_t COUNT, TOTAL, IN_RANGE, MAX, MIN
 cdef Py_ssize_t SL_ANSWERED_WITHIN, SL_ABANDONED_WITHIN, SL_EXCEEDED, SL_ENTERED
@@ -17,7 +244,7 @@ cdef Py_ssize_t SL_REMOVED_WITHIN, SL_ANSWERED
 cdef long long FIXED, SESSION, RING
 # Dictionaries read on every event, as C globals (typed: their methods called directly).
 cdef dict STATUS_INDEX, _PLAIN
-cdef object _UNKNOWN_EVENT, _AGENT_READY, _AGENT_ACW
+cdef object _UNKNOWN_EVENT
 
 
 cdef class Sub:
@@ -105,7 +332,7 @@ cdef class StatisticsEngine:
 
     cdef TenantRuntime _runtime_of(self, tenant)
 
-    @cython.locals(ts=cython.longlong, cutoff=cython.longlong, seen=dict)
+    @cython.locals(known=Event, ts=cython.longlong, cutoff=cython.longlong, seen=dict)
     cpdef apply(self, event)
 
     cdef _anomaly(self, kind)
@@ -224,60 +451,67 @@ cdef class StatisticsEngine:
     cdef ContactState _call(self, TenantState state, call_id, direction)
 
     # Event handlers: Python-callable (the dispatch table holds them as bound methods), with
-    # C-typed locals.
+    # C-typed locals; each takes one event class.
     @cython.locals(agent=AgentState, ms=MediaState)
-    cpdef _on_login(self, tenant, TenantState state, e)
+    cpdef _on_login(self, tenant, TenantState state, AgentLogin e)
+    cpdef _on_ready(self, tenant, TenantState state, AgentReady e)
+    cpdef _on_not_ready(self, tenant, TenantState state, AgentNotReady e)
+    cpdef _on_acw(self, tenant, TenantState state, AgentAfterCallWork e)
     @cython.locals(agent=AgentState, ms=MediaState)
-    cpdef _on_agent_state(self, tenant, TenantState state, e)
+    cdef _agent_state(self, tenant, TenantState state, agent_id, media, ts, base, reason)
     @cython.locals(call=ContactState)
-    cpdef _on_call_queued(self, tenant, TenantState state, e)
+    cpdef _on_call_queued(self, tenant, TenantState state, CallQueued e)
     @cython.locals(call=ContactState, agent=AgentState)
-    cpdef _on_call_ringing(self, tenant, TenantState state, e)
+    cpdef _on_call_ringing(self, tenant, TenantState state, CallRinging e)
     @cython.locals(call=ContactState, leg=Leg, agent=AgentState)
-    cpdef _on_call_established(self, tenant, TenantState state, e)
+    cpdef _on_call_established(self, tenant, TenantState state, CallEstablished e)
     @cython.locals(call=ContactState, leg=Leg)
-    cpdef _on_call_released(self, tenant, TenantState state, e)
+    cpdef _on_call_released(self, tenant, TenantState state, CallReleased e)
     @cython.locals(agent=AgentState)
-    cpdef _on_queues(self, tenant, TenantState state, e)
+    cpdef _on_queues(self, tenant, TenantState state, AgentQueuesChanged e)
     @cython.locals(agent=AgentState, ms=MediaState)
-    cpdef _on_logout(self, tenant, TenantState state, e)
+    cpdef _on_logout(self, tenant, TenantState state, AgentLogout e)
+    cpdef _on_dnd_on(self, tenant, TenantState state, AgentDndOn e)
+    cpdef _on_dnd_off(self, tenant, TenantState state, AgentDndOff e)
     @cython.locals(agent=AgentState)
-    cpdef _on_dnd(self, tenant, TenantState state, e)
-    cpdef _on_capacity(self, tenant, TenantState state, e)
+    cdef _dnd(self, tenant, TenantState state, agent_id, ts, bint on)
+    cpdef _on_capacity(self, tenant, TenantState state, AgentCapacity e)
     @cython.locals(call=ContactState)
-    cpdef _on_call_refused(self, tenant, TenantState state, e)
+    cpdef _on_call_refused(self, tenant, TenantState state, CallRefused e)
     @cython.locals(call=ContactState)
-    cpdef _on_call_diverted(self, tenant, TenantState state, e)
+    cpdef _on_call_diverted(self, tenant, TenantState state, CallDiverted e)
     @cython.locals(call=ContactState, leg=Leg, agent=AgentState)
-    cpdef _on_call_held(self, tenant, TenantState state, e)
+    cpdef _on_call_held(self, tenant, TenantState state, CallHeld e)
     @cython.locals(call=ContactState, leg=Leg, agent=AgentState)
-    cpdef _on_call_retrieved(self, tenant, TenantState state, e)
+    cpdef _on_call_retrieved(self, tenant, TenantState state, CallRetrieved e)
     @cython.locals(call=ContactState)
-    cpdef _on_call_abandoned(self, tenant, TenantState state, e)
+    cpdef _on_call_abandoned(self, tenant, TenantState state, CallAbandoned e)
     @cython.locals(call=ContactState, agent=AgentState)
-    cpdef _on_call_transferred(self, tenant, TenantState state, e)
+    cpdef _on_call_transferred(self, tenant, TenantState state, CallTransferred e)
     @cython.locals(call=ContactState, agent=AgentState)
-    cpdef _on_call_conferenced(self, tenant, TenantState state, e)
+    cpdef _on_call_conferenced(self, tenant, TenantState state, CallConferenced e)
     @cython.locals(call=ContactState)
-    cpdef _on_call_data(self, tenant, TenantState state, e)
+    cpdef _on_call_data(self, tenant, TenantState state, CallDataUpdated e)
     @cython.locals(contact=ContactState)
-    cpdef _on_vq_entered(self, tenant, TenantState state, e)
+    cpdef _on_vq_entered(self, tenant, TenantState state, VirtualQueueEntered e)
     @cython.locals(contact=ContactState)
-    cpdef _on_vq_left(self, tenant, TenantState state, e)
+    cpdef _on_vq_left(self, tenant, TenantState state, VirtualQueueLeft e)
     @cython.locals(contact=ContactState)
-    cpdef _on_ix_created(self, tenant, TenantState state, e)
+    cpdef _on_ix_created(self, tenant, TenantState state, InteractionCreated e)
     @cython.locals(contact=ContactState)
-    cpdef _on_ix_queued(self, tenant, TenantState state, e)
+    cpdef _on_ix_queued(self, tenant, TenantState state, InteractionQueued e)
     @cython.locals(contact=ContactState, agent=AgentState)
-    cpdef _on_ix_offered(self, tenant, TenantState state, e)
+    cpdef _on_ix_offered(self, tenant, TenantState state, InteractionOffered e)
     @cython.locals(contact=ContactState, leg=Leg, agent=AgentState)
-    cpdef _on_ix_accepted(self, tenant, TenantState state, e)
+    cpdef _on_ix_accepted(self, tenant, TenantState state, InteractionAccepted e)
+    cpdef _on_ix_rejected(self, tenant, TenantState state, InteractionRejected e)
+    cpdef _on_ix_revoked(self, tenant, TenantState state, InteractionRevoked e)
     @cython.locals(contact=ContactState, leg=Leg)
-    cpdef _on_ix_ended_offer(self, tenant, TenantState state, e)
+    cdef _ix_ended_offer(self, tenant, TenantState state, interaction_id, agent_id, ts)
     @cython.locals(contact=ContactState, agent=AgentState)
-    cpdef _on_ix_transferred(self, tenant, TenantState state, e)
+    cpdef _on_ix_transferred(self, tenant, TenantState state, InteractionTransferred e)
     @cython.locals(contact=ContactState)
-    cpdef _on_ix_done(self, tenant, TenantState state, e)
+    cpdef _on_ix_done(self, tenant, TenantState state, InteractionDone e)
     cdef ContactState _interaction(self, TenantState state, interaction_id, media, direction=*)
     cdef _process(self, event)
     cdef _release(self, up_to)

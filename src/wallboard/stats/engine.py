@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, Union, cast
+from typing import TYPE_CHECKING, Any, Final, Union
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -107,11 +107,9 @@ _PLAIN: Final[dict[object, str]] = {
     for kind in (ev.Media, ev.Direction, ev.QueueKind, ev.VirtualQueueExit)
     for member in kind
 }
-# Event types compared on every event (compiled, C globals: ``ev.X`` is a module attribute
+# The event type compared on every event (compiled, a C global: ``ev.X`` is a module attribute
 # lookup each time).
 _UNKNOWN_EVENT: Final = ev.UnknownEvent
-_AGENT_READY: Final = ev.AgentReady
-_AGENT_ACW: Final = ev.AgentAfterCallWork
 _QUEUE_TYPES: Final = ("queue", "routing_point", "virtual_queue")
 _QUEUE_OBJECT_TYPES: Final = frozenset({"queue", "queue_group"})
 _LOGGED_IN_STATUSES: Final = ("ready", "not_ready", "acw", "ringing", "talking", "held")
@@ -121,6 +119,31 @@ _WAIT_EXITS: Final = frozenset(
 
 ObjectKey = tuple[str, str, str]
 """(tenant, object type, object id)."""
+
+
+def check_event_layouts(classes: Iterable[type]) -> None:
+    """Compiled, the engine reads an event's fields straight from the object, where
+    ``engine.pxd`` declares them: a msgspec Struct's fields are slots, laid out by CPython after
+    the object header in ``__slots__`` order, :class:`~wallboard.core.events.Event`'s first.
+    This checks that each class's slots are there in the running CPython and msgspec (wrong
+    places would read wrong fields); run on every event class at import. As Python, fields are
+    read by name and nothing is checked."""
+    if cython.compiled:
+        for kind in classes:
+            slots = ev.Event.__dict__["__slots__"] + kind.__dict__.get("__slots__", ())
+            for index, name in enumerate(slots):
+                # (engine.pxd's C helpers)
+                place = WB_FIRST_SLOT + index * WB_SLOT_SIZE  # type: ignore[name-defined]  # noqa: F821
+                if wb_slot_offset(kind, name) != place:  # type: ignore[name-defined]  # noqa: F821
+                    raise ImportError(
+                        f"wallboard.stats.engine: field {name!r} of {kind.__name__} is not at"
+                        f" byte {place} of the object, where the compiled engine reads it (the"
+                        " layout of msgspec Structs changed); delete src/wallboard/stats/*.so"
+                        " to run the engine as Python, or update engine.pxd"
+                    )
+
+
+check_event_layouts(ev.Event.__subclasses__())
 
 
 class AgentStatusValue(msgspec.Struct, frozen=True):
@@ -573,11 +596,11 @@ class StatisticsEngine:
             ev.AgentLogin: self._on_login,
             ev.AgentQueuesChanged: self._on_queues,
             ev.AgentLogout: self._on_logout,
-            ev.AgentReady: self._on_agent_state,
-            ev.AgentNotReady: self._on_agent_state,
-            ev.AgentAfterCallWork: self._on_agent_state,
-            ev.AgentDndOn: self._on_dnd,
-            ev.AgentDndOff: self._on_dnd,
+            ev.AgentReady: self._on_ready,
+            ev.AgentNotReady: self._on_not_ready,
+            ev.AgentAfterCallWork: self._on_acw,
+            ev.AgentDndOn: self._on_dnd_on,
+            ev.AgentDndOff: self._on_dnd_off,
             ev.AgentCapacity: self._on_capacity,
             ev.CallQueued: self._on_call_queued,
             ev.CallRefused: self._on_call_refused,
@@ -597,8 +620,8 @@ class StatisticsEngine:
             ev.InteractionQueued: self._on_ix_queued,
             ev.InteractionOffered: self._on_ix_offered,
             ev.InteractionAccepted: self._on_ix_accepted,
-            ev.InteractionRejected: self._on_ix_ended_offer,
-            ev.InteractionRevoked: self._on_ix_ended_offer,
+            ev.InteractionRejected: self._on_ix_rejected,
+            ev.InteractionRevoked: self._on_ix_revoked,
             ev.InteractionTransferred: self._on_ix_transferred,
             ev.InteractionDone: self._on_ix_done,
         }
@@ -607,15 +630,18 @@ class StatisticsEngine:
 
     def apply(self, event: ev.Event | ev.UnknownEvent) -> None:
         """Take one event; it is applied now or when the reorder buffer releases it."""
-        if type(event) is _UNKNOWN_EVENT:  # (nothing derives from it; cheaper than isinstance)
+        # (``type() is``: isinstance asks msgspec's metaclass, a Python-level method call.)
+        if type(event) is _UNKNOWN_EVENT:
             self._anomaly("unknown_event_type")
             return
-        event_id = event.id
+        # Compiled, a C struct: fields read straight off the object (see engine.pxd).
+        known: ev.Event = event  # type: ignore[assignment]  # (not an UnknownEvent: above)
+        event_id = known.id
         seen = self._seen
         if event_id in seen:
             self._anomaly("duplicate")
             return
-        stamp = event.ts  # (the event's own int object: kept in ``seen`` as it is)
+        stamp = known.ts  # (the event's own int object: kept in ``seen`` as it is)
         ts = stamp
         cutoff = self._cutoff
         if ts < cutoff:
@@ -635,22 +661,21 @@ class StatisticsEngine:
                     self._seen_order.clear()
                 self._cutoff = ts
             seen[event_id] = stamp
-            handler = self._handlers.get(type(event))
+            handler = self._handlers.get(type(known))
             if handler is None:
                 self._anomaly("unhandled_event_type")
                 return
-            tenant = event.tenant
+            tenant = known.tenant
             state = self._tenants.get(tenant)
             if state is None:
                 state = self._tenant(tenant)
             self.events_applied += 1
-            handler(tenant, state, event)
+            handler(tenant, state, known)
             return
         seen[event_id] = stamp
         self._seen_order.append((ts, event_id))
         self._arrivals += 1
-        # (Not an UnknownEvent: those returned above.)
-        heapq.heappush(self._buffer, (ts, self._arrivals, cast(ev.Event, event)))
+        heapq.heappush(self._buffer, (ts, self._arrivals, known))
         self._release(self._watermark - self.lateness_ms)
 
     def apply_many(self, events: Iterable[ev.Event | ev.UnknownEvent]) -> None:
@@ -1273,14 +1298,27 @@ class StatisticsEngine:
         # After the status change, so that the queues still see the agent leave.
         self._set_login_queues(tenant, e.agent, agent, ())
 
-    def _on_agent_state(
+    def _on_ready(self, tenant: str, state: TenantState, e: ev.AgentReady) -> None:
+        self._agent_state(tenant, state, e.agent, _PLAIN[e.media], e.ts, "ready", None)
+
+    def _on_not_ready(self, tenant: str, state: TenantState, e: ev.AgentNotReady) -> None:
+        self._agent_state(tenant, state, e.agent, _PLAIN[e.media], e.ts, "not_ready", e.reason)
+
+    def _on_acw(self, tenant: str, state: TenantState, e: ev.AgentAfterCallWork) -> None:
+        self._agent_state(tenant, state, e.agent, _PLAIN[e.media], e.ts, "acw", None)
+
+    def _agent_state(
         self,
         tenant: str,
         state: TenantState,
-        e: ev.AgentReady | ev.AgentNotReady | ev.AgentAfterCallWork,
+        agent_id: str,
+        media: str,
+        ts: int,
+        base: str,
+        reason: str | None,
     ) -> None:
-        # (Each field of the event read once: an attribute of a decoded event costs a lookup.)
-        agent_id, media, ts = e.agent, _PLAIN[e.media], e.ts
+        """The agent's own status on ``media`` (ready, not ready for ``reason``, after-call
+        work): its effective status unless contacts override it."""
         agent = state.agents.get(agent_id)
         if agent is None or not agent.logged_in:
             self._anomaly("state_while_logged_out")
@@ -1288,23 +1326,21 @@ class StatisticsEngine:
         ms = agent.media.get(media)
         if ms is None:
             ms = self._media(tenant, agent_id, agent, media, ts)
-        kind = type(e)
-        if kind is _AGENT_READY:
-            ms.base, ms.reason = "ready", None
-        elif kind is _AGENT_ACW:
-            ms.base, ms.reason = "acw", None
-        else:
-            assert isinstance(e, ev.AgentNotReady)
-            ms.base, ms.reason = "not_ready", e.reason
+        ms.base, ms.reason = base, reason
         self._refresh(tenant, agent_id, agent, ms, media, ts)
 
-    def _on_dnd(self, tenant: str, state: TenantState, e: ev.AgentDndOn | ev.AgentDndOff) -> None:
-        agent = self._agent(tenant, state, e.agent, e.ts)
-        on = isinstance(e, ev.AgentDndOn)
+    def _on_dnd_on(self, tenant: str, state: TenantState, e: ev.AgentDndOn) -> None:
+        self._dnd(tenant, state, e.agent, e.ts, on=True)
+
+    def _on_dnd_off(self, tenant: str, state: TenantState, e: ev.AgentDndOff) -> None:
+        self._dnd(tenant, state, e.agent, e.ts, on=False)
+
+    def _dnd(self, tenant: str, state: TenantState, agent_id: str, ts: int, *, on: bool) -> None:
+        agent = self._agent(tenant, state, agent_id, ts)
         if agent.dnd != on:
             agent.dnd = on
-            agent.dnd_since = e.ts
-            node = self._nodes.get((tenant, "agent", e.agent))
+            agent.dnd_since = ts
+            node = self._nodes.get((tenant, "agent", agent_id))
             if node is not None:
                 self._mark((node,))
 
@@ -1757,18 +1793,22 @@ class StatisticsEngine:
         ring = ts - leg.rang if leg.rang >= 0 else 0
         self._agent_action(tenant, agent_id, agent, media, "answered", ts, entered, ring, contact)
 
-    def _on_ix_ended_offer(
-        self,
-        tenant: str,
-        state: TenantState,
-        e: ev.InteractionRejected | ev.InteractionRevoked,
+    def _on_ix_rejected(self, tenant: str, state: TenantState, e: ev.InteractionRejected) -> None:
+        self._ix_ended_offer(tenant, state, e.interaction, e.agent, e.ts)
+
+    def _on_ix_revoked(self, tenant: str, state: TenantState, e: ev.InteractionRevoked) -> None:
+        self._ix_ended_offer(tenant, state, e.interaction, e.agent, e.ts)
+
+    def _ix_ended_offer(
+        self, tenant: str, state: TenantState, interaction_id: str, agent_id: str, ts: int
     ) -> None:
-        contact = state.interactions.get(e.interaction)
-        leg = None if contact is None else contact.legs.get(e.agent)
+        """An offer the agent did not accept (rejected by the agent, or revoked)."""
+        contact = state.interactions.get(interaction_id)
+        leg = None if contact is None else contact.legs.get(agent_id)
         if contact is None or leg is None or leg.answered >= 0:
             self._anomaly("offer_ended_without_offer")
             return
-        self._drop_leg(tenant, state, e.interaction, contact, e.agent, e.ts, completed=False)
+        self._drop_leg(tenant, state, interaction_id, contact, agent_id, ts, completed=False)
 
     def _on_ix_transferred(
         self, tenant: str, state: TenantState, e: ev.InteractionTransferred
