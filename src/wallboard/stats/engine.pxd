@@ -246,6 +246,9 @@ cdef long long FIXED, SESSION, RING
 cdef dict STATUS_INDEX, _PLAIN
 cdef object _UNKNOWN_EVENT
 
+cdef Leg _leg(ContactState call, agent)
+cdef ContactState _vq_contact(TenantState state, call, interaction)
+
 
 cdef class Sub:
     cdef public Tally tally
@@ -298,7 +301,7 @@ cdef class Node:
 cdef class TenantRuntime:
     cdef public object zone, config
     cdef public dict group_members, agent_groups, queue_group_members, queue_groups
-    cdef public dict login_queues, queue_routes, agent_routes, configured_queues
+    cdef public dict login_queues, queue_routes, agent_routes, configured_queues, queue_skills
 
 
 cdef class FactRoute:
@@ -421,17 +424,17 @@ cdef class StatisticsEngine:
     cdef MediaState _media(self, tenant, agent_id, AgentState agent, media, ts)
     cdef dict _queue_statuses(self, TenantState state, object_type, queue, media)
 
-    @cython.locals(statuses=dict, routes=Routes)
+    @cython.locals(statuses=dict, routes=Routes, waiting=dict)
     cdef _enter_queue(
         self, tenant, TenantState state, contact_id, ContactState contact, object_type, queue, ts
     )
 
-    @cython.locals(statuses=dict, routes=Routes)
+    @cython.locals(statuses=dict, routes=Routes, waiting=dict, in_progress=dict)
     cdef _leave_queue(
         self, tenant, TenantState state, contact_id, ContactState contact, kind, ts
     )
 
-    @cython.locals(statuses=dict, nodes=tuple)
+    @cython.locals(statuses=dict, nodes=tuple, in_progress=dict)
     cdef _end_contact(self, tenant, TenantState state, contact_id, ContactState contact)
     @cython.locals(routes=Routes)
     cdef Routes _answered_routes(self, tenant, ContactState contact)
@@ -492,9 +495,9 @@ cdef class StatisticsEngine:
     cpdef _on_call_conferenced(self, tenant, TenantState state, CallConferenced e)
     @cython.locals(call=ContactState)
     cpdef _on_call_data(self, tenant, TenantState state, CallDataUpdated e)
-    @cython.locals(contact=ContactState)
+    @cython.locals(contact=ContactState, waiting=dict)
     cpdef _on_vq_entered(self, tenant, TenantState state, VirtualQueueEntered e)
-    @cython.locals(contact=ContactState)
+    @cython.locals(contact=ContactState, waiting=dict)
     cpdef _on_vq_left(self, tenant, TenantState state, VirtualQueueLeft e)
     @cython.locals(contact=ContactState)
     cpdef _on_ix_created(self, tenant, TenantState state, InteractionCreated e)

@@ -146,6 +146,26 @@ def check_event_layouts(classes: Iterable[type]) -> None:
 check_event_layouts(ev.Event.__subclasses__())
 
 
+def _leg(call: ContactState | None, agent: str | None) -> Leg | None:
+    """The call's leg of ``agent``; with no agent named, its only leg (None if several)."""
+    if call is None:
+        return None
+    if agent is None:
+        return next(iter(call.legs.values()), None) if len(call.legs) == 1 else None
+    return call.legs.get(agent)
+
+
+def _vq_contact(
+    state: TenantState, call: str | None, interaction: str | None
+) -> ContactState | None:
+    """The contact a virtual-queue event names (a call or an interaction), if known."""
+    if call is not None:
+        return state.calls.get(call)
+    if interaction is not None:
+        return state.interactions.get(interaction)
+    return None
+
+
 class AgentStatusValue(msgspec.Struct, frozen=True):
     """The rich value of a CurrentState statistic."""
 
@@ -416,6 +436,7 @@ class TenantRuntime:
         "queue_group_members",
         "queue_groups",
         "queue_routes",
+        "queue_skills",
         "zone",
     )
 
@@ -424,6 +445,8 @@ class TenantRuntime:
         self.config = ObjectConfig()
         # agent → the queues whose configuration names it (``config.queues``, by agent)
         self.configured_queues: dict[str, tuple[str, ...]] = {}
+        # queue → the skill its configuration gives the contacts entering it
+        self.queue_skills: dict[str, str | None] = {}
         self.group_members: dict[str, frozenset[str]] = {}
         self.agent_groups: dict[str, tuple[str, ...]] = {}
         self.queue_group_members: dict[str, frozenset[tuple[str, str]]] = {}
@@ -787,6 +810,7 @@ class StatisticsEngine:
             for agent in queue_config.agents:
                 configured.setdefault(agent, []).append(queue)
         runtime.configured_queues = {a: tuple(q) for a, q in configured.items()}
+        runtime.queue_skills = {queue: c.skill for queue, c in config.queues.items()}
         runtime.group_members = groups
         agent_groups: dict[str, list[str]] = {}
         for group, members in groups.items():
@@ -1032,8 +1056,15 @@ class StatisticsEngine:
         """Set the agent's effective status on ``media``: its contacts' state, else its base."""
         contacts = ms.contacts
         if contacts:
-            values = contacts.values()
-            status = "talking" if "talking" in values else "held" if "held" in values else "ringing"
+            # Talking on any contact, else holding any, else ringing. (A loop: ``in`` over the
+            # values would build a view and compare each value twice.)
+            status = "ringing"
+            for contact_status in contacts.values():
+                if contact_status == "talking":
+                    status = "talking"
+                    break
+                if contact_status == "held":
+                    status = "held"
             if ms.status != status or ms.status_reason is not None:
                 self._set_status(tenant, agent_id, agent, ms, media, status, None, ts)
         elif ms.status != ms.base or ms.status_reason != ms.reason:
@@ -1381,8 +1412,7 @@ class StatisticsEngine:
             self._leave_queue(tenant, state, contact_id, contact, "diverted", ts)
         contact.queue, contact.queue_type, contact.entered = queue, object_type, ts
         if object_type == "queue":
-            queue_config = self._runtime_of(tenant).config.queues.get(queue)
-            contact.skill = None if queue_config is None else queue_config.skill
+            contact.skill = self._runtime_of(tenant).queue_skills.get(queue)
         media = contact.media
         routes = self._queue_routes(tenant, object_type, queue)
         statuses = routes.contents.get(media)
@@ -1390,7 +1420,8 @@ class StatisticsEngine:
             statuses = routes.contents[media] = self._queue_statuses(
                 state, object_type, queue, media
             )
-        statuses["waiting"][contact_id] = ts
+        waiting = statuses["waiting"]
+        waiting[contact_id] = ts
         # Kept on the contact for when it leaves: no lookups by queue id then.
         contact.waiting_in, contact.waiting_routes = statuses, routes
         self._fact_on(routes, media, "entered", ts, ts, 0, contact)
@@ -1415,12 +1446,14 @@ class StatisticsEngine:
         if routes is None or routes.generation != self._generation:
             routes = self._queue_routes(tenant, object_type, queue)
         contact.waiting_in = contact.waiting_routes = None
-        statuses["waiting"].pop(contact_id, None)
+        waiting = statuses["waiting"]
+        waiting.pop(contact_id, None)
         if kind == "answered":
             if contact.answered_from is not None:
                 # Answered before in another queue (transferred back into a queue).
                 self._end_contact(tenant, state, contact_id, contact)
-            statuses["in_progress"][contact_id] = ts
+            in_progress = statuses["in_progress"]
+            in_progress[contact_id] = ts
             contact.answered_from, contact.answered_type = queue, object_type
             contact.answered_entered, contact.answered_at = entered, ts
             contact.answered_in, contact.answered_routes = statuses, routes
@@ -1446,7 +1479,8 @@ class StatisticsEngine:
                 statuses = self._queue_statuses(
                     state, contact.answered_type, contact.answered_from, contact.media
                 )
-            statuses["in_progress"].pop(contact_id, None)
+            in_progress = statuses["in_progress"]
+            in_progress.pop(contact_id, None)
             nodes = self._answered_routes(tenant, contact).nodes
             if nodes:
                 self._mark(nodes)
@@ -1600,7 +1634,7 @@ class StatisticsEngine:
 
     def _on_call_held(self, tenant: str, state: TenantState, e: ev.CallHeld) -> None:
         call = state.calls.get(e.call)
-        leg = self._leg(call, e.agent)
+        leg = _leg(call, e.agent)
         if call is None or leg is None or leg.status != "talking" or e.agent is None:
             self._anomaly("held_without_talking_call")
             return
@@ -1610,7 +1644,7 @@ class StatisticsEngine:
 
     def _on_call_retrieved(self, tenant: str, state: TenantState, e: ev.CallRetrieved) -> None:
         call = state.calls.get(e.call)
-        leg = self._leg(call, e.agent)
+        leg = _leg(call, e.agent)
         if call is None or leg is None or leg.status != "held" or e.agent is None:
             self._anomaly("retrieved_without_held_call")
             return
@@ -1621,14 +1655,6 @@ class StatisticsEngine:
         )
         leg.hold_since = -1
         self._set_leg(tenant, state, e.call, call, e.agent, agent, "talking", e.ts)
-
-    @staticmethod
-    def _leg(call: ContactState | None, agent: str | None) -> Leg | None:
-        if call is None:
-            return None
-        if agent is None:
-            return next(iter(call.legs.values()), None) if len(call.legs) == 1 else None
-        return call.legs.get(agent)
 
     def _on_call_released(self, tenant: str, state: TenantState, e: ev.CallReleased) -> None:
         call_id, agent, ts = e.call, e.agent, e.ts
@@ -1716,8 +1742,9 @@ class StatisticsEngine:
             return
         state.vq_entries[key] = ts = e.ts
         media = _PLAIN[e.media]
-        self._queue_statuses(state, "virtual_queue", e.vq, media)["waiting"][contact_id] = ts
-        contact = self._vq_contact(state, e.call, e.interaction)
+        waiting = self._queue_statuses(state, "virtual_queue", e.vq, media)["waiting"]
+        waiting[contact_id] = ts
+        contact = _vq_contact(state, e.call, e.interaction)
         self._queue_fact(tenant, "virtual_queue", e.vq, media, "entered", ts, ts, 0, contact)
 
     def _on_vq_left(self, tenant: str, state: TenantState, e: ev.VirtualQueueLeft) -> None:
@@ -1729,21 +1756,12 @@ class StatisticsEngine:
             self._anomaly("vq_left_without_entering")
             return
         media, ts = _PLAIN[e.media], e.ts
-        self._queue_statuses(state, "virtual_queue", e.vq, media)["waiting"].pop(contact_id, None)
-        contact = self._vq_contact(state, e.call, e.interaction)
+        waiting = self._queue_statuses(state, "virtual_queue", e.vq, media)["waiting"]
+        waiting.pop(contact_id, None)
+        contact = _vq_contact(state, e.call, e.interaction)
         self._queue_fact(
             tenant, "virtual_queue", e.vq, media, _PLAIN[e.reason], ts, since, ts - since, contact
         )
-
-    @staticmethod
-    def _vq_contact(
-        state: TenantState, call: str | None, interaction: str | None
-    ) -> ContactState | None:
-        if call is not None:
-            return state.calls.get(call)
-        if interaction is not None:
-            return state.interactions.get(interaction)
-        return None
 
     # --- interactions --------------------------------------------------------------------------
 

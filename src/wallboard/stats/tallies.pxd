@@ -9,6 +9,8 @@ cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object)
 
 cdef long long* _cells(object data) except NULL
+cdef dict _joined(dict later, member, long long t)
+cdef dict _without(dict later, member)
 
 # The number of agent statuses (``STATUS_INDEX``), as a C integer.
 cdef Py_ssize_t STATUS_COUNT
@@ -65,7 +67,9 @@ cdef class StatusTimes:
     cdef public dict later
     cdef public object reasons
 
-    @cython.locals(key=cython.longlong, start=cython.longlong, later=dict, spent=cython.longlong)
+    @cython.locals(
+        key=cython.longlong, start=cython.longlong, later=dict, spent=cython.longlong, reasons=dict
+    )
     cpdef change(
         self, member, Py_ssize_t index, old_reason, long long since, long long t,
         FixedWindows windows,
@@ -86,6 +90,7 @@ cdef class SlidingStatusTimes:
     @cython.locals(
         later=dict, step=cython.longlong, last=cython.longlong, bucket=cython.longlong,
         slot=Py_ssize_t, spent=cython.longlong, slots=cython.longlong, buckets=list, totals=list,
+        reasons=dict,
     )
     cpdef change(
         self, member, old, old_reason, long long since, long long t, FixedWindows windows
