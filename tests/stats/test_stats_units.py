@@ -415,6 +415,33 @@ def test_contradictions_are_counted_and_harm_nothing() -> None:
     assert status.state == "talking"
 
 
+class _NewerEvent(ev.Event, tag="test.newer"):
+    """An event class the engine has no handler for (as a newer peer's could be)."""
+
+    agent: str
+
+
+@pytest.mark.parametrize("lateness_ms", [0, 1_000])
+def test_events_the_engine_cannot_handle_are_counted_and_change_nothing(lateness_ms: int) -> None:
+    engine = _library_engine(lateness_ms=lateness_ms)
+    engine.open(T, "agent", "a", "agent.status")
+    e = Events()
+    engine.apply(e(ev.AgentLogin, BASE, agent="a", dn="d"))
+    engine.apply(
+        ev.UnknownEvent(
+            type="test.unknown", v=1, tenant=T, source="s", seq=0, id="u", ts=BASE + 1, raw=b"{}"
+        )
+    )
+    engine.apply(e(_NewerEvent, BASE + 1, agent="a"))
+    engine.apply(e(ev.AgentReady, BASE + 2, agent="a"))
+    engine.flush()
+    assert engine.anomalies == {"unknown_event_type": 1, "unhandled_event_type": 1}
+    assert engine.events_applied == 2
+    status = engine.value(T, "agent", "a", "agent.status", BASE + 10)
+    assert isinstance(status, AgentStatusValue)
+    assert (status.state, status.since) == ("ready", BASE + 2)
+
+
 def test_late_events_beyond_lateness_are_dropped_and_counted() -> None:
     engine = _library_engine(lateness_ms=1_000)
     engine.open(T, "queue", "q", "queue.entered")

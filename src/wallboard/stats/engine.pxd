@@ -245,6 +245,15 @@ cdef long long FIXED, SESSION, RING
 # Dictionaries read on every event, as C globals (typed: their methods called directly).
 cdef dict STATUS_INDEX, _PLAIN
 cdef object _UNKNOWN_EVENT
+# The handled event classes, in the order the dispatch tries them.
+cdef object _AGENT_READY, _CALL_QUEUED, _CALL_RINGING, _CALL_ESTABLISHED, _CALL_RELEASED
+cdef object _AGENT_AFTER_CALL_WORK, _AGENT_NOT_READY, _INTERACTION_QUEUED, _INTERACTION_OFFERED
+cdef object _INTERACTION_ACCEPTED, _INTERACTION_DONE, _INTERACTION_CREATED
+cdef object _VIRTUAL_QUEUE_ENTERED, _VIRTUAL_QUEUE_LEFT, _CALL_HELD, _CALL_RETRIEVED
+cdef object _CALL_ABANDONED, _CALL_TRANSFERRED, _AGENT_LOGIN, _AGENT_CAPACITY, _AGENT_LOGOUT
+cdef object _AGENT_QUEUES_CHANGED, _AGENT_DND_ON, _AGENT_DND_OFF, _CALL_REFUSED, _CALL_DIVERTED
+cdef object _CALL_CONFERENCED, _CALL_DATA_UPDATED, _INTERACTION_REJECTED, _INTERACTION_REVOKED
+cdef object _INTERACTION_TRANSFERRED
 
 cdef Leg _leg(ContactState call, agent)
 cdef ContactState _vq_contact(TenantState state, call, interaction)
@@ -326,7 +335,7 @@ cdef class StatisticsEngine:
     cdef public dict anomalies
     cdef public object _time_zones, _default_zone
     cdef public dict _zones, _tenants, _runtime, _nodes
-    cdef public dict _compiled, _windows, _seen, _restoring, _handlers
+    cdef public dict _compiled, _windows, _seen, _restoring
     cdef public list _changed, _buffer
     cdef public long long _arrivals, _watermark, _cutoff, _generation
     cdef public object _seen_order
@@ -453,68 +462,68 @@ cdef class StatisticsEngine:
 
     cdef ContactState _call(self, TenantState state, call_id, direction)
 
-    # Event handlers: Python-callable (the dispatch table holds them as bound methods), with
-    # C-typed locals; each takes one event class.
+    cdef bint _dispatch(self, tenant, TenantState state, event) except -1
+    # Event handlers: each takes one event class (its fields read straight off the event).
     @cython.locals(agent=AgentState, ms=MediaState)
-    cpdef _on_login(self, tenant, TenantState state, AgentLogin e)
-    cpdef _on_ready(self, tenant, TenantState state, AgentReady e)
-    cpdef _on_not_ready(self, tenant, TenantState state, AgentNotReady e)
-    cpdef _on_acw(self, tenant, TenantState state, AgentAfterCallWork e)
+    cdef _on_login(self, tenant, TenantState state, AgentLogin e)
+    cdef _on_ready(self, tenant, TenantState state, AgentReady e)
+    cdef _on_not_ready(self, tenant, TenantState state, AgentNotReady e)
+    cdef _on_acw(self, tenant, TenantState state, AgentAfterCallWork e)
     @cython.locals(agent=AgentState, ms=MediaState)
     cdef _agent_state(self, tenant, TenantState state, agent_id, media, ts, base, reason)
     @cython.locals(call=ContactState)
-    cpdef _on_call_queued(self, tenant, TenantState state, CallQueued e)
+    cdef _on_call_queued(self, tenant, TenantState state, CallQueued e)
     @cython.locals(call=ContactState, agent=AgentState)
-    cpdef _on_call_ringing(self, tenant, TenantState state, CallRinging e)
+    cdef _on_call_ringing(self, tenant, TenantState state, CallRinging e)
     @cython.locals(call=ContactState, leg=Leg, agent=AgentState)
-    cpdef _on_call_established(self, tenant, TenantState state, CallEstablished e)
+    cdef _on_call_established(self, tenant, TenantState state, CallEstablished e)
     @cython.locals(call=ContactState, leg=Leg)
-    cpdef _on_call_released(self, tenant, TenantState state, CallReleased e)
+    cdef _on_call_released(self, tenant, TenantState state, CallReleased e)
     @cython.locals(agent=AgentState)
-    cpdef _on_queues(self, tenant, TenantState state, AgentQueuesChanged e)
+    cdef _on_queues(self, tenant, TenantState state, AgentQueuesChanged e)
     @cython.locals(agent=AgentState, ms=MediaState)
-    cpdef _on_logout(self, tenant, TenantState state, AgentLogout e)
-    cpdef _on_dnd_on(self, tenant, TenantState state, AgentDndOn e)
-    cpdef _on_dnd_off(self, tenant, TenantState state, AgentDndOff e)
+    cdef _on_logout(self, tenant, TenantState state, AgentLogout e)
+    cdef _on_dnd_on(self, tenant, TenantState state, AgentDndOn e)
+    cdef _on_dnd_off(self, tenant, TenantState state, AgentDndOff e)
     @cython.locals(agent=AgentState)
     cdef _dnd(self, tenant, TenantState state, agent_id, ts, bint on)
-    cpdef _on_capacity(self, tenant, TenantState state, AgentCapacity e)
+    cdef _on_capacity(self, tenant, TenantState state, AgentCapacity e)
     @cython.locals(call=ContactState)
-    cpdef _on_call_refused(self, tenant, TenantState state, CallRefused e)
+    cdef _on_call_refused(self, tenant, TenantState state, CallRefused e)
     @cython.locals(call=ContactState)
-    cpdef _on_call_diverted(self, tenant, TenantState state, CallDiverted e)
+    cdef _on_call_diverted(self, tenant, TenantState state, CallDiverted e)
     @cython.locals(call=ContactState, leg=Leg, agent=AgentState)
-    cpdef _on_call_held(self, tenant, TenantState state, CallHeld e)
+    cdef _on_call_held(self, tenant, TenantState state, CallHeld e)
     @cython.locals(call=ContactState, leg=Leg, agent=AgentState)
-    cpdef _on_call_retrieved(self, tenant, TenantState state, CallRetrieved e)
+    cdef _on_call_retrieved(self, tenant, TenantState state, CallRetrieved e)
     @cython.locals(call=ContactState)
-    cpdef _on_call_abandoned(self, tenant, TenantState state, CallAbandoned e)
+    cdef _on_call_abandoned(self, tenant, TenantState state, CallAbandoned e)
     @cython.locals(call=ContactState, agent=AgentState)
-    cpdef _on_call_transferred(self, tenant, TenantState state, CallTransferred e)
+    cdef _on_call_transferred(self, tenant, TenantState state, CallTransferred e)
     @cython.locals(call=ContactState, agent=AgentState)
-    cpdef _on_call_conferenced(self, tenant, TenantState state, CallConferenced e)
+    cdef _on_call_conferenced(self, tenant, TenantState state, CallConferenced e)
     @cython.locals(call=ContactState)
-    cpdef _on_call_data(self, tenant, TenantState state, CallDataUpdated e)
+    cdef _on_call_data(self, tenant, TenantState state, CallDataUpdated e)
     @cython.locals(contact=ContactState, waiting=dict)
-    cpdef _on_vq_entered(self, tenant, TenantState state, VirtualQueueEntered e)
+    cdef _on_vq_entered(self, tenant, TenantState state, VirtualQueueEntered e)
     @cython.locals(contact=ContactState, waiting=dict)
-    cpdef _on_vq_left(self, tenant, TenantState state, VirtualQueueLeft e)
+    cdef _on_vq_left(self, tenant, TenantState state, VirtualQueueLeft e)
     @cython.locals(contact=ContactState)
-    cpdef _on_ix_created(self, tenant, TenantState state, InteractionCreated e)
+    cdef _on_ix_created(self, tenant, TenantState state, InteractionCreated e)
     @cython.locals(contact=ContactState)
-    cpdef _on_ix_queued(self, tenant, TenantState state, InteractionQueued e)
+    cdef _on_ix_queued(self, tenant, TenantState state, InteractionQueued e)
     @cython.locals(contact=ContactState, agent=AgentState)
-    cpdef _on_ix_offered(self, tenant, TenantState state, InteractionOffered e)
+    cdef _on_ix_offered(self, tenant, TenantState state, InteractionOffered e)
     @cython.locals(contact=ContactState, leg=Leg, agent=AgentState)
-    cpdef _on_ix_accepted(self, tenant, TenantState state, InteractionAccepted e)
-    cpdef _on_ix_rejected(self, tenant, TenantState state, InteractionRejected e)
-    cpdef _on_ix_revoked(self, tenant, TenantState state, InteractionRevoked e)
+    cdef _on_ix_accepted(self, tenant, TenantState state, InteractionAccepted e)
+    cdef _on_ix_rejected(self, tenant, TenantState state, InteractionRejected e)
+    cdef _on_ix_revoked(self, tenant, TenantState state, InteractionRevoked e)
     @cython.locals(contact=ContactState, leg=Leg)
     cdef _ix_ended_offer(self, tenant, TenantState state, interaction_id, agent_id, ts)
     @cython.locals(contact=ContactState, agent=AgentState)
-    cpdef _on_ix_transferred(self, tenant, TenantState state, InteractionTransferred e)
+    cdef _on_ix_transferred(self, tenant, TenantState state, InteractionTransferred e)
     @cython.locals(contact=ContactState)
-    cpdef _on_ix_done(self, tenant, TenantState state, InteractionDone e)
+    cdef _on_ix_done(self, tenant, TenantState state, InteractionDone e)
     cdef ContactState _interaction(self, TenantState state, interaction_id, media, direction=*)
     cdef _process(self, event)
     cdef _release(self, up_to)

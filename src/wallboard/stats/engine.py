@@ -107,9 +107,40 @@ _PLAIN: Final[dict[object, str]] = {
     for kind in (ev.Media, ev.Direction, ev.QueueKind, ev.VirtualQueueExit)
     for member in kind
 }
-# The event type compared on every event (compiled, a C global: ``ev.X`` is a module attribute
-# lookup each time).
+# The event classes compared on every event (compiled, C globals: ``ev.X`` is a module attribute
+# lookup each time), the handled ones in the order ``StatisticsEngine._dispatch`` tries them.
 _UNKNOWN_EVENT: Final = ev.UnknownEvent
+_AGENT_READY: Final = ev.AgentReady
+_CALL_QUEUED: Final = ev.CallQueued
+_CALL_RINGING: Final = ev.CallRinging
+_CALL_ESTABLISHED: Final = ev.CallEstablished
+_CALL_RELEASED: Final = ev.CallReleased
+_AGENT_AFTER_CALL_WORK: Final = ev.AgentAfterCallWork
+_AGENT_NOT_READY: Final = ev.AgentNotReady
+_INTERACTION_QUEUED: Final = ev.InteractionQueued
+_INTERACTION_OFFERED: Final = ev.InteractionOffered
+_INTERACTION_ACCEPTED: Final = ev.InteractionAccepted
+_INTERACTION_DONE: Final = ev.InteractionDone
+_INTERACTION_CREATED: Final = ev.InteractionCreated
+_VIRTUAL_QUEUE_ENTERED: Final = ev.VirtualQueueEntered
+_VIRTUAL_QUEUE_LEFT: Final = ev.VirtualQueueLeft
+_CALL_HELD: Final = ev.CallHeld
+_CALL_RETRIEVED: Final = ev.CallRetrieved
+_CALL_ABANDONED: Final = ev.CallAbandoned
+_CALL_TRANSFERRED: Final = ev.CallTransferred
+_AGENT_LOGIN: Final = ev.AgentLogin
+_AGENT_CAPACITY: Final = ev.AgentCapacity
+_AGENT_LOGOUT: Final = ev.AgentLogout
+_AGENT_QUEUES_CHANGED: Final = ev.AgentQueuesChanged
+_AGENT_DND_ON: Final = ev.AgentDndOn
+_AGENT_DND_OFF: Final = ev.AgentDndOff
+_CALL_REFUSED: Final = ev.CallRefused
+_CALL_DIVERTED: Final = ev.CallDiverted
+_CALL_CONFERENCED: Final = ev.CallConferenced
+_CALL_DATA_UPDATED: Final = ev.CallDataUpdated
+_INTERACTION_REJECTED: Final = ev.InteractionRejected
+_INTERACTION_REVOKED: Final = ev.InteractionRevoked
+_INTERACTION_TRANSFERRED: Final = ev.InteractionTransferred
 _QUEUE_TYPES: Final = ("queue", "routing_point", "virtual_queue")
 _QUEUE_OBJECT_TYPES: Final = frozenset({"queue", "queue_group"})
 _LOGGED_IN_STATUSES: Final = ("ready", "not_ready", "acw", "ringing", "talking", "held")
@@ -615,39 +646,6 @@ class StatisticsEngine:
         self.events_applied = 0
         # Accumulators of a snapshot being restored, by (tenant, type, id, spec).
         self._restoring: dict[tuple[str, str, str, str], AnyTally] = {}
-        self._handlers: dict[type, Callable[[str, TenantState, Any], None]] = {
-            ev.AgentLogin: self._on_login,
-            ev.AgentQueuesChanged: self._on_queues,
-            ev.AgentLogout: self._on_logout,
-            ev.AgentReady: self._on_ready,
-            ev.AgentNotReady: self._on_not_ready,
-            ev.AgentAfterCallWork: self._on_acw,
-            ev.AgentDndOn: self._on_dnd_on,
-            ev.AgentDndOff: self._on_dnd_off,
-            ev.AgentCapacity: self._on_capacity,
-            ev.CallQueued: self._on_call_queued,
-            ev.CallRefused: self._on_call_refused,
-            ev.CallDiverted: self._on_call_diverted,
-            ev.CallRinging: self._on_call_ringing,
-            ev.CallEstablished: self._on_call_established,
-            ev.CallHeld: self._on_call_held,
-            ev.CallRetrieved: self._on_call_retrieved,
-            ev.CallReleased: self._on_call_released,
-            ev.CallAbandoned: self._on_call_abandoned,
-            ev.CallTransferred: self._on_call_transferred,
-            ev.CallConferenced: self._on_call_conferenced,
-            ev.CallDataUpdated: self._on_call_data,
-            ev.VirtualQueueEntered: self._on_vq_entered,
-            ev.VirtualQueueLeft: self._on_vq_left,
-            ev.InteractionCreated: self._on_ix_created,
-            ev.InteractionQueued: self._on_ix_queued,
-            ev.InteractionOffered: self._on_ix_offered,
-            ev.InteractionAccepted: self._on_ix_accepted,
-            ev.InteractionRejected: self._on_ix_rejected,
-            ev.InteractionRevoked: self._on_ix_revoked,
-            ev.InteractionTransferred: self._on_ix_transferred,
-            ev.InteractionDone: self._on_ix_done,
-        }
 
     # --- input ---------------------------------------------------------------------------------
 
@@ -684,16 +682,14 @@ class StatisticsEngine:
                     self._seen_order.clear()
                 self._cutoff = ts
             seen[event_id] = stamp
-            handler = self._handlers.get(type(known))
-            if handler is None:
-                self._anomaly("unhandled_event_type")
-                return
             tenant = known.tenant
             state = self._tenants.get(tenant)
             if state is None:
                 state = self._tenant(tenant)
-            self.events_applied += 1
-            handler(tenant, state, known)
+            if self._dispatch(tenant, state, known):
+                self.events_applied += 1
+            else:
+                self._anomaly("unhandled_event_type")
             return
         seen[event_id] = stamp
         self._seen_order.append((ts, event_id))
@@ -734,16 +730,85 @@ class StatisticsEngine:
             seen.pop(event_id, None)
 
     def _process(self, event: ev.Event) -> None:
-        handler = self._handlers.get(type(event))
-        if handler is None:
-            self._anomaly("unhandled_event_type")
-            return
         tenant = event.tenant
         state = self._tenants.get(tenant)
         if state is None:
             state = self._tenant(tenant)
-        self.events_applied += 1
-        handler(tenant, state, event)
+        if self._dispatch(tenant, state, event):
+            self.events_applied += 1
+        else:
+            self._anomaly("unhandled_event_type")
+
+    def _dispatch(self, tenant: str, state: TenantState, event: Any) -> bool:
+        """Apply the event with the handler of its class; False if no handler takes it.
+        Compiled, a chain of pointer comparisons (the most frequent classes first) and direct
+        calls of the handlers, each of which reads its class's fields straight off the event."""
+        kind = type(event)
+        if kind is _AGENT_READY:
+            self._on_ready(tenant, state, event)
+        elif kind is _CALL_QUEUED:
+            self._on_call_queued(tenant, state, event)
+        elif kind is _CALL_RINGING:
+            self._on_call_ringing(tenant, state, event)
+        elif kind is _CALL_ESTABLISHED:
+            self._on_call_established(tenant, state, event)
+        elif kind is _CALL_RELEASED:
+            self._on_call_released(tenant, state, event)
+        elif kind is _AGENT_AFTER_CALL_WORK:
+            self._on_acw(tenant, state, event)
+        elif kind is _AGENT_NOT_READY:
+            self._on_not_ready(tenant, state, event)
+        elif kind is _INTERACTION_QUEUED:
+            self._on_ix_queued(tenant, state, event)
+        elif kind is _INTERACTION_OFFERED:
+            self._on_ix_offered(tenant, state, event)
+        elif kind is _INTERACTION_ACCEPTED:
+            self._on_ix_accepted(tenant, state, event)
+        elif kind is _INTERACTION_DONE:
+            self._on_ix_done(tenant, state, event)
+        elif kind is _INTERACTION_CREATED:
+            self._on_ix_created(tenant, state, event)
+        elif kind is _VIRTUAL_QUEUE_ENTERED:
+            self._on_vq_entered(tenant, state, event)
+        elif kind is _VIRTUAL_QUEUE_LEFT:
+            self._on_vq_left(tenant, state, event)
+        elif kind is _CALL_HELD:
+            self._on_call_held(tenant, state, event)
+        elif kind is _CALL_RETRIEVED:
+            self._on_call_retrieved(tenant, state, event)
+        elif kind is _CALL_ABANDONED:
+            self._on_call_abandoned(tenant, state, event)
+        elif kind is _CALL_TRANSFERRED:
+            self._on_call_transferred(tenant, state, event)
+        elif kind is _AGENT_LOGIN:
+            self._on_login(tenant, state, event)
+        elif kind is _AGENT_CAPACITY:
+            self._on_capacity(tenant, state, event)
+        elif kind is _AGENT_LOGOUT:
+            self._on_logout(tenant, state, event)
+        elif kind is _AGENT_QUEUES_CHANGED:
+            self._on_queues(tenant, state, event)
+        elif kind is _AGENT_DND_ON:
+            self._on_dnd_on(tenant, state, event)
+        elif kind is _AGENT_DND_OFF:
+            self._on_dnd_off(tenant, state, event)
+        elif kind is _CALL_REFUSED:
+            self._on_call_refused(tenant, state, event)
+        elif kind is _CALL_DIVERTED:
+            self._on_call_diverted(tenant, state, event)
+        elif kind is _CALL_CONFERENCED:
+            self._on_call_conferenced(tenant, state, event)
+        elif kind is _CALL_DATA_UPDATED:
+            self._on_call_data(tenant, state, event)
+        elif kind is _INTERACTION_REJECTED:
+            self._on_ix_rejected(tenant, state, event)
+        elif kind is _INTERACTION_REVOKED:
+            self._on_ix_revoked(tenant, state, event)
+        elif kind is _INTERACTION_TRANSFERRED:
+            self._on_ix_transferred(tenant, state, event)
+        else:
+            return False
+        return True
 
     def _runtime_of(self, tenant: str) -> TenantRuntime:
         if tenant is self._last_tenant:
