@@ -442,6 +442,30 @@ def test_events_the_engine_cannot_handle_are_counted_and_change_nothing(lateness
     assert (status.state, status.since) == ("ready", BASE + 2)
 
 
+def test_duplicates_of_a_busy_instant_are_found_until_time_moves_on() -> None:
+    # Live, the ids of the current instant are kept: every re-delivery of the instant's events
+    # is a duplicate, also across a snapshot; once an event moves time on, they are forgotten.
+    engine = _library_engine()
+    engine.open(T, "queue", "q", "queue.entered")
+    e = Events()
+    burst = [e(ev.CallQueued, BASE, call=f"c{i}", queue="q") for i in range(12)]
+    for event in burst:
+        engine.apply(event)
+    restored = StatisticsEngine.restore(engine.snapshot(), standard_library())
+    assert restored.snapshot() == engine.snapshot()
+    for each in (engine, restored):
+        for event in reversed(burst):
+            each.apply(event)
+        assert each.anomalies == {"duplicate": 12}
+        assert each.value(T, "queue", "q", "queue.entered", BASE + 10) == 12
+    assert engine.events_applied == 12
+    later = e(ev.CallQueued, BASE + 5, call="d", queue="q")
+    engine.apply(later)
+    engine.apply(msgspec.structs.replace(burst[0], ts=BASE + 5))  # (an id of a past instant)
+    assert engine.anomalies == {"duplicate": 12}
+    assert engine.value(T, "queue", "q", "queue.entered", BASE + 10) == 14
+
+
 def test_late_events_beyond_lateness_are_dropped_and_counted() -> None:
     engine = _library_engine(lateness_ms=1_000)
     engine.open(T, "queue", "q", "queue.entered")
