@@ -444,7 +444,8 @@ def test_events_the_engine_cannot_handle_are_counted_and_change_nothing(lateness
 
 def test_duplicates_of_a_busy_instant_are_found_until_time_moves_on() -> None:
     # Live, the ids of the current instant are kept: every re-delivery of the instant's events
-    # is a duplicate, also across a snapshot; once an event moves time on, they are forgotten.
+    # is a duplicate, also across a snapshot; once time moves on (by an event or by
+    # ``advance``), they are forgotten.
     engine = _library_engine()
     engine.open(T, "queue", "q", "queue.entered")
     e = Events()
@@ -462,8 +463,10 @@ def test_duplicates_of_a_busy_instant_are_found_until_time_moves_on() -> None:
     later = e(ev.CallQueued, BASE + 5, call="d", queue="q")
     engine.apply(later)
     engine.apply(msgspec.structs.replace(burst[0], ts=BASE + 5))  # (an id of a past instant)
+    engine.advance(BASE + 9)
+    engine.apply(msgspec.structs.replace(later, ts=BASE + 9))
     assert engine.anomalies == {"duplicate": 12}
-    assert engine.value(T, "queue", "q", "queue.entered", BASE + 10) == 14
+    assert engine.value(T, "queue", "q", "queue.entered", BASE + 10) == 15
 
 
 def test_late_events_beyond_lateness_are_dropped_and_counted() -> None:

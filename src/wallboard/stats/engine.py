@@ -719,6 +719,11 @@ class StatisticsEngine:
             self._process(event)
         if up_to > self._cutoff:
             self._cutoff = up_to
+            if not self.lateness_ms and not buffer:
+                # Every id kept is of an instant before the new cutoff, and the live path keeps
+                # no order of them (see ``apply``): all can go, as when an event moves time on.
+                self._seen.clear()
+                self._seen_order.clear()
         self._forget_seen()
 
     def _forget_seen(self) -> None:
