@@ -14,6 +14,9 @@ cdef dict _without(dict later, member)
 
 # The number of agent statuses (``STATUS_INDEX``), as a C integer.
 cdef Py_ssize_t STATUS_COUNT
+# Constants of the per-fact code, as C integers (aliases of the public names).
+cdef long long _FIXED, _SESSION
+cdef Py_ssize_t _ACTION_WIDTH, _MAX, _MIN, _NOT_READY
 
 
 cdef class Tally:

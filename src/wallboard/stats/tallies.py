@@ -34,6 +34,14 @@ COUNT, TOTAL, IN_RANGE, MAX, MIN = range(5)
 SL_ANSWERED_WITHIN, SL_ABANDONED_WITHIN, SL_EXCEEDED, SL_ENTERED, SL_REMOVED_WITHIN, SL_ANSWERED = (
     range(6)
 )
+# The same constants for the per-fact code below: compiled, C integers (tallies.pxd), where the
+# public names, which other modules import, stay Python attributes (a lookup and a comparison
+# of objects each time).
+_FIXED: Final = FIXED
+_SESSION: Final = SESSION
+_ACTION_WIDTH: Final = ACTION_WIDTH
+_MAX: Final = MAX
+_MIN: Final = MIN
 
 
 def empty_cell(width: int) -> list[int]:
@@ -111,16 +119,16 @@ class Tally:
         cells = self.cells
         for index in range(at, at + self.width):
             cells[index] = 0
-        if self.width == ACTION_WIDTH:
-            cells[at + MAX] = -1
-            cells[at + MIN] = -1
+        if self.width == _ACTION_WIDTH:
+            cells[at + _MAX] = -1
+            cells[at + _MIN] = -1
 
     def cell_at(self, t: int, windows: FixedWindows | None) -> int:
         """Offset in ``data`` of the cell to update for a fact attributed to ``t``, or -1 if
         its window is past (the fact is dropped)."""
         cells = self.cells
         mode = self.mode
-        if mode == FIXED:
+        if mode == _FIXED:
             assert windows is not None
             start = windows.lo if windows.lo <= t < windows.hi else windows.start(t)
             current = cells[0]
@@ -131,7 +139,7 @@ class Tally:
             cells[0] = start
             self.clear(1)
             return 1
-        if mode == SESSION:
+        if mode == _SESSION:
             current = cells[0]
             if current < 0 or t < current:
                 return -1
@@ -248,7 +256,7 @@ class StatusTally:
         ]
 
     def roll(self, t: int, windows: FixedWindows | None) -> None:
-        if self.mode != FIXED:
+        if self.mode != _FIXED:
             return
         assert windows is not None
         start = windows.start(t)
@@ -409,6 +417,7 @@ STATUS_INDEX: Final = {
     )
 }
 NOT_READY_INDEX: Final = STATUS_INDEX["not_ready"]
+_NOT_READY: Final = NOT_READY_INDEX  # (as ``_FIXED``)
 STATUS_COUNT: Final = len(STATUS_INDEX)
 
 
@@ -469,7 +478,7 @@ class StatusTimes:
         """``member`` leaves the status of ``STATUS_INDEX`` ``index`` (-1: none yet), begun at
         ``since`` with ``old_reason``, and enters another at ``t``."""
         key = self.key
-        if self.mode == FIXED:
+        if self.mode == _FIXED:
             assert windows is not None
             start = windows.lo if windows.lo <= t < windows.hi else windows.start(t)
             if start > key:
@@ -485,7 +494,7 @@ class StatusTimes:
             return
         spent = t - (since if since > key else key)
         self.cells[index] += spent
-        if index == NOT_READY_INDEX:
+        if index == _NOT_READY:
             reasons = self.reasons
             if reasons is None:
                 reasons = self.reasons = {}
@@ -516,7 +525,7 @@ class StatusTimes:
         return since if joined is None or joined < since else joined
 
     def roll(self, t: int, windows: FixedWindows | None) -> None:
-        if self.mode == FIXED:
+        if self.mode == _FIXED:
             assert windows is not None
             start = windows.start(t)
             if start > self.key:
