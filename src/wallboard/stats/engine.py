@@ -1363,7 +1363,8 @@ class StatisticsEngine:
         agent.login_ts = ts
         if queues:
             self._set_login_queues(tenant, agent_id, agent, tuple(queues))
-        node = self._nodes.get((tenant, "agent", agent_id))
+        self._agent_routes(tenant, agent_id, agent)  # (so that ``agent.node`` is current)
+        node = agent.node
         if node is not None:
             for tally in node.sessions:
                 tally.reset_session(ts)
