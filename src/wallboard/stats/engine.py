@@ -1218,7 +1218,7 @@ class StatisticsEngine:
                     fixed.change(agent_id, index, old_reason, since, ts, times_sub.windows)
                 else:
                     ring: SlidingStatusTimes = tally
-                    if old in ring.mask:
+                    if index >= 0 and ring.bits >> index & 1:
                         ring.change(agent_id, old, old_reason, since, ts, None)
         by_status = node.statuses.get(media)
         if by_status:

@@ -84,6 +84,7 @@ cdef class StatusTimes:
 cdef class SlidingStatusTimes:
     cdef public long long step_ms, slots, refs, mode, key
     cdef public tuple mask
+    cdef readonly long long bits
     cdef public list buckets, totals
     cdef public dict later
     cdef public object reasons

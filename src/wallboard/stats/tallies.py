@@ -556,6 +556,7 @@ class SlidingStatusTimes:
     """
 
     __slots__ = (
+        "bits",
         "buckets",
         "key",
         "later",
@@ -582,6 +583,9 @@ class SlidingStatusTimes:
         self.step_ms = step_ms
         self.slots = slots
         self.mask = tuple(mask)
+        # The mask as bits by ``STATUS_INDEX`` (what the engine tests on a status change; an
+        # agent's status is always one of those).
+        self.bits = sum(1 << STATUS_INDEX[s] for s in set(self.mask) if s in STATUS_INDEX)
         self.buckets = buckets
         self.totals = totals
         self.later = later or None  # (see ``_joined``)
