@@ -38,6 +38,21 @@ cdef extern from *:
     #define WB_FIRST_SLOT ((Py_ssize_t)sizeof(PyObject))
     #define WB_SLOT_SIZE ((Py_ssize_t)sizeof(PyObject *))
 
+    /* a == b where both are usually str (or None): the same object, else for two exact str
+       the same length, kind and bytes; anything else as Python compares it. */
+    static int wb_same(PyObject *a, PyObject *b) {
+        Py_ssize_t length;
+        if (a == b) return 1;
+        if (PyUnicode_CheckExact(a) && PyUnicode_CheckExact(b)) {
+            length = PyUnicode_GET_LENGTH(a);
+            if (length != PyUnicode_GET_LENGTH(b) || PyUnicode_KIND(a) != PyUnicode_KIND(b))
+                return 0;
+            return memcmp(PyUnicode_DATA(a), PyUnicode_DATA(b),
+                          (size_t)length * PyUnicode_KIND(a)) == 0;
+        }
+        return PyObject_RichCompareBool(a, b, Py_EQ);
+    }
+
     typedef struct { PyObject_HEAD PyObject *id, *seq, *source, *tenant, *ts, *v; } wb_Event;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *dn, *media, *queues; } wb_AgentLogin;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *queues; } wb_AgentQueuesChanged;
@@ -117,6 +132,7 @@ cdef extern from *:
     } wb_InteractionDone;
     """
     Py_ssize_t wb_slot_offset(object cls, object name)
+    bint wb_same(object a, object b) except -1
     Py_ssize_t WB_FIRST_SLOT, WB_SLOT_SIZE
 
     ctypedef class wallboard.core.events.Event [object wb_Event, check_size error]:
@@ -255,6 +271,7 @@ cdef object _AGENT_QUEUES_CHANGED, _AGENT_DND_ON, _AGENT_DND_OFF, _CALL_REFUSED,
 cdef object _CALL_CONFERENCED, _CALL_DATA_UPDATED, _INTERACTION_REJECTED, _INTERACTION_REVOKED
 cdef object _INTERACTION_TRANSFERRED
 
+cdef inline bint _same(a, b) except -1
 cdef Leg _leg(ContactState call, agent)
 cdef ContactState _vq_contact(TenantState state, call, interaction)
 
