@@ -408,14 +408,15 @@ cdef class StatisticsEngine:
     )
 
     @cython.locals(contacts=dict)
-    cdef _refresh(self, tenant, agent_id, AgentState agent, MediaState ms, media, ts)
+    cdef _refresh(self, tenant, agent_id, AgentState agent, MediaState ms, media, long long ts)
 
     @cython.locals(
         route=StatusRoute, changed=tuple, by_status=dict, node=Node,
         times=StatusTimes, windows=FixedWindows, sliding=SlidingStatusTimes,
     )
     cdef _set_status(
-        self, tenant, agent_id, AgentState agent, MediaState ms, media, status, reason, ts
+        self, tenant, agent_id, AgentState agent, MediaState ms, media, status, reason,
+        long long ts,
     )
 
     @cython.locals(sub=StatusSub)
@@ -446,7 +447,7 @@ cdef class StatisticsEngine:
     cdef _set_login_queues(self, tenant, agent_id, AgentState agent, tuple queues)
     @cython.locals(changed=list, node=Node)
     cdef _queue_agents_changed(self, tenant, queue)
-    cdef AgentState _agent(self, tenant, TenantState state, agent_id, ts)
+    cdef AgentState _agent(self, tenant, TenantState state, agent_id, long long ts)
     cdef MediaState _media(self, tenant, agent_id, AgentState agent, media, ts)
     cdef dict _queue_statuses(self, TenantState state, object_type, queue, media)
 
@@ -455,9 +456,11 @@ cdef class StatisticsEngine:
         self, tenant, TenantState state, contact_id, ContactState contact, object_type, queue, ts
     )
 
-    @cython.locals(statuses=dict, routes=Routes, waiting=dict, in_progress=dict)
+    @cython.locals(
+        statuses=dict, routes=Routes, waiting=dict, in_progress=dict, entered=cython.longlong
+    )
     cdef _leave_queue(
-        self, tenant, TenantState state, contact_id, ContactState contact, kind, ts
+        self, tenant, TenantState state, contact_id, ContactState contact, kind, long long ts
     )
 
     @cython.locals(statuses=dict, nodes=tuple, in_progress=dict)
@@ -467,14 +470,14 @@ cdef class StatisticsEngine:
 
     @cython.locals(leg=Leg, agent=AgentState, ms=MediaState)
     cdef _drop_leg(
-        self, tenant, TenantState state, contact_id, ContactState contact, agent_id, ts,
-        bint completed,
+        self, tenant, TenantState state, contact_id, ContactState contact, agent_id,
+        long long ts, bint completed,
     )
 
     @cython.locals(leg=Leg, ms=MediaState)
     cdef Leg _set_leg(
         self, tenant, TenantState state, contact_id, ContactState contact, agent_id,
-        AgentState agent, status, ts,
+        AgentState agent, status, long long ts,
     )
 
     cdef ContactState _call(self, TenantState state, call_id, direction)
@@ -487,12 +490,19 @@ cdef class StatisticsEngine:
     cdef _on_not_ready(self, tenant, TenantState state, AgentNotReady e)
     cdef _on_acw(self, tenant, TenantState state, AgentAfterCallWork e)
     @cython.locals(agent=AgentState, ms=MediaState)
-    cdef _agent_state(self, tenant, TenantState state, agent_id, media, ts, base, reason)
+    cdef _agent_state(
+        self, tenant, TenantState state, agent_id, media, long long ts, base, reason
+    )
     @cython.locals(call=ContactState)
     cdef _on_call_queued(self, tenant, TenantState state, CallQueued e)
-    @cython.locals(call=ContactState, agent=AgentState)
+    @cython.locals(
+        call=ContactState, agent=AgentState, ts=cython.longlong, entered=cython.longlong
+    )
     cdef _on_call_ringing(self, tenant, TenantState state, CallRinging e)
-    @cython.locals(call=ContactState, leg=Leg, agent=AgentState)
+    @cython.locals(
+        call=ContactState, leg=Leg, agent=AgentState, ts=cython.longlong,
+        entered=cython.longlong, ring=cython.longlong,
+    )
     cdef _on_call_established(self, tenant, TenantState state, CallEstablished e)
     @cython.locals(call=ContactState, leg=Leg)
     cdef _on_call_released(self, tenant, TenantState state, CallReleased e)
@@ -503,7 +513,7 @@ cdef class StatisticsEngine:
     cdef _on_dnd_on(self, tenant, TenantState state, AgentDndOn e)
     cdef _on_dnd_off(self, tenant, TenantState state, AgentDndOff e)
     @cython.locals(agent=AgentState)
-    cdef _dnd(self, tenant, TenantState state, agent_id, ts, bint on)
+    cdef _dnd(self, tenant, TenantState state, agent_id, long long ts, bint on)
     cdef _on_capacity(self, tenant, TenantState state, AgentCapacity e)
     @cython.locals(call=ContactState)
     cdef _on_call_refused(self, tenant, TenantState state, CallRefused e)
@@ -529,14 +539,21 @@ cdef class StatisticsEngine:
     cdef _on_ix_created(self, tenant, TenantState state, InteractionCreated e)
     @cython.locals(contact=ContactState)
     cdef _on_ix_queued(self, tenant, TenantState state, InteractionQueued e)
-    @cython.locals(contact=ContactState, agent=AgentState)
+    @cython.locals(
+        contact=ContactState, agent=AgentState, ts=cython.longlong, entered=cython.longlong
+    )
     cdef _on_ix_offered(self, tenant, TenantState state, InteractionOffered e)
-    @cython.locals(contact=ContactState, leg=Leg, agent=AgentState)
+    @cython.locals(
+        contact=ContactState, leg=Leg, agent=AgentState, ts=cython.longlong,
+        entered=cython.longlong, ring=cython.longlong,
+    )
     cdef _on_ix_accepted(self, tenant, TenantState state, InteractionAccepted e)
     cdef _on_ix_rejected(self, tenant, TenantState state, InteractionRejected e)
     cdef _on_ix_revoked(self, tenant, TenantState state, InteractionRevoked e)
     @cython.locals(contact=ContactState, leg=Leg)
-    cdef _ix_ended_offer(self, tenant, TenantState state, interaction_id, agent_id, ts)
+    cdef _ix_ended_offer(
+        self, tenant, TenantState state, interaction_id, agent_id, long long ts
+    )
     @cython.locals(contact=ContactState, agent=AgentState)
     cdef _on_ix_transferred(self, tenant, TenantState state, InteractionTransferred e)
     @cython.locals(contact=ContactState)
