@@ -559,6 +559,6 @@ cdef class StatisticsEngine:
     @cython.locals(contact=ContactState)
     cdef _on_ix_done(self, tenant, TenantState state, InteractionDone e)
     cdef ContactState _interaction(self, TenantState state, interaction_id, media, direction=*)
-    cdef _process(self, event)
+    cdef _process(self, Event event)
     cdef _release(self, up_to)
     cdef _forget_seen(self)

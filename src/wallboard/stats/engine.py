@@ -691,14 +691,7 @@ class StatisticsEngine:
                     self._seen_order.clear()
                 self._cutoff = ts
             seen[event_id] = stamp
-            tenant = known.tenant
-            state = self._tenants.get(tenant)
-            if state is None:
-                state = self._tenant(tenant)
-            if self._dispatch(tenant, state, known):
-                self.events_applied += 1
-            else:
-                self._anomaly("unhandled_event_type")
+            self._process(known)
             return
         seen[event_id] = stamp
         self._seen_order.append((ts, event_id))
