@@ -746,6 +746,22 @@ def test_agents_status_changes_name_their_queues_also_after_a_change_of_queues()
     assert engine.value(T, "queue", "q2", "queue.agents_ready", BASE + 4) == 0
 
 
+def test_do_not_disturb_shows_on_the_agent_status_and_names_the_agent_as_changed() -> None:
+    engine = _library_engine()
+    e = Events()
+    engine.apply(e(ev.AgentLogin, BASE, agent="a"))
+    engine.open(T, "agent", "a", "agent.status")  # (after the login: the agent is routed anew)
+    engine.drain_changes()
+    for ts, cls, on in ((BASE + 1, ev.AgentDndOn, True), (BASE + 2, ev.AgentDndOff, False)):
+        engine.apply(e(cls, ts, agent="a"))
+        assert engine.drain_changes() == {(T, "agent", "a")}
+        status = engine.value(T, "agent", "a", "agent.status", ts)
+        assert isinstance(status, AgentStatusValue)
+        assert status.dnd is on
+    engine.apply(e(ev.AgentDndOff, BASE + 3, agent="a"))  # (no change: nothing to report)
+    assert engine.drain_changes() == set()
+
+
 def test_a_queue_no_longer_counting_agents_is_not_named_by_their_status_changes() -> None:
     engine = _library_engine()
     engine.open(T, "queue", "q1", "queue.agents_ready")

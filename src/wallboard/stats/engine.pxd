@@ -512,7 +512,7 @@ cdef class StatisticsEngine:
     cdef _on_logout(self, tenant, TenantState state, AgentLogout e)
     cdef _on_dnd_on(self, tenant, TenantState state, AgentDndOn e)
     cdef _on_dnd_off(self, tenant, TenantState state, AgentDndOff e)
-    @cython.locals(agent=AgentState)
+    @cython.locals(agent=AgentState, node=Node)
     cdef _dnd(self, tenant, TenantState state, agent_id, long long ts, bint on)
     cdef _on_capacity(self, tenant, TenantState state, AgentCapacity e)
     @cython.locals(call=ContactState)

@@ -1444,9 +1444,10 @@ class StatisticsEngine:
         if agent.dnd != on:
             agent.dnd = on
             agent.dnd_since = ts
-            node = self._nodes.get((tenant, "agent", agent_id))
+            self._agent_routes(tenant, agent_id, agent)  # (so that ``agent.node`` is current)
+            node = agent.node
             if node is not None:
-                self._mark((node,))
+                self._mark_node(node)
 
     def _on_capacity(self, tenant: str, state: TenantState, e: ev.AgentCapacity) -> None:
         self._agent(tenant, state, e.agent, e.ts).capacity[_PLAIN[e.media]] = e.capacity
