@@ -13,15 +13,17 @@ Prints, on this machine:
   of the engine after configuring the objects and opening every statistic, divided by the
   number opened (an empty engine is the baseline; the events' state comes later, not counted);
 - events/s of the engine over the pre-decoded events, beside the same events with nothing
-  open (the cost of the contact-center state model alone), the loop a replay or a collector
+  open (the cost of the contact-center state model alone) and with every statistic open but
+  the agents' own (what the rest cost), the loop a replay or a collector
   runs (decode a line, apply its event, line by line) and the bare decode-and-dict-update loop
   over the same lines; the ratio of the last two is the engine's cost. (It is measured, not
   the sum of decoding and applying timed apart: the line-by-line loop is the slower, by about
   a fifth on 80 tenants, where the engine waits on memory: most likely because the state it
   builds while events come and go lies more thinly spread through memory than the state it
   builds after every event was decoded — keeping every decoded event alive as the loop goes
-  makes it slower still.) Each engine loop is timed ``--runs`` times, each on an engine built
-  in a process of its own, and the best and the median are printed;
+  makes it slower still.) Each engine loop is timed ``--runs`` times, in rounds of one of each,
+  each on an engine built in a process of its own; the best and the median (and its time per
+  event) are printed;
 - values read per second;
 - which engine modules ran compiled (``make bench`` compiles them first; run as Python without).
 
@@ -78,9 +80,13 @@ def engine_loop(engine: StatisticsEngine, events: list[Event | UnknownEvent]) ->
 
 
 def open_everything(
-    engine: StatisticsEngine, scenario: Scenario, definitions: DefinitionSet
+    engine: StatisticsEngine,
+    scenario: Scenario,
+    definitions: DefinitionSet,
+    skip: frozenset[str] = frozenset(),
 ) -> Counter[str]:
-    """Configure every tenant's groups and open every library statistic on every object."""
+    """Configure every tenant's groups and open every library statistic on every object (but
+    on objects of the types in ``skip``)."""
     by_type: dict[str, list[str]] = {}
     for d in definitions:
         by_type.setdefault(d.object.value, []).append(d.id)
@@ -109,6 +115,8 @@ def open_everything(
         targets += [("virtual_queue", q.virtual_queue) for q in tenant.queues if q.virtual_queue]
         targets += [("queue_group", g) for g in queue_groups]
         for object_type, object_id in targets:
+            if object_type in skip:
+                continue
             for stat_id in by_type.get(object_type, ()):
                 engine.open(tenant.id, object_type, object_id, stat_id)
                 opened[object_type] += 1
@@ -137,33 +145,43 @@ def decode_events(lines: list[bytes]) -> list[Event | UnknownEvent]:
     ]
 
 
+# What each timed loop opens and runs (``--child``): nothing open, every library statistic
+# but the agents' own, everything (over pre-decoded events), everything decoding line by line.
+_LOOPS = ("empty", "others", "full", "decoding")
+
+
 def child_run(what: str, events_file: str, tenants: int) -> None:
-    """One timed run (``--child``): build the engine (``empty``: nothing open; otherwise the
-    whole library open) and print the seconds of its loop: over the events decoded beforehand,
-    or (``decoding``) decoding each line as it goes."""
+    """One timed run (``--child``): build the engine with what ``what`` opens (``_LOOPS``) and
+    print the seconds of its loop: over the events decoded beforehand, or (``decoding``)
+    decoding each line as it goes."""
     lines = Path(events_file).read_bytes().splitlines()
     events = decode_events(lines) if what != "decoding" else []
     definitions = standard_library()
     engine = StatisticsEngine(definitions)
     if what != "empty":
-        open_everything(engine, large(tenants), definitions)
+        skip = frozenset({"agent"}) if what == "others" else frozenset()
+        open_everything(engine, large(tenants), definitions, skip)
     gc.collect()
     print(decoding_loop(engine, lines) if what == "decoding" else engine_loop(engine, events))
 
 
-def timed_runs(runs: int, what: str, events_file: Path, tenants: int) -> list[float]:
-    """Seconds of ``runs`` engine loops, each on an engine built in a process of its own, as a
-    collector runs one engine in its process. (Built one after another in one process, each
-    engine found the memory of the engines before it freed in scattered pieces and ran slower,
-    by about a sixth on 80 tenants; a forked process is worse: the events it inherits are
-    copied page by page as the engine touches them.) This machine's timings vary by tens of
-    percent from run to run: the best and the median are both printed."""
-    command = [sys.executable, __file__, "--child", what, "--events", str(events_file)]
-    command += ["--tenants", str(tenants)]
-    return [
-        float(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
-        for _ in range(runs)
-    ]
+def timed_runs(runs: int, events_file: Path, tenants: int) -> dict[str, list[float]]:
+    """Seconds of ``runs`` rounds of the engine loops (``_LOOPS``, one of each in turn per
+    round, so that the machine's drift falls on all alike), each on an engine built in a
+    process of its own, as a collector runs one engine in its process. (Built one after
+    another in one process, each engine found the memory of the engines before it freed in
+    scattered pieces and ran slower, by about a sixth on 80 tenants; a forked process is worse:
+    the events it inherits are copied page by page as the engine touches them.) This machine's
+    timings vary by tens of percent from run to run: the best and the median are both
+    printed."""
+    timings: dict[str, list[float]] = {what: [] for what in _LOOPS}
+    for _ in range(runs):
+        for what in _LOOPS:
+            command = [sys.executable, __file__, "--child", what, "--events", str(events_file)]
+            command += ["--tenants", str(tenants)]
+            run = subprocess.run(command, check=True, capture_output=True, text=True)
+            timings[what].append(float(run.stdout))
+    return {what: sorted(seconds) for what, seconds in timings.items()}
 
 
 def main() -> None:
@@ -171,7 +189,7 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=0.25)
     parser.add_argument("--tenants", type=int, default=80)
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each loop")
-    parser.add_argument("--child", choices=("empty", "full", "decoding"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=_LOOPS, help=argparse.SUPPRESS)
     parser.add_argument("--events", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -202,9 +220,9 @@ def main() -> None:
         return engine
 
     bare = sorted(bare_loop(lines) for _ in range(args.runs))
-    empty = sorted(timed_runs(args.runs, "empty", events_file, args.tenants))
-    full = sorted(timed_runs(args.runs, "full", events_file, args.tenants))
-    decoding = sorted(timed_runs(args.runs, "decoding", events_file, args.tenants))
+    timings = timed_runs(args.runs, events_file, args.tenants)
+    empty, others, full = timings["empty"], timings["others"], timings["full"]
+    decoding = timings["decoding"]
     directory.cleanup()
     engine = everything_open()
     engine_loop(engine, events)
@@ -217,7 +235,10 @@ def main() -> None:
     read_s = time.perf_counter() - began
 
     def rate(timings: list[float]) -> str:
-        return f"{n / timings[0]:>12,.0f} events/s  (median {n / median(timings):,.0f})"
+        return (
+            f"{n / timings[0]:>12,.0f} events/s  (median {n / median(timings):,.0f}; "
+            f"{median(timings) / n * 1e6:.2f} µs)"
+        )
 
     best_ratio = decoding[0] / bare[0]
     built = [name for name, done in compiled.status().items() if done]
@@ -234,6 +255,7 @@ def main() -> None:
     print(f"timed runs of each loop     {args.runs:>12}  (best first)")
     print(f"bare decode+dict loop       {rate(bare)}")
     print(f"engine, nothing open        {rate(empty)}  state model alone")
+    print(f"engine, all but agents'     {rate(others)}  agents' own statistics closed")
     print(f"engine apply (pre-decoded)  {rate(full)}  goal >= 250,000")
     print(f"engine incl. decode         {rate(decoding)}  line by line")
     print(f"ratio engine+decode / bare  {best_ratio:>12.2f}x  (goal <= 5x)")
