@@ -423,15 +423,15 @@ cdef class StatisticsEngine:
     cdef _move_status(self, dict by_status, agent_id, old, status, reason, long long ts)
 
     @cython.locals(
-        times_subs=tuple, times_sub=TimesSub, by_status=dict, sub=StatusSub, index=Py_ssize_t,
-        fixed=StatusTimes, ring=SlidingStatusTimes,
+        own=tuple, by_status=dict, index=Py_ssize_t, at=Py_ssize_t, fixed=StatusTimes,
+        ring=SlidingStatusTimes,
     )
     cdef _status_on_node(
-        self, Node node, agent_id, media, old, old_reason, long long since, status, reason,
+        self, MediaState ms, agent_id, old, old_reason, long long since, status, reason,
         long long ts,
     )
 
-    @cython.locals(routes=Routes, route=StatusRoute)
+    @cython.locals(routes=Routes, route=StatusRoute, own=list, node=Node, sub=TimesSub)
     cdef StatusRoute _status_route(self, tenant, agent_id, AgentState agent, MediaState ms, media)
     @cython.locals(
         nodes=tuple, node=Node, times=list, sliding=dict, by_status=dict, changed=list,

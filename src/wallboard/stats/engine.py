@@ -1163,7 +1163,7 @@ class StatisticsEngine:
         node = agent.node  # (current: routed in this generation, as the route was)
         if node is not None:
             self._mark_node(node)
-            self._status_on_node(node, agent_id, media, old, old_reason, since, status, reason, ts)
+            self._status_on_node(ms, agent_id, old, old_reason, since, status, reason, ts)
         changed = route.changed
         if not changed:
             return
@@ -1198,9 +1198,8 @@ class StatisticsEngine:
 
     def _status_on_node(
         self,
-        node: Node,
+        ms: MediaState,
         agent_id: str,
-        media: str,
         old: str,
         old_reason: str | None,
         since: int,
@@ -1208,21 +1207,24 @@ class StatisticsEngine:
         reason: str | None,
         ts: int,
     ) -> None:
-        """A status change of the agent on its own node's accumulators (what a
-        :class:`StatusRoute` holds for the nodes of its routes, read here off the node)."""
-        times_subs = node.times.get(media)
-        if times_subs:
+        """A status change of the agent on its own node's accumulators for the media (what a
+        :class:`StatusRoute` holds for the nodes of its routes, kept on the media state with
+        it: ``MediaState.own``, ``own_statuses``). The accumulators are read from one flat
+        tuple rather than through the node's dictionary by media and a subscription object
+        each, several dependent cache misses fewer on every status change at scale."""
+        own = ms.own
+        if own:
             index = STATUS_INDEX.get(old, -1)
-            for times_sub in times_subs:
-                tally = times_sub.tally
+            for at in range(0, len(own), 2):
+                tally = own[at]
                 if isinstance(tally, StatusTimes):
                     fixed: StatusTimes = tally
-                    fixed.change(agent_id, index, old_reason, since, ts, times_sub.windows)
+                    fixed.change(agent_id, index, old_reason, since, ts, own[at + 1])
                 else:
                     ring: SlidingStatusTimes = tally
                     if index >= 0 and ring.bits >> index & 1:
                         ring.change(agent_id, old, old_reason, since, ts, None)
-        by_status = node.statuses.get(media)
+        by_status = ms.own_statuses
         if by_status:
             self._move_status(by_status, agent_id, old, status, reason, ts)
 
@@ -1236,6 +1238,15 @@ class StatisticsEngine:
         if route is None:
             route = routes.statuses[media] = self._build_status_route(tenant, routes, media)
         ms.route = route
+        own: list[Any] = []
+        own_statuses = None
+        node = agent.node  # (current: the routes just were)
+        if node is not None:
+            for sub in node.times.get(media, ()):
+                own += (sub.tally, sub.windows)
+            own_statuses = node.statuses.get(media) or None
+        ms.own = tuple(own)
+        ms.own_statuses = own_statuses
         return route
 
     def _build_status_route(self, tenant: str, routes: Routes, media: str) -> StatusRoute:

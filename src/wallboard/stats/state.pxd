@@ -6,6 +6,8 @@ cdef class MediaState:
     cdef public long long since
     cdef public dict contacts
     cdef public object route
+    cdef public tuple own
+    cdef public dict own_statuses
 
 
 cdef class AgentState:

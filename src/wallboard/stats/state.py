@@ -33,7 +33,17 @@ class MediaState:
     logged out); ``contacts`` from contact events (contact id → ringing/talking/held); the
     effective ``status`` is the contact state when there is one, else ``base``."""
 
-    __slots__ = ("base", "contacts", "reason", "route", "since", "status", "status_reason")
+    __slots__ = (
+        "base",
+        "contacts",
+        "own",
+        "own_statuses",
+        "reason",
+        "route",
+        "since",
+        "status",
+        "status_reason",
+    )
 
     def __init__(
         self,
@@ -51,8 +61,12 @@ class MediaState:
         self.since = since
         self.contacts = {} if contacts is None else contacts
         # The engine's status route for the agent's routes and this media (engine.StatusRoute;
-        # not state).
+        # not state), and, built with it, the status accumulators of the agent's own node on
+        # this media: its status-time accumulators flattened (accumulator, windows, ...) and
+        # its status accumulators by status (None when there are none).
         self.route: StatusRoute | None = None
+        self.own: tuple[Any, ...] = ()
+        self.own_statuses: dict[str, Any] | None = None
 
     def state(self) -> list[Any]:
         return [self.base, self.reason, self.status, self.status_reason, self.since, self.contacts]
