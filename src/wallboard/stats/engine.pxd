@@ -378,7 +378,10 @@ cdef class StatisticsEngine:
     @cython.locals(found=list, node=Node, runtime=TenantRuntime, routes=Routes, by_id=dict)
     cdef Routes _queue_routes(self, tenant, object_type, queue)
 
-    @cython.locals(routes=Routes, node=Node, by_kind=dict, subs=tuple, sub=Sub)
+    @cython.locals(
+        routes=Routes, node=Node, by_kind=dict, subs=tuple, sub=Sub, ms=MediaState,
+        route=StatusRoute,
+    )
     cdef _agent_action(
         self, tenant, agent_id, AgentState agent, media, kind, long long t, long long entered_t,
         long long dur, contact,

@@ -1022,7 +1022,15 @@ class StatisticsEngine:
         routes = self._agent_routes(tenant, agent_id, agent)
         node = agent.node
         if node is not None:
-            by_kind = node.actions.get(media)
+            # The node's subscriptions by kind for the media, as kept on the agent's media state
+            # with its status route while that is current (no dictionary of the node's by media
+            # to read); else from the node.
+            ms = agent.media.get(media)
+            route = None if ms is None else ms.route
+            if ms is not None and route is not None and route.generation == self._generation:
+                by_kind = ms.own_actions
+            else:
+                by_kind = node.actions.get(media)
             subs = None if by_kind is None else by_kind.get(kind)
             if subs:
                 for sub in subs:
@@ -1239,14 +1247,16 @@ class StatisticsEngine:
             route = routes.statuses[media] = self._build_status_route(tenant, routes, media)
         ms.route = route
         own: list[Any] = []
-        own_statuses = None
+        own_statuses = own_actions = None
         node = agent.node  # (current: the routes just were)
         if node is not None:
             for sub in node.times.get(media, ()):
                 own += (sub.tally, sub.windows)
             own_statuses = node.statuses.get(media) or None
+            own_actions = node.actions.get(media) or None
         ms.own = tuple(own)
         ms.own_statuses = own_statuses
+        ms.own_actions = own_actions
         return route
 
     def _build_status_route(self, tenant: str, routes: Routes, media: str) -> StatusRoute:

@@ -7,7 +7,7 @@ cdef class MediaState:
     cdef public dict contacts
     cdef public object route
     cdef public tuple own
-    cdef public dict own_statuses
+    cdef public dict own_statuses, own_actions
 
 
 cdef class AgentState:

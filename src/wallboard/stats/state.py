@@ -37,6 +37,7 @@ class MediaState:
         "base",
         "contacts",
         "own",
+        "own_actions",
         "own_statuses",
         "reason",
         "route",
@@ -61,12 +62,14 @@ class MediaState:
         self.since = since
         self.contacts = {} if contacts is None else contacts
         # The engine's status route for the agent's routes and this media (engine.StatusRoute;
-        # not state), and, built with it, the status accumulators of the agent's own node on
-        # this media: its status-time accumulators flattened (accumulator, windows, ...) and
-        # its status accumulators by status (None when there are none).
+        # not state), and, built with it, the accumulators of the agent's own node on this
+        # media: its status-time accumulators flattened (accumulator, windows, ...), its status
+        # accumulators by status and its action subscriptions by kind (None when there are
+        # none).
         self.route: StatusRoute | None = None
         self.own: tuple[Any, ...] = ()
         self.own_statuses: dict[str, Any] | None = None
+        self.own_actions: dict[str, Any] | None = None
 
     def state(self) -> list[Any]:
         return [self.base, self.reason, self.status, self.status_reason, self.since, self.contacts]
