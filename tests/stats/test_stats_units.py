@@ -762,10 +762,10 @@ def test_do_not_disturb_shows_on_the_agent_status_and_names_the_agent_as_changed
     assert engine.drain_changes() == set()
 
 
-def test_status_times_opened_on_an_agent_between_its_status_changes_receive_the_next() -> None:
-    """The agent's own status accumulators are kept on its media state with its status route
-    (``MediaState.own``): one opened after the agent's statuses began changing must get the
-    next change all the same."""
+def test_accumulators_opened_on_an_agent_between_its_changes_receive_the_next() -> None:
+    """The agent's own accumulators are kept on its media state with its status route
+    (``MediaState.own``, ``own_actions``): one opened after the agent's statuses began
+    changing must get the next change or action all the same."""
     engine = _library_engine()
     e = Events()
     engine.open(T, "agent", "a", "agent.talk_time")
@@ -778,8 +778,11 @@ def test_status_times_opened_on_an_agent_between_its_status_changes_receive_the_
     assert engine.value(T, "agent", "a", "agent.not_ready_time_last_15_min", now) == 4_000
     engine.apply(e(ev.CallRinging, BASE + 11_000, call="c", agent="a"))
     engine.apply(e(ev.CallEstablished, BASE + 12_000, call="c", agent="a"))
+    # Opened while the agent talks: the release reaches it before any status change does.
+    engine.open(T, "agent", "a", "agent.calls_handled")
     engine.apply(e(ev.CallReleased, BASE + 15_000, call="c", agent="a"))
     assert engine.value(T, "agent", "a", "agent.talk_time", BASE + 16_000) == 3_000
+    assert engine.value(T, "agent", "a", "agent.calls_handled", BASE + 16_000) == 1
 
 
 def test_a_queue_no_longer_counting_agents_is_not_named_by_their_status_changes() -> None:
