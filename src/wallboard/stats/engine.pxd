@@ -277,10 +277,16 @@ cdef ContactState _vq_contact(TenantState state, call, interaction)
 
 
 cdef class Sub:
-    cdef public Tally tally
+    # Read-only: ``cells`` and ``mode`` are the tally's.
+    cdef readonly Tally tally
     cdef public FixedWindows windows
     cdef public object filter
     cdef public bint entered
+    cdef long long* cells
+    cdef long long mode
+
+    @cython.locals(windows=FixedWindows)
+    cdef inline Py_ssize_t _at(self, long long when) except? -2
 
     cpdef hit(self, kind, long long t, long long entered_t, long long dur, contact)
 
@@ -289,8 +295,7 @@ cdef class ActionSub(Sub):
     cdef public long long lo, hi
 
     @cython.locals(
-        cells=cython.p_longlong, windows=FixedWindows, at=Py_ssize_t, tally=Tally,
-        when=cython.longlong, low=cython.longlong,
+        cells=cython.p_longlong, at=Py_ssize_t, low=cython.longlong,
     )
     cpdef hit(self, kind, long long t, long long entered_t, long long dur, contact)
 
@@ -299,8 +304,7 @@ cdef class ServiceSub(Sub):
     cdef public long long threshold
 
     @cython.locals(
-        cells=cython.p_longlong, at=Py_ssize_t, within=bint, tally=Tally, windows=FixedWindows,
-        when=cython.longlong,
+        cells=cython.p_longlong, at=Py_ssize_t, within=bint,
     )
     cpdef hit(self, kind, long long t, long long entered_t, long long dur, contact)
 

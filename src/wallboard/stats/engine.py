@@ -253,9 +253,14 @@ def _reason_set(reasons: tuple[str, ...]) -> frozenset[str | None] | None:
 @cython.cclass
 class Sub:
     """Feeds one tally with the facts of its object (a route calls ``hit`` on each: compiled,
-    through the C method table, whichever the kind of subscription)."""
+    through the C method table, whichever the kind of subscription).
 
-    __slots__ = ("entered", "filter", "tally", "windows")
+    A subscription feeds its own tally (one each) and keeps the tally's ``cells`` and ``mode``
+    beside its own fields: a fact in the current window then reads this object and the cells,
+    not the tally object as well — one cache miss less per subscription a fact reaches, at
+    scale. (The tally's array never moves and its mode never changes.)"""
+
+    __slots__ = ("cells", "entered", "filter", "mode", "tally", "windows")
 
     def __init__(
         self, tally: Tally, windows: FixedWindows | None, f: Filter | None, entered: bool
@@ -264,6 +269,21 @@ class Sub:
         self.windows = windows
         self.filter = f
         self.entered = entered
+        self.cells = self.tally.cells
+        self.mode = self.tally.mode
+
+    def _at(self, when: int) -> int:
+        """``Tally.cell_at`` for this subscription's tally, the usual case (a fact in the
+        current fixed window) answered here."""
+        windows = self.windows
+        if (
+            windows is not None
+            and windows.lo <= when < windows.hi
+            and self.cells[0] == windows.lo
+            and self.mode == FIXED
+        ):
+            return 1
+        return self.tally.cell_at(when, windows)
 
     def hit(
         self, kind: str, t: int, entered_t: int, dur: int, contact: ContactState | None
@@ -296,21 +316,10 @@ class ActionSub(Sub):
     ) -> None:
         if self.filter is not None and not _contact_matches(self.filter, contact):
             return
-        tally = self.tally
-        cells = tally.cells
-        windows = self.windows
-        when = entered_t if self.entered else t
-        if (
-            windows is not None
-            and windows.lo <= when < windows.hi
-            and cells[0] == windows.lo
-            and tally.mode == FIXED
-        ):
-            at = 1  # the usual case inlined: a fact in the current fixed window
-        else:
-            at = tally.cell_at(when, windows)
-            if at < 0:
-                return
+        at = self._at(entered_t if self.entered else t)
+        if at < 0:
+            return
+        cells = self.cells
         cells[at + COUNT] += 1
         cells[at + TOTAL] += dur
         if self.lo <= dur <= self.hi:
@@ -345,31 +354,29 @@ class ServiceSub(Sub):
     ) -> None:
         if self.filter is not None and not _contact_matches(self.filter, contact):
             return
-        tally, windows = self.tally, self.windows
-        cells = tally.cells
+        cells = self.cells
         if _same(kind, "entered"):
-            at = tally.cell_at(t, windows)
+            at = self._at(t)
             if at >= 0:
                 cells[at + SL_ENTERED] += 1
             return
         within = dur <= self.threshold
         if _same(kind, "answered"):
-            at = tally.cell_at(entered_t if self.entered else t, windows)
+            at = self._at(entered_t if self.entered else t)
             if at >= 0:
                 cells[at + SL_ANSWERED] += 1
                 if within:
                     cells[at + SL_ANSWERED_WITHIN] += 1
                     cells[at + SL_REMOVED_WITHIN] += 1
         elif within:
-            at = tally.cell_at(entered_t if self.entered else t, windows)
+            at = self._at(entered_t if self.entered else t)
             if at >= 0:
                 cells[at + SL_REMOVED_WITHIN] += 1
                 if _same(kind, "abandoned"):
                     cells[at + SL_ABANDONED_WITHIN] += 1
         if not within:
             # The service-level event of a late contact is the moment it reached the threshold.
-            when = entered_t if self.entered else entered_t + self.threshold
-            at = tally.cell_at(when, windows)
+            at = self._at(entered_t if self.entered else entered_t + self.threshold)
             if at >= 0:
                 cells[at + SL_EXCEEDED] += 1
 
