@@ -272,6 +272,7 @@ cdef object _CALL_CONFERENCED, _CALL_DATA_UPDATED, _INTERACTION_REJECTED, _INTER
 cdef object _INTERACTION_TRANSFERRED
 
 cdef inline bint _same(a, b) except -1
+cdef inline MediaState _media_state(AgentState agent, media)
 cdef Leg _leg(ContactState call, agent)
 cdef ContactState _vq_contact(TenantState state, call, interaction)
 

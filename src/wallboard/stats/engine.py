@@ -186,6 +186,14 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
+def _media_state(agent: AgentState, media: str) -> MediaState | None:
+    """The agent's state on ``media``: for voice, without reading the dictionary of its media
+    (``AgentState.voice``), one cache miss fewer on most agents' events at scale."""
+    if _same(media, "voice"):
+        return agent.voice
+    return agent.media.get(media)
+
+
 def _leg(call: ContactState | None, agent: str | None) -> Leg | None:
     """The call's leg of ``agent``; with no agent named, its only leg (None if several)."""
     if call is None:
@@ -1032,7 +1040,7 @@ class StatisticsEngine:
             # The node's subscriptions by kind for the media, as kept on the agent's media state
             # with its status route while that is current (no dictionary of the node's by media
             # to read); else from the node.
-            ms = agent.media.get(media)
+            ms = _media_state(agent, media)
             route = None if ms is None else ms.route
             if ms is not None and route is not None and route.generation == self._generation:
                 by_kind = ms.own_actions
@@ -1368,10 +1376,12 @@ class StatisticsEngine:
     def _media(
         self, tenant: str, agent_id: str, agent: AgentState, media: str, ts: int
     ) -> MediaState:
-        ms = agent.media.get(media)
+        ms = _media_state(agent, media)
         if ms is None:
             # (base, reason, status, status reason, since: positional arguments are cheaper)
             ms = agent.media[media] = MediaState("logged_out", None, "", None, ts)
+            if _same(media, "voice"):
+                agent.voice = ms
             self._set_status(tenant, agent_id, agent, ms, media, "logged_out", None, ts)
         return ms
 
@@ -1455,7 +1465,7 @@ class StatisticsEngine:
         if agent is None or not agent.logged_in:
             self._anomaly("state_while_logged_out")
             return
-        ms = agent.media.get(media)
+        ms = _media_state(agent, media)
         if ms is None:
             ms = self._media(tenant, agent_id, agent, media, ts)
         ms.base, ms.reason = base, reason
@@ -1629,7 +1639,7 @@ class StatisticsEngine:
             # not a call the agent missed.
             self._agent_action(tenant, agent_id, agent, media, "missed", ts, entered, 0, contact)
         if agent is not None:
-            ms = agent.media.get(media)
+            ms = _media_state(agent, media)
             if ms is not None and ms.contacts.pop(contact_id, None) is not None:
                 self._refresh(tenant, agent_id, agent, ms, media, ts)
 
@@ -1649,7 +1659,7 @@ class StatisticsEngine:
             leg = contact.legs[agent_id] = Leg(status, ts if status == "ringing" else -1)
         leg.status = status
         media = contact.media
-        ms = agent.media.get(media)
+        ms = _media_state(agent, media)
         if ms is None:
             ms = self._media(tenant, agent_id, agent, media, ts)
         ms.contacts[contact_id] = status

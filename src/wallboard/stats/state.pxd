@@ -16,6 +16,7 @@ cdef class AgentState:
     cdef public dict media, capacity
     cdef public tuple queues
     cdef public object node, routes
+    cdef public MediaState voice
 
 
 cdef class Leg:

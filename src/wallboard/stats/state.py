@@ -88,6 +88,7 @@ class AgentState:
         "node",
         "queues",
         "routes",
+        "voice",
     )
 
     def __init__(
@@ -106,6 +107,9 @@ class AgentState:
         self.dnd = dnd
         self.dnd_since = dnd_since
         self.media = {} if media is None else media
+        # The state on voice, the most frequent media, also in ``media`` (the engine sets it
+        # when it adds the voice media): reached without reading the dictionary.
+        self.voice: MediaState | None = self.media.get("voice")
         self.capacity = {} if capacity is None else capacity
         self.queues = tuple(queues)
         # The engine's view of this agent (not state): its own statistics (engine.Node) and
