@@ -14,9 +14,9 @@ Prints, on this machine:
   number opened (an empty engine is the baseline; the events' state comes later, not counted);
 - events/s of the engine over the pre-decoded events, beside the same events with nothing
   open (the cost of the contact-center state model alone) and with every statistic open but
-  the agents' own (what the rest cost), the loop a replay or a collector
-  runs (decode a line, apply its event, line by line) and the bare decode-and-dict-update loop
-  over the same lines; the ratio of the last two is the engine's cost. (It is measured, not
+  the agents' own (what the rest cost), the loop a replay or a collector runs (decode a line,
+  apply its event, line by line) and the bare decode-and-dict-update loop over the same lines;
+  the ratio of the last two is the engine's cost. (It is measured, not
   the sum of decoding and applying timed apart: the line-by-line loop is the slower, by about
   a fifth on 80 tenants, where the engine waits on memory: most likely because the state it
   builds while events come and go lies more thinly spread through memory than the state it
