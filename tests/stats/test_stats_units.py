@@ -707,6 +707,55 @@ def test_change_notification_names_touched_objects_only() -> None:
     assert engine.drain_changes() == {(T, "queue", "q1")}
 
 
+def test_every_object_a_fact_touches_is_named_again_after_each_drain() -> None:
+    """Routes (and an agent's state, for its own node) remember in which drain period they
+    named their objects, and skip naming them again until the next drain: after each drain
+    the same kind of fact must name the same objects again, by every path."""
+    engine = _library_engine()
+    engine.set_objects(
+        T,
+        ObjectConfig(
+            agent_groups={"g": GroupConfig(agents=("a",))},
+            queue_groups={"qg": QueueGroupConfig(queues=("q1",))},
+        ),
+    )
+    for object_type, object_id, stat_id in (
+        ("agent", "a", "agent.talk_time"),
+        ("agent", "a", "agent.calls_handled"),
+        ("agent_group", "g", "group.calls_handled"),
+        ("queue", "q1", "queue.answered"),
+        ("queue", "q1", "queue.agents_ready"),
+        ("queue", "q1", "queue.refused"),
+        ("queue_group", "qg", "queue_group.entered"),
+        ("tenant", T, "tenant.agents_ready"),
+    ):
+        engine.open(T, object_type, object_id, stat_id)
+    e = Events()
+    engine.apply(e(ev.AgentLogin, BASE, agent="a", queues=("q1",)))
+    engine.drain_changes()
+    agent_side = {(T, "agent", "a"), (T, "agent_group", "g"), (T, "tenant", T)}
+    queue_side = {(T, "queue", "q1"), (T, "queue_group", "qg"), (T, "tenant", T)}
+    ts = BASE
+    for call in ("c1", "c2", "c3"):
+        for cls, fields, named in (
+            (ev.AgentReady, {"agent": "a"}, agent_side | {(T, "queue", "q1")}),
+            (ev.CallQueued, {"call": call, "queue": "q1"}, queue_side),  # a contact's move
+            (ev.CallRinging, {"call": call, "agent": "a"}, agent_side | {(T, "queue", "q1")}),
+            (ev.CallEstablished, {"call": call, "agent": "a"}, agent_side | queue_side),
+            # An agent's action (and its status change), and the end of an answered contact.
+            (ev.CallReleased, {"call": call, "agent": "a"}, agent_side | queue_side),
+            (ev.AgentNotReady, {"agent": "a"}, agent_side | {(T, "queue", "q1")}),
+            (
+                ev.CallRefused,
+                {"call": f"{call}r", "queue": "q1", "reason": "full"},
+                {(T, "queue", "q1")},
+            ),
+        ):
+            ts += 1_000
+            engine.apply(e(cls, ts, **fields))
+            assert engine.drain_changes() >= named, (call, cls.__name__)
+
+
 def test_a_change_of_an_agents_queues_names_those_queues_and_their_groups() -> None:
     engine = _library_engine()
     engine.set_objects(T, ObjectConfig(queue_groups={"g": QueueGroupConfig(queues=("q1",))}))

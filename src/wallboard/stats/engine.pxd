@@ -337,16 +337,17 @@ cdef class TenantRuntime:
 
 cdef class FactRoute:
     cdef public tuple subs, changed
+    cdef public long long marked
 
 
 cdef class StatusRoute:
-    cdef public long long generation
+    cdef public long long generation, marked
     cdef public tuple changed, times
     cdef public dict sliding, by_status
 
 
 cdef class Routes:
-    cdef public long long generation
+    cdef public long long generation, marked
     cdef public tuple nodes, status_nodes, queues
     cdef public dict facts, statuses, contents
 
@@ -359,7 +360,7 @@ cdef class StatisticsEngine:
     cdef public dict _zones, _tenants, _runtime, _nodes
     cdef public dict _compiled, _windows, _seen, _restoring
     cdef public list _changed, _buffer
-    cdef public long long _arrivals, _watermark, _cutoff, _generation
+    cdef public long long _arrivals, _watermark, _cutoff, _generation, _epoch
     cdef public object _seen_order
     cdef public object _last_tenant
     cdef public TenantRuntime _last_runtime
@@ -375,6 +376,8 @@ cdef class StatisticsEngine:
     cdef _mark(self, tuple nodes)
     @cython.final
     cdef inline _mark_node(self, Node node)
+    @cython.final
+    cdef inline _mark_own(self, AgentState agent, Node node)
     @cython.locals(found=list, node=Node, runtime=TenantRuntime, routes=Routes, queues=tuple)
     cdef Routes _route_agent(self, tenant, agent_id, AgentState agent)
     @cython.locals(routes=Routes)
@@ -471,7 +474,7 @@ cdef class StatisticsEngine:
         self, tenant, TenantState state, contact_id, ContactState contact, kind, long long ts
     )
 
-    @cython.locals(statuses=dict, nodes=tuple, in_progress=dict)
+    @cython.locals(statuses=dict, nodes=tuple, in_progress=dict, routes=Routes)
     cdef _end_contact(self, tenant, TenantState state, contact_id, ContactState contact)
     @cython.locals(routes=Routes)
     cdef Routes _answered_routes(self, tenant, ContactState contact)

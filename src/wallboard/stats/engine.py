@@ -525,11 +525,12 @@ class FactRoute:
     dictionaries of those — or each agent's routes would end in the collector's oldest
     generation and start full collections."""
 
-    __slots__ = ("changed", "subs")
+    __slots__ = ("changed", "marked", "subs")
 
     def __init__(self, subs: tuple[Sub, ...], changed: tuple[Node, ...]) -> None:
         self.subs = subs
         self.changed = changed
+        self.marked = -1  # the engine's change epoch in which ``changed`` were last marked
 
 
 @cython.no_gc
@@ -541,7 +542,7 @@ class StatusRoute:
     changes, the status times it feeds (sliding ones by the status left: only leaving a
     status of their mask adds time) and the status accumulators by status."""
 
-    __slots__ = ("by_status", "changed", "generation", "sliding", "times")
+    __slots__ = ("by_status", "changed", "generation", "marked", "sliding", "times")
 
     def __init__(
         self,
@@ -553,6 +554,7 @@ class StatusRoute:
     ) -> None:
         self.generation = generation
         self.changed = changed
+        self.marked = -1  # the engine's change epoch in which ``changed`` were last marked
         self.times = times
         self.sliding = sliding
         self.by_status = by_status
@@ -582,10 +584,20 @@ class Routes:
     node needs no route (its subscriptions are found by media and kind on the node).
     """
 
-    __slots__ = ("contents", "facts", "generation", "nodes", "queues", "status_nodes", "statuses")
+    __slots__ = (
+        "contents",
+        "facts",
+        "generation",
+        "marked",
+        "nodes",
+        "queues",
+        "status_nodes",
+        "statuses",
+    )
 
     def __init__(self, generation: int = -1) -> None:
         self.generation = generation
+        self.marked = -1  # the engine's change epoch in which ``nodes`` were last marked
         self.nodes: tuple[Node, ...] | None = None
         self.status_nodes: tuple[Node, ...] | None = None
         self.facts: dict[str, dict[str, FactRoute]] = {}
@@ -661,6 +673,11 @@ class StatisticsEngine:
         # Nodes whose statistics may have changed, each once (its ``dirty`` flag: cheaper than
         # a set on every fact); reported by key in ``drain_changes``.
         self._changed: list[Node] = []
+        # Counts the calls of ``drain_changes``. A route (or an agent's state, for its own
+        # node) notes the epoch in which it marked its nodes: until the next drain they are
+        # still marked, so its later facts skip them — reading each node's flag would cost a
+        # cache miss per node on every fact at scale.
+        self._epoch = 0
         self._buffer: list[tuple[int, int, ev.Event]] = []
         self._arrivals = 0
         self._watermark = -1
@@ -1050,7 +1067,7 @@ class StatisticsEngine:
             if subs:
                 for sub in subs:
                     sub.hit(kind, t, entered_t, dur, contact)
-                self._mark_node(node)
+                self._mark_own(agent, node)
         self._action_on(routes, media, kind, t, entered_t, dur, contact)
 
     def _fact_route(self, routes: Routes, media: str, kind: str) -> FactRoute:
@@ -1103,7 +1120,9 @@ class StatisticsEngine:
         if changed:
             for sub in subs:
                 sub.hit(kind, t, entered_t, dur, contact)
-            self._mark(changed)
+            if route.marked != self._epoch:
+                route.marked = self._epoch
+                self._mark(changed)
 
     def _queue_fact(
         self,
@@ -1137,7 +1156,9 @@ class StatisticsEngine:
         touched = routes.nodes
         if not touched:
             return  # nothing open on the queue or its groups: no action route either
-        self._mark(touched)  # a superset of the nodes the action changes
+        if routes.marked != self._epoch:
+            routes.marked = self._epoch
+            self._mark(touched)  # a superset of the nodes the action changes
         by_kind = routes.facts.get(media)
         route = None if by_kind is None else by_kind.get(kind)
         if route is None:
@@ -1185,12 +1206,14 @@ class StatisticsEngine:
         ms.status, ms.status_reason, ms.since = status, reason, ts
         node = agent.node  # (current: routed in this generation, as the route was)
         if node is not None:
-            self._mark_node(node)
+            self._mark_own(agent, node)
             self._status_on_node(ms, agent_id, old, old_reason, since, status, reason, ts)
         changed = route.changed
         if not changed:
             return
-        self._mark(changed)
+        if route.marked != self._epoch:
+            route.marked = self._epoch
+            self._mark(changed)
         if route.times:
             index = STATUS_INDEX.get(old, -1)
             for times, windows in route.times:
@@ -1593,8 +1616,10 @@ class StatisticsEngine:
                 )
             in_progress = statuses["in_progress"]
             in_progress.pop(contact_id, None)
-            nodes = self._answered_routes(tenant, contact).nodes
-            if nodes:
+            routes = self._answered_routes(tenant, contact)
+            nodes = routes.nodes
+            if nodes and routes.marked != self._epoch:
+                routes.marked = self._epoch
                 self._mark(nodes)
 
     def _drop_leg(
@@ -2245,6 +2270,7 @@ class StatisticsEngine:
         """Objects whose open statistics may have changed since the last call (events only;
         values that grow with the clock change without events — see ``ticks``)."""
         changed, self._changed = self._changed, []
+        self._epoch += 1
         keys = set()
         for node in changed:
             node.dirty = False
@@ -2263,6 +2289,13 @@ class StatisticsEngine:
         if not node.dirty:
             node.dirty = True
             self._changed.append(node)
+
+    def _mark_own(self, agent: AgentState, node: Node) -> None:
+        """``_mark_node`` for the agent's own node (``agent.node``), once per change epoch: the
+        epoch is read off the agent's state, not the node."""
+        if agent.marked != self._epoch:
+            agent.marked = self._epoch
+            self._mark_node(node)
 
     def ticks(self, stat_id: str) -> bool:
         """True when the value can change with the clock alone (a time in progress, a window

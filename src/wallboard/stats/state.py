@@ -84,6 +84,7 @@ class AgentState:
         "dnd_since",
         "logged_in",
         "login_ts",
+        "marked",
         "media",
         "node",
         "queues",
@@ -117,6 +118,8 @@ class AgentState:
         # the node is current while these are).
         self.node: Node | None = None
         self.routes: Routes | None = None
+        # The engine's change epoch in which ``node`` was last marked changed (-1: not yet).
+        self.marked = -1
 
     def state(self) -> list[Any]:
         return [
