@@ -864,6 +864,39 @@ def test_close_releases_and_reopen_starts_fresh() -> None:
         engine.close(T, "queue", "q", "queue.answered")
 
 
+def test_closing_a_statistic_unsubscribes_its_accumulator_from_every_fact() -> None:
+    """A closed statistic's accumulator is fed no more: none of its object's subscriptions (by
+    media, then kind of fact or status) still holds it — an engine that runs for months sees
+    statistics opened and closed as wallboards come and go."""
+    engine = _library_engine()
+    kept = ("agent.calls_handled", "agent.talk_time", "agent.not_ready_time_last_15_min")
+    closed = (
+        "agent.transfers",
+        "agent.holds",
+        "agent.average_call_duration",
+        "agent.chats_handled",
+    )
+    closed += ("agent.not_ready_time_by_reason",)
+    for stat_id in kept + closed:
+        engine.open(T, "agent", "a", stat_id)
+    e = Events()
+    engine.apply(e(ev.AgentLogin, BASE, agent="a"))
+    engine.apply(e(ev.AgentReady, BASE + 1_000, agent="a"))
+    for stat_id in closed:
+        engine.close(T, "agent", "a", stat_id)
+    node = engine._nodes[(T, "agent", "a")]
+    live = {id(sub.tally) for sub in node.tallies.values()}
+    subscribed = [sub for by_kind in node.actions.values() for subs in by_kind for sub in subs]
+    subscribed += [s for by_status in node.statuses.values() for v in by_status.values() for s in v]
+    subscribed += [sub for subs in node.times.values() for sub in subs]
+    assert subscribed
+    assert {id(sub.tally) for sub in subscribed} == live
+    engine.apply(e(ev.CallEstablished, BASE + 2_000, call="c", agent="a"))
+    engine.apply(e(ev.CallReleased, BASE + 5_000, call="c", agent="a"))
+    assert engine.value(T, "agent", "a", "agent.calls_handled", BASE + 6_000) == 1
+    assert engine.value(T, "agent", "a", "agent.talk_time", BASE + 6_000) == 3_000
+
+
 def test_statistics_opened_while_calls_wait_or_talk_receive_their_outcomes() -> None:
     """A contact keeps the routes of the queue it waits in and of the one that answered it; a
     statistic opened on the queue in the meantime must still receive the answer and release."""

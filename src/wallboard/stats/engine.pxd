@@ -259,7 +259,8 @@ cdef Py_ssize_t SL_REMOVED_WITHIN, SL_ANSWERED
 # Accumulator modes (wallboard.stats.tallies), as C integers here.
 cdef long long FIXED, SESSION, RING
 # Dictionaries read on every event, as C globals (typed: their methods called directly).
-cdef dict STATUS_INDEX, _PLAIN
+cdef dict STATUS_INDEX, _PLAIN, _KIND_INDEX
+cdef Py_ssize_t _KIND_COUNT
 cdef object _UNKNOWN_EVENT
 # The handled event classes, in the order the dispatch tries them.
 cdef object _AGENT_READY, _CALL_QUEUED, _CALL_RINGING, _CALL_ESTABLISHED, _CALL_RELEASED
@@ -350,6 +351,10 @@ cdef class Routes:
     cdef public long long generation, marked
     cdef public tuple nodes, status_nodes, queues
     cdef public dict facts, statuses, contents
+    cdef public list voice
+
+
+cdef inline list _facts_of(Routes routes, media)
 
 
 cdef class StatisticsEngine:
@@ -387,7 +392,7 @@ cdef class StatisticsEngine:
     cdef Routes _queue_routes(self, tenant, object_type, queue)
 
     @cython.locals(
-        routes=Routes, node=Node, by_kind=dict, subs=tuple, sub=Sub, ms=MediaState,
+        routes=Routes, node=Node, by_kind=tuple, subs=tuple, sub=Sub, ms=MediaState,
         route=StatusRoute,
     )
     cdef _agent_action(
@@ -395,14 +400,17 @@ cdef class StatisticsEngine:
         long long dur, contact,
     )
 
-    @cython.locals(subs=list, changed=list, node=Node, by_kind=dict, found=tuple, route=FactRoute)
+    @cython.locals(
+        subs=list, changed=list, node=Node, by_kind=tuple, found=tuple, route=FactRoute,
+        index=Py_ssize_t,
+    )
     cdef FactRoute _fact_route(self, Routes routes, media, kind)
 
     cdef _queue_action(
         self, tenant, object_type, queue, media, kind, long long t, long long entered_t,
         long long dur, contact,
     )
-    @cython.locals(by_kind=dict, route=FactRoute, subs=tuple, changed=tuple, sub=Sub)
+    @cython.locals(route=FactRoute, subs=tuple, changed=tuple, sub=Sub)
     cdef _action_on(
         self, Routes routes, media, kind, long long t, long long entered_t, long long dur,
         contact,
@@ -412,7 +420,7 @@ cdef class StatisticsEngine:
         self, tenant, object_type, queue, media, kind, long long t, long long entered_t,
         long long dur, contact,
     )
-    @cython.locals(by_kind=dict, route=FactRoute, touched=tuple, sub=Sub)
+    @cython.locals(route=FactRoute, touched=tuple, sub=Sub)
     cdef _fact_on(
         self, Routes routes, media, kind, long long t, long long entered_t, long long dur,
         contact,

@@ -21,6 +21,7 @@ in time.
 from __future__ import annotations
 
 import heapq
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Union
@@ -33,11 +34,13 @@ from wallboard.core.errors import InvalidInput, NotFound
 from wallboard.stats.definitions import (
     CURRENT_CATEGORIES,
     UNSPECIFIED_REASON,
+    AgentAction,
     Attribution,
     Category,
     DefinitionSet,
     Filter,
     ObjectType,
+    QueueAction,
     ServiceLevelType,
     SinceLogin,
     Sliding,
@@ -147,6 +150,15 @@ _LOGGED_IN_STATUSES: Final = ("ready", "not_ready", "acw", "ringing", "talking",
 _WAIT_EXITS: Final = frozenset(
     {"answered", "abandoned", "diverted", "stopped", "routed", "cleared", "timeout"}
 )
+# Every kind of fact (the actions of agents and of queues) → its place in a list of fact routes
+# by kind (``Routes.facts``): one list item read per fact instead of a dictionary lookup.
+# (Interned keys: the kinds the handlers pass are interned literals, found by identity.)
+_KIND_INDEX: Final[dict[str, int]] = {
+    sys.intern(kind): index
+    for index, kind in enumerate(dict.fromkeys([*map(str, AgentAction), *map(str, QueueAction)]))
+}
+_KIND_COUNT: Final = len(_KIND_INDEX)
+_NO_FACTS: Final[tuple[tuple[Any, ...], ...]] = ((),) * _KIND_COUNT
 
 ObjectKey = tuple[str, str, str]
 """(tenant, object type, object id)."""
@@ -192,6 +204,17 @@ def _media_state(agent: AgentState, media: str) -> MediaState | None:
     if _same(media, "voice"):
         return agent.voice
     return agent.media.get(media)
+
+
+def _facts_of(routes: Routes, media: str) -> list[FactRoute | None]:
+    """The routes' fact routes on ``media`` by kind (``_KIND_INDEX``; None: not built yet): for
+    voice without reading the dictionary by media (``Routes.voice``)."""
+    if _same(media, "voice"):
+        return routes.voice
+    facts = routes.facts.get(media)
+    if facts is None:
+        facts = routes.facts[media] = [None] * _KIND_COUNT
+    return facts
 
 
 def _leg(call: ContactState | None, agent: str | None) -> Leg | None:
@@ -470,7 +493,8 @@ class Node:
         # Subscriptions in tuples (rebuilt when a statistic is opened or closed, which is rare):
         # unlike lists, tuples of the engine's untracked objects leave the cyclic collector's
         # view, so a full collection does not walk them.
-        self.actions: dict[str, dict[str, tuple[Sub, ...]]] = {}
+        # media → by kind of fact (``_KIND_INDEX``), the subscriptions it feeds
+        self.actions: dict[str, tuple[tuple[Sub, ...], ...]] = {}
         self.statuses: dict[str, dict[str, tuple[StatusSub, ...]]] = {}  # media → status
         self.times: dict[str, tuple[TimesSub, ...]] = {}
         self.sessions: tuple[AnyTally, ...] = ()
@@ -593,6 +617,7 @@ class Routes:
         "queues",
         "status_nodes",
         "statuses",
+        "voice",
     )
 
     def __init__(self, generation: int = -1) -> None:
@@ -600,7 +625,10 @@ class Routes:
         self.marked = -1  # the engine's change epoch in which ``nodes`` were last marked
         self.nodes: tuple[Node, ...] | None = None
         self.status_nodes: tuple[Node, ...] | None = None
-        self.facts: dict[str, dict[str, FactRoute]] = {}
+        # Fact routes by media (voice's also in ``voice``), then kind (``_facts_of``).
+        self.facts: dict[str, list[FactRoute | None]] = {}
+        self.voice: list[FactRoute | None] = [None] * _KIND_COUNT
+        self.facts["voice"] = self.voice
         self.queues: tuple[str, ...] = ()
         self.statuses: dict[str, StatusRoute] = {}
         self.contents: dict[str, dict[str, dict[str, int]]] = {}
@@ -1063,7 +1091,7 @@ class StatisticsEngine:
                 by_kind = ms.own_actions
             else:
                 by_kind = node.actions.get(media)
-            subs = None if by_kind is None else by_kind.get(kind)
+            subs = None if by_kind is None else by_kind[_KIND_INDEX[kind]]
             if subs:
                 for sub in subs:
                     sub.hit(kind, t, entered_t, dur, contact)
@@ -1073,14 +1101,15 @@ class StatisticsEngine:
     def _fact_route(self, routes: Routes, media: str, kind: str) -> FactRoute:
         subs: list[Sub] = []
         changed: list[Node] = []
+        index = _KIND_INDEX[kind]
         for node in routes.nodes or ():
             by_kind = node.actions.get(media)
-            found = None if by_kind is None else by_kind.get(kind)
+            found = None if by_kind is None else by_kind[index]
             if found:
                 subs.extend(found)
                 changed.append(node)
         route = FactRoute(tuple(subs), tuple(changed))
-        routes.facts.setdefault(media, {})[kind] = route
+        _facts_of(routes, media)[index] = route
         return route
 
     def _queue_action(
@@ -1112,8 +1141,7 @@ class StatisticsEngine:
         """An action of an agent or a queue (its routes)."""
         if not routes.nodes:
             return  # nothing open on the object or its groups
-        by_kind = routes.facts.get(media)
-        route = None if by_kind is None else by_kind.get(kind)
+        route = _facts_of(routes, media)[_KIND_INDEX[kind]]
         if route is None:
             route = self._fact_route(routes, media, kind)
         subs, changed = route.subs, route.changed
@@ -1159,8 +1187,7 @@ class StatisticsEngine:
         if routes.marked != self._epoch:
             routes.marked = self._epoch
             self._mark(touched)  # a superset of the nodes the action changes
-        by_kind = routes.facts.get(media)
-        route = None if by_kind is None else by_kind.get(kind)
+        route = _facts_of(routes, media)[_KIND_INDEX[kind]]
         if route is None:
             route = self._fact_route(routes, media, kind)
         for sub in route.subs:
@@ -1291,7 +1318,7 @@ class StatisticsEngine:
             for sub in node.times.get(media, ()):
                 own += (sub.tally, sub.windows)
             own_statuses = node.statuses.get(media) or None
-            own_actions = node.actions.get(media) or None
+            own_actions = node.actions.get(media)
         ms.own = tuple(own)
         ms.own_statuses = own_statuses
         ms.own_actions = own_actions
@@ -2157,9 +2184,10 @@ class StatisticsEngine:
             sub = ActionSub(tally, windows, f, entered, lo, hi)
             kinds = tuple(dict.fromkeys((*d.mask, *d.denominator_mask)))
         for media in [m.value for m in d.filter.media] or _ALL_MEDIA:
-            by_kind = node.actions.setdefault(media, {})
+            by_kind = list(node.actions.get(media, _NO_FACTS))
             for kind in kinds:
-                by_kind[kind] = (*by_kind.get(kind, ()), sub)
+                by_kind[_KIND_INDEX[kind]] += (sub,)
+            node.actions[media] = tuple(by_kind)
         if mode == SESSION:
             node.sessions += (tally,)
         tally.refs = 1
@@ -2253,9 +2281,11 @@ class StatisticsEngine:
                 for status, status_subs in by_status.items():
                     by_status[status] = tuple(other for other in status_subs if other is not sub)
         else:
-            for by_kind in node.actions.values():
-                for kind, action_subs in by_kind.items():
-                    by_kind[kind] = tuple(other for other in action_subs if other is not sub)
+            for media, by_kind in node.actions.items():
+                node.actions[media] = tuple(
+                    tuple(other for other in action_subs if other is not sub)
+                    for action_subs in by_kind
+                )
         node.sessions = tuple(other for other in node.sessions if other is not tally)
 
     def is_open(self, tenant: str, object_type: str, object_id: str, stat_id: str) -> bool:

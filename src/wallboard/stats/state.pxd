@@ -7,7 +7,8 @@ cdef class MediaState:
     cdef public dict contacts
     cdef public object route
     cdef public tuple own
-    cdef public dict own_statuses, own_actions
+    cdef public dict own_statuses
+    cdef public tuple own_actions
 
 
 cdef class AgentState:

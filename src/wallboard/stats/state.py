@@ -64,12 +64,12 @@ class MediaState:
         # The engine's status route for the agent's routes and this media (engine.StatusRoute;
         # not state), and, built with it, the accumulators of the agent's own node on this
         # media: its status-time accumulators flattened (accumulator, windows, ...), its status
-        # accumulators by status and its action subscriptions by kind (None when there are
-        # none).
+        # accumulators by status and its action subscriptions by kind (in the engine's order of
+        # kinds, ``engine._KIND_INDEX``; None when there are none).
         self.route: StatusRoute | None = None
         self.own: tuple[Any, ...] = ()
         self.own_statuses: dict[str, Any] | None = None
-        self.own_actions: dict[str, Any] | None = None
+        self.own_actions: tuple[tuple[Any, ...], ...] | None = None
 
     def state(self) -> list[Any]:
         return [self.base, self.reason, self.status, self.status_reason, self.since, self.contacts]
