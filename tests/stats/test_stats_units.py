@@ -779,6 +779,23 @@ def test_a_change_of_an_agents_queues_names_those_queues_and_their_groups() -> N
     assert engine.value(T, "tenant", T, "tenant.agents_logged_in", BASE + 2) == 1
 
 
+def test_a_queue_gaining_an_agent_is_named_in_every_drain_period() -> None:
+    """A queue's objects are named for a change of its agents once per drain period, however
+    they were named before (by a contact entering the queue, or by another agent joining)."""
+    engine = _library_engine()
+    engine.open(T, "queue", "q1", "queue.agents_logged_in")
+    engine.open(T, "queue", "q1", "queue.entered")
+    e = Events()
+    engine.apply(e(ev.CallQueued, BASE, call="c", queue="q1"))
+    engine.apply(e(ev.AgentLogin, BASE, agent="a", queues=("q1",)))
+    assert engine.drain_changes() == {(T, "queue", "q1")}
+    engine.apply(e(ev.AgentLogin, BASE + 1, agent="b", queues=("q1",)))
+    assert engine.drain_changes() == {(T, "queue", "q1")}
+    engine.apply(e(ev.AgentQueuesChanged, BASE + 2, agent="a", queues=()))
+    assert engine.drain_changes() == {(T, "queue", "q1")}
+    assert engine.value(T, "queue", "q1", "queue.agents_logged_in", BASE + 3) == 1
+
+
 def test_agents_status_changes_name_their_queues_also_after_a_change_of_queues() -> None:
     engine = _library_engine()
     engine.open(T, "queue", "q1", "queue.agents_ready")

@@ -348,7 +348,7 @@ cdef class StatusRoute:
 
 
 cdef class Routes:
-    cdef public long long generation, marked
+    cdef public long long generation, marked, agents_marked
     cdef public tuple nodes, status_nodes, queues
     cdef public dict facts, statuses, contents
     cdef public list voice
@@ -464,7 +464,7 @@ cdef class StatisticsEngine:
         ms=MediaState,
     )
     cdef _set_login_queues(self, tenant, agent_id, AgentState agent, tuple queues)
-    @cython.locals(changed=list, node=Node)
+    @cython.locals(changed=list, node=Node, routes=Routes, epoch=cython.longlong)
     cdef _queue_agents_changed(self, tenant, queue)
     cdef AgentState _agent(self, tenant, TenantState state, agent_id, long long ts)
     cdef MediaState _media(self, tenant, agent_id, AgentState agent, media, ts)

@@ -609,6 +609,7 @@ class Routes:
     """
 
     __slots__ = (
+        "agents_marked",
         "contents",
         "facts",
         "generation",
@@ -623,6 +624,7 @@ class Routes:
     def __init__(self, generation: int = -1) -> None:
         self.generation = generation
         self.marked = -1  # the engine's change epoch in which ``nodes`` were last marked
+        self.agents_marked = -1  # ... and those but the tenant's (``_queue_agents_changed``)
         self.nodes: tuple[Node, ...] | None = None
         self.status_nodes: tuple[Node, ...] | None = None
         # Fact routes by media (voice's also in ``voice``), then kind (``_facts_of``).
@@ -1410,9 +1412,15 @@ class StatisticsEngine:
             ms.route = None
 
     def _queue_agents_changed(self, tenant: str, queue: str) -> None:
-        """Mark the queue's objects, but not the tenant's (its agents did not change)."""
+        """Mark the queue's objects, but not the tenant's (its agents did not change), once per
+        change epoch (``Routes.agents_marked``; or all of them were: ``.marked``)."""
+        routes = self._queue_routes(tenant, "queue", queue)
+        epoch = self._epoch
+        if routes.agents_marked == epoch or routes.marked == epoch:
+            return
+        routes.agents_marked = epoch
         changed = self._changed
-        for node in self._queue_routes(tenant, "queue", queue).nodes or ():
+        for node in routes.nodes or ():
             if not node.dirty and node.key[1] != "tenant":
                 node.dirty = True
                 changed.append(node)
