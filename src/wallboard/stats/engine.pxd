@@ -260,6 +260,7 @@ cdef Py_ssize_t SL_REMOVED_WITHIN, SL_ANSWERED
 cdef long long FIXED, SESSION, RING
 # Dictionaries read on every event, as C globals (typed: their methods called directly).
 cdef dict STATUS_INDEX, _PLAIN, _KIND_INDEX
+cdef tuple _NO_ROUTES
 cdef Py_ssize_t _KIND_COUNT
 cdef object _UNKNOWN_EVENT
 # The handled event classes, in the order the dispatch tries them.
@@ -351,10 +352,10 @@ cdef class Routes:
     cdef public long long generation, marked, agents_marked
     cdef public tuple nodes, status_nodes, queues
     cdef public dict facts, statuses, contents
-    cdef public list voice
+    cdef public tuple voice
 
 
-cdef inline list _facts_of(Routes routes, media)
+cdef inline tuple _facts_of(Routes routes, media)
 
 
 cdef class StatisticsEngine:

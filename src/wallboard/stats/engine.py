@@ -159,6 +159,7 @@ _KIND_INDEX: Final[dict[str, int]] = {
 }
 _KIND_COUNT: Final = len(_KIND_INDEX)
 _NO_FACTS: Final[tuple[tuple[Any, ...], ...]] = ((),) * _KIND_COUNT
+_NO_ROUTES: Final[tuple[None, ...]] = (None,) * _KIND_COUNT
 
 ObjectKey = tuple[str, str, str]
 """(tenant, object type, object id)."""
@@ -206,15 +207,12 @@ def _media_state(agent: AgentState, media: str) -> MediaState | None:
     return agent.media.get(media)
 
 
-def _facts_of(routes: Routes, media: str) -> list[FactRoute | None]:
+def _facts_of(routes: Routes, media: str) -> tuple[FactRoute | None, ...]:
     """The routes' fact routes on ``media`` by kind (``_KIND_INDEX``; None: not built yet): for
     voice without reading the dictionary by media (``Routes.voice``)."""
     if _same(media, "voice"):
         return routes.voice
-    facts = routes.facts.get(media)
-    if facts is None:
-        facts = routes.facts[media] = [None] * _KIND_COUNT
-    return facts
+    return routes.facts.get(media, _NO_ROUTES)
 
 
 def _leg(call: ContactState | None, agent: str | None) -> Leg | None:
@@ -628,9 +626,10 @@ class Routes:
         self.nodes: tuple[Node, ...] | None = None
         self.status_nodes: tuple[Node, ...] | None = None
         # Fact routes by media (voice's also in ``voice``), then kind (``_facts_of``).
-        self.facts: dict[str, list[FactRoute | None]] = {}
-        self.voice: list[FactRoute | None] = [None] * _KIND_COUNT
-        self.facts["voice"] = self.voice
+        self.facts: dict[str, tuple[FactRoute | None, ...]] = {}
+        # (Tuples, rebuilt when a route is added, which is rare: unlike lists, tuples of
+        # objects the cyclic collector does not track leave its view.)
+        self.voice: tuple[FactRoute | None, ...] = _NO_ROUTES
         self.queues: tuple[str, ...] = ()
         self.statuses: dict[str, StatusRoute] = {}
         self.contents: dict[str, dict[str, dict[str, int]]] = {}
@@ -1111,7 +1110,11 @@ class StatisticsEngine:
                 subs.extend(found)
                 changed.append(node)
         route = FactRoute(tuple(subs), tuple(changed))
-        _facts_of(routes, media)[index] = route
+        facts = list(_facts_of(routes, media))
+        facts[index] = route
+        routes_by_kind = routes.facts[media] = tuple(facts)
+        if _same(media, "voice"):
+            routes.voice = routes_by_kind
         return route
 
     def _queue_action(
