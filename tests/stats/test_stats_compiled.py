@@ -167,15 +167,19 @@ def _run_everything_open(events: list[Event], targets: list[tuple[str, str, str]
         state.Leg,
     )  # fmt: skip
     assert not [o for o in gc.get_objects() if isinstance(o, untracked)], "no_gc classes tracked"
-    # Nor are the arrays of the accumulators' cells.
-    cells = [
-        sub.tally.data if isinstance(sub.tally, tallies.Tally) else sub.tally.closed
+    # Nor are the arrays of the accumulators' cells, where there are any: compiled, the cells
+    # of a fixed or session tally and of status times are in the object itself.
+    kept = [
+        sub.tally
         for node in each._nodes.values()
         for sub in node.tallies.values()
         if isinstance(sub.tally, tallies.Tally | tallies.StatusTimes)
     ]
-    assert len(cells) > 100
-    assert not [data for data in cells if gc.is_tracked(data)], "cell arrays tracked"
+    rings = [tally for tally in kept if isinstance(tally, tallies.Tally) and tally.slots > 1]
+    assert len(kept) > 100
+    assert rings
+    assert all(tally.data is None for tally in kept if tally not in rings), "cells not inline"
+    assert not [t.data for t in rings if gc.is_tracked(t.data)], "cell arrays tracked"
     del each
     return held
 

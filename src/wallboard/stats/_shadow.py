@@ -1,5 +1,5 @@
 """What the engine uses of Cython's ``cython`` module, for running it as Python where Cython is
-not installed (``wallboard.stats.compiled``): ``compiled`` (False here), ``cast`` and two C
+not installed (``wallboard.stats.compiled``): ``compiled`` (False here), ``cast``, ``address`` and two C
 type names for code under ``if cython.compiled:``, and two class decorators. As Python the
 decorators change nothing; compiled, Cython reads them from its own ``cython`` module:
 ``cclass`` makes the class an extension type (it is one already, by its ``.pxd``) and
@@ -20,6 +20,10 @@ p_longlong = int  # only named under ``if cython.compiled:``
 
 
 def cast(kind: object, value: Any) -> Any:
+    return value
+
+
+def address(value: Any) -> Any:
     return value
 
 

@@ -279,14 +279,10 @@ cdef Leg _leg(ContactState call, agent)
 cdef ContactState _vq_contact(TenantState state, call, interaction)
 
 
-cdef class Sub:
-    # Read-only: ``cells`` and ``mode`` are the tally's.
-    cdef readonly Tally tally
+cdef class Sub(Tally):
     cdef public FixedWindows windows
     cdef public object filter
     cdef public bint entered
-    cdef long long* cells
-    cdef long long mode
 
     @cython.locals(windows=FixedWindows)
     cdef inline Py_ssize_t _at(self, long long when) except? -2

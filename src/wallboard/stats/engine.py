@@ -280,30 +280,35 @@ def _reason_set(reasons: tuple[str, ...]) -> frozenset[str | None] | None:
 
 @cython.no_gc
 @cython.cclass
-class Sub:
-    """Feeds one tally with the facts of its object (a route calls ``hit`` on each: compiled,
+class Sub(Tally):
+    """Feeds its tally with the facts of its object (a route calls ``hit`` on each: compiled,
     through the C method table, whichever the kind of subscription).
 
-    A subscription feeds its own tally (one each) and keeps the tally's ``cells`` and ``mode``
-    beside its own fields: a fact in the current window then reads this object and the cells,
-    not the tally object as well — one cache miss less per subscription a fact reaches, at
-    scale. (The tally's array never moves and its mode never changes.)"""
+    A subscription *is* its tally (one each: it is built from the tally a statistic opens or a
+    snapshot restores, and ``tally`` is itself), so a fact reads one object: its fields and,
+    compiled, the cells it holds in itself (``Tally.local``) — where a subscription beside its
+    tally cost a cache miss for each, one after the other, at scale."""
 
-    __slots__ = ("cells", "entered", "filter", "mode", "tally", "windows")
+    __slots__ = ("entered", "filter", "windows")
 
     def __init__(
         self, tally: Tally, windows: FixedWindows | None, f: Filter | None, entered: bool
     ) -> None:
-        self.tally = tally
+        super().__init__(
+            tally.mode, tally.width, tally.step_ms, tally.slots, tally.values(), tally.refs
+        )
         self.windows = windows
         self.filter = f
         self.entered = entered
-        self.cells = self.tally.cells
-        self.mode = self.tally.mode
+
+    @property
+    def tally(self) -> Tally:
+        """The tally this subscription feeds: itself."""
+        return self
 
     def _at(self, when: int) -> int:
-        """``Tally.cell_at`` for this subscription's tally, the usual case (a fact in the
-        current fixed window) answered here."""
+        """``Tally.cell_at``, the usual case (a fact in the current fixed window) answered
+        here."""
         windows = self.windows
         if (
             windows is not None
@@ -312,7 +317,7 @@ class Sub:
             and self.mode == FIXED
         ):
             return 1
-        return self.tally.cell_at(when, windows)
+        return self.cell_at(when, windows)
 
     def hit(
         self, kind: str, t: int, entered_t: int, dur: int, contact: ContactState | None
@@ -2200,8 +2205,8 @@ class StatisticsEngine:
                 by_kind[_KIND_INDEX[kind]] += (sub,)
             node.actions[media] = tuple(by_kind)
         if mode == SESSION:
-            node.sessions += (tally,)
-        tally.refs = 1
+            node.sessions += (sub,)  # (the subscription is the tally the facts update)
+        sub.refs = 1
         node.tallies[spec] = sub
 
     def _status_members(self, tenant: str, node: Node) -> Iterable[str]:

@@ -19,11 +19,20 @@ cdef long long _FIXED, _SESSION
 cdef Py_ssize_t _ACTION_WIDTH, _MAX, _MIN, _NOT_READY
 
 
+# (``no_gc`` here too, so that the engine's subclasses of Tally, compiled apart, know it.)
+@cython.no_gc
 cdef class Tally:
-    cdef public long long mode, width, step_ms, slots, refs
-    # Read-only: ``cells`` points into this array's buffer.
-    cdef readonly object data
+    # ``cells`` points to ``local`` (``_INLINE`` cells at most) or into ``data``'s buffer (the
+    # fields a fact reads first, then the cells: a subscription's own fields follow them).
     cdef long long* cells
+    cdef public long long mode, width, step_ms, slots, refs
+    cdef readonly object data
+    cdef long long local[8]
+
+    @cython.locals(cells=cython.p_longlong, index=Py_ssize_t)
+    cdef _hold(self, list values)
+    @cython.locals(cells=cython.p_longlong, index=Py_ssize_t)
+    cpdef list values(self)
 
     @cython.locals(cells=cython.p_longlong, index=Py_ssize_t)
     cpdef clear(self, Py_ssize_t at)
@@ -64,11 +73,15 @@ cdef class SlidingStatusTally:
 
 cdef class StatusTimes:
     cdef public long long mode, key, refs
-    # Read-only: ``cells`` points into this array's buffer.
-    cdef readonly object closed
     cdef long long* cells
     cdef public dict later
     cdef public object reasons
+    cdef readonly object data
+    # ``cells`` points here (``STATUS_COUNT`` cells).
+    cdef long long local[8]
+
+    @cython.locals(cells=cython.p_longlong, index=Py_ssize_t)
+    cdef _hold(self, list values)
 
     @cython.locals(
         key=cython.longlong, start=cython.longlong, later=dict, spent=cython.longlong, reasons=dict

@@ -42,6 +42,12 @@ _SESSION: Final = SESSION
 _ACTION_WIDTH: Final = ACTION_WIDTH
 _MAX: Final = MAX
 _MIN: Final = MIN
+# Compiled, an accumulator of at most this many cells holds them in the object itself
+# (``local``, of this size in ``tallies.pxd``) rather than in an array of its own: every fixed or
+# session tally and every status-time accumulator. A fact then reads one object, not an object
+# and then the buffer it points to (two dependent cache misses at scale, where these objects
+# are many and cold).
+_INLINE: Final = 8
 
 
 def empty_cell(width: int) -> list[int]:
@@ -85,15 +91,16 @@ def _without(later: dict[str, int] | None, member: str) -> dict[str, int] | None
 @cython.no_gc
 @cython.cclass
 class Tally:
-    """Cells of one accumulator in one flat array of 64-bit integers (compact, one object).
+    """Cells of one accumulator: one flat run of 64-bit integers (``values()``).
 
-    Slot ``i`` occupies ``data[i * (width + 1)]`` (its window start for fixed and session
+    Slot ``i`` occupies ``values()[i * (width + 1)]`` (its window start for fixed and session
     modes, its bucket number for a ring; -1 means none yet, e.g. a session before the first
     login) followed by the ``width`` fields of its cell.
 
-    ``cells`` is what the per-fact code reads and writes: as Python, ``data`` itself; compiled,
-    a C pointer to ``data``'s buffer, so an update is a plain C read and write (no integer
-    objects). The array never changes size, so its buffer never moves.
+    ``cells`` is what the per-fact code reads and writes: as Python, the array ``data``;
+    compiled, a C pointer, so an update is a plain C read and write (no integer objects) — to
+    the object's own ``local`` cells when they fit (``_INLINE``; ``data`` is then None), else to
+    ``data``'s buffer, which never moves (the array never changes size).
     """
 
     __slots__ = ("cells", "data", "mode", "refs", "slots", "step_ms", "width")
@@ -107,12 +114,28 @@ class Tally:
         self.slots = slots
         if len(data) != slots * (width + 1):
             raise ValueError(f"a tally of {slots} x {width} has {slots * (width + 1)} values")
-        self.data = array("q", data)
-        self.cells = _cells(self.data)
+        self._hold(data)
         self.refs = refs
 
+    def _hold(self, values: list[int]) -> None:
+        """Keep ``values`` as the cells: compiled and few enough, in the object itself."""
+        if cython.compiled and len(values) <= _INLINE:
+            self.data = None
+            cells = cython.address(self.local[0])  # type: ignore[attr-defined]
+            for index in range(len(values)):
+                cells[index] = values[index]
+            self.cells = cells
+        else:
+            self.data = array("q", values)
+            self.cells = _cells(self.data)
+
+    def values(self) -> list[int]:
+        """The cells' values, in order."""
+        cells = self.cells
+        return [cells[index] for index in range(self.slots * (self.width + 1))]
+
     def state(self) -> list[Any]:
-        return [self.mode, self.width, self.step_ms, self.slots, self.data.tolist(), self.refs]
+        return [self.mode, self.width, self.step_ms, self.slots, self.values(), self.refs]
 
     def clear(self, at: int) -> None:
         """Empty the cell whose fields start at ``at``."""
@@ -159,7 +182,7 @@ class Tally:
     def cells_in_window(self, now: int, windows: FixedWindows | None) -> list[list[int]] | None:
         """Copies of the cells making up the window at ``now``; None when the window does not
         exist (a session statistic before the first login)."""
-        data, width = self.data.tolist(), self.width
+        data, width = self.values(), self.width
         if self.mode == FIXED:
             assert windows is not None
             return [data[1 : width + 1]] if data[0] == windows.start(now) else []
@@ -434,12 +457,12 @@ class StatusTimes:
     that was after. A status change costs one update here however many statistics read the
     object.
 
-    ``closed`` is an array of 64-bit integers (by ``STATUS_INDEX``) that never changes size;
-    ``cells`` is what a status change updates: as Python, ``closed`` itself; compiled, a C
-    pointer to its buffer (no integer objects), as in :class:`Tally`.
+    ``closed`` is the closed time by status (by ``STATUS_INDEX``); ``cells`` is what a status
+    change updates: as Python, the array ``data``; compiled, a C pointer to the object's own
+    ``local`` cells (no integer objects, no second object to reach), as in :class:`Tally`.
     """
 
-    __slots__ = ("cells", "closed", "key", "later", "mode", "reasons", "refs")
+    __slots__ = ("cells", "data", "key", "later", "mode", "reasons", "refs")
 
     def __init__(
         self,
@@ -454,17 +477,33 @@ class StatusTimes:
         self.key = key
         if closed is not None and len(closed) != STATUS_COUNT:
             raise ValueError(f"status times hold {STATUS_COUNT} values, not {len(closed)}")
-        self.closed = array("q", [0] * STATUS_COUNT if closed is None else closed)
-        self.cells = _cells(self.closed)
+        self._hold([0] * STATUS_COUNT if closed is None else closed)
         self.later = later or None  # (see ``_joined``)
         self.refs = refs
         # Closed not-ready time by reason (None until the first one closes: most agents'
         # share of memory stays small).
         self.reasons = reasons
 
+    def _hold(self, values: list[int]) -> None:
+        """Keep ``values`` as the cells: compiled, in the object itself."""
+        if cython.compiled:
+            self.data = None
+            cells = cython.address(self.local[0])  # type: ignore[attr-defined]
+            for index in range(STATUS_COUNT):
+                cells[index] = values[index]
+            self.cells = cells
+        else:
+            self.data = array("q", values)
+            self.cells = self.data
+
     def state(self) -> list[Any]:
         later = {} if self.later is None else self.later
-        return [self.mode, self.key, self.closed.tolist(), later, self.refs, self.reasons]
+        return [self.mode, self.key, self.closed, later, self.refs, self.reasons]
+
+    @property
+    def closed(self) -> list[int]:
+        """Closed time by status (``STATUS_INDEX``) in the current window."""
+        return [self.cells[index] for index in range(STATUS_COUNT)]
 
     def change(
         self,
@@ -723,7 +762,12 @@ _KIND_OF: Final = {cls: kind for kind, cls in TALLY_KINDS.items()}
 
 def tally_record(tally: AnyTally) -> tuple[str, list[Any]]:
     """(kind, state) of an accumulator, as a snapshot keeps it."""
-    return _KIND_OF[type(tally)], tally.state()
+    kind = _KIND_OF.get(type(tally))
+    if kind is None and isinstance(tally, Tally):
+        kind = "action"  # (a subclass: the engine's subscriptions are their tallies)
+    if kind is None:
+        raise TypeError(f"not an accumulator: {type(tally).__name__}")
+    return kind, tally.state()
 
 
 def tally_from_record(kind: str, state: list[Any]) -> AnyTally:
