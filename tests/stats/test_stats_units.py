@@ -969,6 +969,17 @@ def test_a_damaged_snapshot_is_refused_with_what_is_wrong() -> None:
     agent["tenants"][T]["agents"]["a1"] = agent["tenants"][T]["agents"]["a1"][:3]
     with pytest.raises(InvalidInput, match=r"not an engine snapshot: .*agents"):
         StatisticsEngine.restore(msgspec.msgpack.encode(agent), standard_library())
+    engine.apply(e(ev.CallQueued, BASE + 1_000, call="c1", queue="q1"))
+    queued = msgspec.msgpack.decode(engine.snapshot())
+    voice = queued["tenants"][T]["queues"]["queue"]["q1"]["voice"]
+    assert voice == {"waiting": {"c1": BASE + 1_000}, "in_progress": {}}
+    voice["lost"] = {}
+    with pytest.raises(InvalidInput, match=r"not an engine snapshot: a queue's contents hold"):
+        StatisticsEngine.restore(msgspec.msgpack.encode(queued), standard_library())
+    del voice["lost"]
+    voice["waiting"]["c1"] = "soon"
+    with pytest.raises(InvalidInput, match=r"a queue's waiting must map contact ids to instants"):
+        StatisticsEngine.restore(msgspec.msgpack.encode(queued), standard_library())
     older = msgspec.msgpack.decode(engine.snapshot())
     older["version"] -= 1
     with pytest.raises(InvalidInput, match=r"snapshot version \d+ is not \d+"):

@@ -5,7 +5,9 @@
 
 cimport cython
 
-from wallboard.stats.state cimport AgentState, ContactState, Leg, MediaState, TenantState
+from wallboard.stats.state cimport (
+    AgentState, ContactState, Leg, MediaState, QueueContents, TenantState,
+)
 from wallboard.stats.tallies cimport SlidingStatusTimes, StatusTimes, Tally
 from wallboard.stats.windows cimport FixedWindows
 
@@ -349,6 +351,8 @@ cdef class Routes:
     cdef public tuple nodes, status_nodes, queues
     cdef public dict facts, statuses, contents
     cdef public tuple voice
+    cdef public QueueContents voice_contents
+    cdef public object skill
 
 
 cdef inline tuple _facts_of(Routes routes, media)
@@ -465,21 +469,22 @@ cdef class StatisticsEngine:
     cdef _queue_agents_changed(self, tenant, queue)
     cdef AgentState _agent(self, tenant, TenantState state, agent_id, long long ts)
     cdef MediaState _media(self, tenant, agent_id, AgentState agent, media, ts)
-    cdef dict _queue_statuses(self, TenantState state, object_type, queue, media)
+    cdef QueueContents _queue_contents(self, TenantState state, object_type, queue, media)
 
-    @cython.locals(statuses=dict, routes=Routes, waiting=dict)
+    @cython.locals(contents=QueueContents, routes=Routes, waiting=dict, voice=bint)
     cdef _enter_queue(
         self, tenant, TenantState state, contact_id, ContactState contact, object_type, queue, ts
     )
 
     @cython.locals(
-        statuses=dict, routes=Routes, waiting=dict, in_progress=dict, entered=cython.longlong
+        contents=QueueContents, routes=Routes, waiting=dict, in_progress=dict,
+        entered=cython.longlong,
     )
     cdef _leave_queue(
         self, tenant, TenantState state, contact_id, ContactState contact, kind, long long ts
     )
 
-    @cython.locals(statuses=dict, nodes=tuple, in_progress=dict, routes=Routes)
+    @cython.locals(contents=QueueContents, nodes=tuple, in_progress=dict, routes=Routes)
     cdef _end_contact(self, tenant, TenantState state, contact_id, ContactState contact)
     @cython.locals(routes=Routes)
     cdef Routes _answered_routes(self, tenant, ContactState contact)

@@ -52,6 +52,7 @@ from wallboard.stats.state import (
     Leg,
     MediaState,
     ObjectConfig,
+    QueueContents,
     TenantRecord,
     TenantState,
     decode_state,
@@ -600,8 +601,8 @@ class Routes:
     (``Node.watches_agents``); the agents' groups' and the tenant's. ``facts``: by media, then
     kind of fact, the subscriptions fed and the nodes changed. Agents' routes also hold their
     ``queues`` (login and configured) and, by media, their :class:`StatusRoute`; a queue's,
-    by media, its ``contents`` (``TenantState.queues``: the same dictionaries, reached without
-    lookups by queue id).
+    by media, its ``contents`` (``TenantState.queues``: the same objects, reached without
+    lookups by queue id) and its configured ``skill``.
 
     A queue's routes are kept in its tenant's ``TenantRuntime.queue_routes``, found by its id
     (and on the contacts it holds); agents' in ``TenantRuntime.agent_routes`` by (groups,
@@ -619,9 +620,11 @@ class Routes:
         "marked",
         "nodes",
         "queues",
+        "skill",
         "status_nodes",
         "statuses",
         "voice",
+        "voice_contents",
     )
 
     def __init__(self, generation: int = -1) -> None:
@@ -637,7 +640,11 @@ class Routes:
         self.voice: tuple[FactRoute | None, ...] = _NO_ROUTES
         self.queues: tuple[str, ...] = ()
         self.statuses: dict[str, StatusRoute] = {}
-        self.contents: dict[str, dict[str, dict[str, int]]] = {}
+        # A queue's: its contents by media (voice's also in ``voice_contents``), the skill its
+        # configuration gives the contacts entering it (``TenantRuntime.queue_skills``).
+        self.contents: dict[str, QueueContents] = {}
+        self.voice_contents: QueueContents | None = None
+        self.skill: str | None = None
 
 
 _EventUnion = Union[tuple(ev.EVENT_TYPES)]  # type: ignore[valid-type]  # noqa: UP007
@@ -1066,6 +1073,8 @@ class StatisticsEngine:
                 if node is not None:
                     found.append(node)
             routes.nodes = tuple(found)
+            if object_type == "queue":
+                routes.skill = runtime.queue_skills.get(queue)
         return routes
 
     # --- facts ---------------------------------------------------------------------------------
@@ -1558,9 +1567,9 @@ class StatisticsEngine:
 
     # --- queue contents ------------------------------------------------------------------------
 
-    def _queue_statuses(
+    def _queue_contents(
         self, state: TenantState, object_type: str, queue: str, media: str
-    ) -> dict[str, dict[str, int]]:
+    ) -> QueueContents:
         try:
             return state.queues[object_type][queue][media]
         except KeyError:
@@ -1571,10 +1580,10 @@ class StatisticsEngine:
         by_media = by_id.get(queue)
         if by_media is None:
             by_media = by_id[queue] = {}
-        statuses = by_media.get(media)
-        if statuses is None:
-            statuses = by_media[media] = {"waiting": {}, "in_progress": {}}
-        return statuses
+        contents = by_media.get(media)
+        if contents is None:
+            contents = by_media[media] = QueueContents()
+        return contents
 
     def _enter_queue(
         self,
@@ -1589,19 +1598,22 @@ class StatisticsEngine:
         if contact.queue is not None:
             self._leave_queue(tenant, state, contact_id, contact, "diverted", ts)
         contact.queue, contact.queue_type, contact.entered = queue, object_type, ts
-        if object_type == "queue":
-            contact.skill = self._runtime_of(tenant).queue_skills.get(queue)
-        media = contact.media
         routes = self._queue_routes(tenant, object_type, queue)
-        statuses = routes.contents.get(media)
-        if statuses is None:
-            statuses = routes.contents[media] = self._queue_statuses(
+        if object_type == "queue":
+            contact.skill = routes.skill
+        media = contact.media
+        voice = _same(media, "voice")
+        contents = routes.voice_contents if voice else routes.contents.get(media)
+        if contents is None:
+            contents = routes.contents[media] = self._queue_contents(
                 state, object_type, queue, media
             )
-        waiting = statuses["waiting"]
+            if voice:
+                routes.voice_contents = contents
+        waiting = contents.waiting
         waiting[contact_id] = ts
         # Kept on the contact for when it leaves: no lookups by queue id then.
-        contact.waiting_in, contact.waiting_routes = statuses, routes
+        contact.waiting_in, contact.waiting_routes = contents, routes
         self._fact_on(routes, media, "entered", ts, ts, 0, contact)
 
     def _leave_queue(
@@ -1617,24 +1629,25 @@ class StatisticsEngine:
         if queue is None:
             return
         contact.queue = None
-        statuses = contact.waiting_in
-        if statuses is None:  # (a contact restored from a snapshot)
-            statuses = self._queue_statuses(state, object_type, queue, contact.media)
+        contents = contact.waiting_in
+        if contents is None:  # (a contact restored from a snapshot)
+            contents = self._queue_contents(state, object_type, queue, contact.media)
         routes = contact.waiting_routes
         if routes is None or routes.generation != self._generation:
             routes = self._queue_routes(tenant, object_type, queue)
-        contact.waiting_in = contact.waiting_routes = None
-        waiting = statuses["waiting"]
+        contact.waiting_in = None
+        contact.waiting_routes = None
+        waiting = contents.waiting
         waiting.pop(contact_id, None)
         if kind == "answered":
             if contact.answered_from is not None:
                 # Answered before in another queue (transferred back into a queue).
                 self._end_contact(tenant, state, contact_id, contact)
-            in_progress = statuses["in_progress"]
+            in_progress = contents.in_progress
             in_progress[contact_id] = ts
             contact.answered_from, contact.answered_type = queue, object_type
             contact.answered_entered, contact.answered_at = entered, ts
-            contact.answered_in, contact.answered_routes = statuses, routes
+            contact.answered_in, contact.answered_routes = contents, routes
         self._fact_on(routes, contact.media, kind, ts, entered, ts - entered, contact)
 
     def _answered_routes(self, tenant: str, contact: ContactState) -> Routes:
@@ -1652,12 +1665,12 @@ class StatisticsEngine:
         self, tenant: str, state: TenantState, contact_id: str, contact: ContactState
     ) -> None:
         if contact.answered_from is not None:
-            statuses = contact.answered_in
-            if statuses is None:  # (a contact restored from a snapshot)
-                statuses = self._queue_statuses(
+            contents = contact.answered_in
+            if contents is None:  # (a contact restored from a snapshot)
+                contents = self._queue_contents(
                     state, contact.answered_type, contact.answered_from, contact.media
                 )
-            in_progress = statuses["in_progress"]
+            in_progress = contents.in_progress
             in_progress.pop(contact_id, None)
             routes = self._answered_routes(tenant, contact)
             nodes = routes.nodes
@@ -1922,7 +1935,7 @@ class StatisticsEngine:
             return
         state.vq_entries[key] = ts = e.ts
         media = _PLAIN[e.media]
-        waiting = self._queue_statuses(state, "virtual_queue", e.vq, media)["waiting"]
+        waiting = self._queue_contents(state, "virtual_queue", e.vq, media).waiting
         waiting[contact_id] = ts
         contact = _vq_contact(state, e.call, e.interaction)
         self._queue_fact(tenant, "virtual_queue", e.vq, media, "entered", ts, ts, 0, contact)
@@ -1936,7 +1949,7 @@ class StatisticsEngine:
             self._anomaly("vq_left_without_entering")
             return
         media, ts = _PLAIN[e.media], e.ts
-        waiting = self._queue_statuses(state, "virtual_queue", e.vq, media)["waiting"]
+        waiting = self._queue_contents(state, "virtual_queue", e.vq, media).waiting
         waiting.pop(contact_id, None)
         contact = _vq_contact(state, e.call, e.interaction)
         self._queue_fact(
@@ -2426,7 +2439,7 @@ class StatisticsEngine:
         mask = d.mask
         if mask[0] in ("waiting", "in_progress"):
             media_list = [m.value for m in d.filter.media] or list(_ALL_MEDIA)
-            queues: list[dict[str, dict[str, dict[str, int]]]] = []
+            queues: list[dict[str, QueueContents]] = []
             if object_type in _QUEUE_TYPES:
                 found = state.queues.get(object_type, {}).get(object_id)
                 if found is not None:
@@ -2445,16 +2458,20 @@ class StatisticsEngine:
                     since
                     for by_media in queues
                     for media in media_list
+                    if media in by_media
                     for status in mask
-                    for since in by_media.get(media, {}).get(status, {}).values()
+                    for since in by_media[media].of(status).values()
                 ]
             # Filtered: look each contact up (its direction, attached data, skill).
             starts: list[int] = []
             for by_media in queues:
                 for media in media_list:
                     contacts = state.calls if media == "voice" else state.interactions
+                    contents = by_media.get(media)
+                    if contents is None:
+                        continue
                     for status in mask:
-                        for contact_id, since in by_media.get(media, {}).get(status, {}).items():
+                        for contact_id, since in contents.of(status).items():
                             if _contact_matches(f, contacts.get(contact_id)):
                                 starts.append(since)
             return starts
@@ -2660,7 +2677,8 @@ class StatisticsEngine:
                 continue
             for media in media_list:
                 contacts = state.calls if media == "voice" else state.interactions
-                for contact_id in by_media.get(media, {}).get("in_progress", {}):
+                contents = by_media.get(media)
+                for contact_id in () if contents is None else contents.in_progress:
                     contact = contacts.get(contact_id)
                     if contact is None:
                         continue

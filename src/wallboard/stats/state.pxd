@@ -25,11 +25,15 @@ cdef class Leg:
     cdef public long long rang, answered, hold_since
 
 
+cdef class QueueContents:
+    cdef public dict waiting, in_progress
+
+
 cdef class ContactState:
     cdef public object media, direction, queue, queue_type, answered_from, answered_type, skill
     cdef public dict data, legs
     cdef public long long entered, answered_entered, answered_at
-    cdef public dict waiting_in, answered_in
+    cdef public QueueContents waiting_in, answered_in
     cdef public object waiting_routes, answered_routes
 
 

@@ -165,6 +165,43 @@ class Leg:
 
 @cython.no_gc
 @cython.cclass
+class QueueContents:
+    """One queue's contacts on one media: those waiting in it and those it answered that are
+    still in progress, each contact id → since. A snapshot keeps it as ``{"waiting": …,
+    "in_progress": …}``. (An object rather than that dictionary: its two fields are read
+    without a lookup, and it stays out of the cyclic garbage collector's view — these are
+    built while events flow, and dictionaries of dictionaries would be tracked.)"""
+
+    __slots__ = ("in_progress", "waiting")
+
+    def __init__(
+        self, waiting: dict[str, int] | None = None, in_progress: dict[str, int] | None = None
+    ) -> None:
+        self.waiting = {} if waiting is None else waiting
+        self.in_progress = {} if in_progress is None else in_progress
+
+    def of(self, status: str) -> dict[str, int]:
+        """The contacts in ``status``: ``waiting`` or ``in_progress``."""
+        return self.waiting if status == "waiting" else self.in_progress
+
+    def state(self) -> dict[str, dict[str, int]]:
+        return {"waiting": self.waiting, "in_progress": self.in_progress}
+
+    @classmethod
+    def from_state(cls, values: dict[str, dict[str, int]]) -> QueueContents:
+        unknown = set(values) - {"waiting", "in_progress"}
+        if unknown:
+            raise ValueError(f"a queue's contents hold waiting and in_progress, not {unknown}")
+        for status, contacts in values.items():
+            if not isinstance(contacts, dict) or not all(
+                isinstance(k, str) and type(v) is int for k, v in contacts.items()
+            ):
+                raise ValueError(f"a queue's {status} must map contact ids to instants")
+        return cls(values.get("waiting"), values.get("in_progress"))
+
+
+@cython.no_gc
+@cython.cclass
 class ContactState:
     """A call or interaction while it lives. ``queue`` is where it waits now (None when not
     waiting); ``answered_from`` the queue it was answered from, for outcomes after the answer."""
@@ -217,11 +254,11 @@ class ContactState:
         self.answered_at = answered_at
         self.legs = {} if legs is None else legs
         self.skill = skill
-        # Not state (see the module's docstring): the contents ({"waiting": …, "in_progress":
-        # …}) and the engine's routes of the queue it waits in and of the one that answered it.
-        self.waiting_in: dict[str, dict[str, int]] | None = None
+        # Not state (see the module's docstring): the contents and the engine's routes of the
+        # queue it waits in and of the one that answered it.
+        self.waiting_in: QueueContents | None = None
         self.waiting_routes: Routes | None = None
-        self.answered_in: dict[str, dict[str, int]] | None = None
+        self.answered_in: QueueContents | None = None
         self.answered_routes: Routes | None = None
 
     def state(self) -> list[Any]:
@@ -261,14 +298,13 @@ class TenantState:
         agents: dict[str, AgentState] | None = None,
         calls: dict[str, ContactState] | None = None,
         interactions: dict[str, ContactState] | None = None,
-        queues: dict[str, dict[str, dict[str, dict[str, dict[str, int]]]]] | None = None,
+        queues: dict[str, dict[str, dict[str, QueueContents]]] | None = None,
         vq_entries: dict[str, int] | None = None,
     ) -> None:
         self.agents = {} if agents is None else agents
         self.calls = {} if calls is None else calls
         self.interactions = {} if interactions is None else interactions
-        # object type (queue, routing_point, virtual_queue) → id → media → status → contact →
-        # since
+        # object type (queue, routing_point, virtual_queue) → id → media → its contents
         self.queues = {} if queues is None else queues
         # virtual queue waits: "vq\x1fcontact" → since
         self.vq_entries = {} if vq_entries is None else vq_entries
@@ -291,7 +327,7 @@ class TenantRecord(msgspec.Struct):
     agents: dict[str, AgentState] = {}
     calls: dict[str, ContactState] = {}
     interactions: dict[str, ContactState] = {}
-    queues: dict[str, dict[str, dict[str, dict[str, dict[str, int]]]]] = {}
+    queues: dict[str, dict[str, dict[str, QueueContents]]] = {}
     vq_entries: dict[str, int] = {}
 
 
@@ -348,17 +384,21 @@ def flatten_groups(
 
 
 def encode_state(obj: Any) -> Any:
-    """msgspec ``enc_hook``: agents and contacts as their ``state()`` (which holds their media
-    states and legs as plain data already)."""
-    if isinstance(obj, AgentState | ContactState):
+    """msgspec ``enc_hook``: agents, contacts and queue contents as their ``state()`` (which
+    holds their media states and legs as plain data already)."""
+    if isinstance(obj, AgentState | ContactState | QueueContents):
         return obj.state()
     raise NotImplementedError(f"cannot encode {type(obj).__name__}")
 
 
 def decode_state(kind: type, values: Any) -> Any:
-    """msgspec ``dec_hook``: agents and contacts back from their ``state()``."""
+    """msgspec ``dec_hook``: agents, contacts and queue contents back from their ``state()``."""
     if kind is AgentState or kind is ContactState:
         if not isinstance(values, list):
             raise TypeError(f"{kind.__name__} state must be a list, got {values!r}")
         return kind.from_state(values)
+    if kind is QueueContents:
+        if not isinstance(values, dict):
+            raise TypeError(f"a queue's contents must be a map, got {values!r}")
+        return QueueContents.from_state(values)
     raise NotImplementedError(f"cannot decode {kind.__name__}")
