@@ -932,6 +932,41 @@ def test_statistics_opened_while_calls_wait_or_talk_receive_their_outcomes() -> 
     assert engine.value(T, "queue", "q", "queue.handled", now) == 2
 
 
+def _fresh(text: str) -> str:
+    """A copy of ``text`` that is a string object of its own (as each decoded event's are)."""
+    return "".join(list(text))
+
+
+def test_an_agent_or_contact_is_keyed_everywhere_by_its_own_id_object() -> None:
+    # Every event names an agent or contact by a string of its own. The engine keys what it
+    # enters them in (a call's legs, the contacts of the agent's media, the queue's contents)
+    # with the object that keys them in the tenant's state (``.id``): a lookup with that is
+    # found by identity, one with an event's copy compares with a string already read.
+    engine = _library_engine()
+    e = Events()
+    engine.apply(e(ev.AgentLogin, BASE, agent=_fresh("a1"), queues=[_fresh("q1")]))
+    engine.apply(e(ev.CallQueued, BASE + 1_000, call=_fresh("c1"), queue=_fresh("q1")))
+    engine.apply(e(ev.CallRinging, BASE + 2_000, call=_fresh("c1"), agent=_fresh("a1")))
+    engine.apply(e(ev.CallEstablished, BASE + 3_000, call=_fresh("c1"), agent=_fresh("a1")))
+    state = engine._tenants[T]
+    ((agent_key, agent),) = state.agents.items()
+    ((call_key, call),) = state.calls.items()
+    assert agent.id is agent_key
+    assert call.id is call_key
+    assert [key is agent_key for key in call.legs] == [True]
+    voice = agent.voice
+    assert voice is not None
+    assert [key is call_key for key in voice.contacts] == [True]
+    contents = state.queues["queue"]["q1"]["voice"]
+    assert [key is call_key for key in contents.in_progress] == [True]
+    engine.apply(e(ev.CallReleased, BASE + 9_000, call=_fresh("c1"), agent=_fresh("a1")))
+    assert not state.calls
+    assert not voice.contacts
+    assert not contents.in_progress
+    restored = StatisticsEngine.restore(engine.snapshot(), standard_library())._tenants[T]
+    assert all(agent.id is key for key, agent in restored.agents.items())
+
+
 def test_a_damaged_snapshot_is_refused_with_what_is_wrong() -> None:
     engine = _library_engine()
     e = Events()

@@ -1446,6 +1446,7 @@ class StatisticsEngine:
         agent = state.agents.get(agent_id)
         if agent is None:
             agent = state.agents[agent_id] = AgentState()
+            agent.id = agent_id
         return agent
 
     def _media(
@@ -1463,9 +1464,13 @@ class StatisticsEngine:
     # --- agent events --------------------------------------------------------------------------
 
     def _on_login(self, tenant: str, state: TenantState, e: ev.AgentLogin) -> None:
+        agent_id: str  # (then the agent's own id: see below)
         agent_id, ts, queues = e.agent, e.ts, e.queues
         medias = [_PLAIN[media] for media in e.media]
         agent = self._agent(tenant, state, agent_id, ts)
+        # From here on the agent's own id (``AgentState.id``) keys what it is entered in: see
+        # ``TenantState``. (So in every handler, for agents and contacts.)
+        agent_id = agent.id
         if agent.logged_in:
             # A login adding media to a session is normal; one adding nothing is not.
             for media in medias:
@@ -1495,11 +1500,11 @@ class StatisticsEngine:
         if agent is None or not agent.logged_in:
             self._anomaly("queues_while_logged_out")
             return
-        self._set_login_queues(tenant, e.agent, agent, tuple(e.queues))
+        self._set_login_queues(tenant, agent.id, agent, tuple(e.queues))
 
     def _on_logout(self, tenant: str, state: TenantState, e: ev.AgentLogout) -> None:
         agent = self._agent(tenant, state, e.agent, e.ts)
-        ts = e.ts
+        agent_id, ts = agent.id, e.ts
         if not agent.logged_in:
             self._anomaly("logout_while_logged_out")
             return
@@ -1508,12 +1513,12 @@ class StatisticsEngine:
             if ms.base == "logged_out":
                 continue
             ms.base, ms.reason = "logged_out", None
-            self._refresh(tenant, e.agent, agent, ms, media, ts)
+            self._refresh(tenant, agent_id, agent, ms, media, ts)
             self._agent_action(
-                tenant, e.agent, agent, media, "logout", ts, ts, ts - agent.login_ts, None
+                tenant, agent_id, agent, media, "logout", ts, ts, ts - agent.login_ts, None
             )
         # After the status change, so that the queues still see the agent leave.
-        self._set_login_queues(tenant, e.agent, agent, ())
+        self._set_login_queues(tenant, agent_id, agent, ())
 
     def _on_ready(self, tenant: str, state: TenantState, e: ev.AgentReady) -> None:
         self._agent_state(tenant, state, e.agent, _PLAIN[e.media], e.ts, "ready", None)
@@ -1540,6 +1545,7 @@ class StatisticsEngine:
         if agent is None or not agent.logged_in:
             self._anomaly("state_while_logged_out")
             return
+        agent_id = agent.id
         ms = _media_state(agent, media)
         if ms is None:
             ms = self._media(tenant, agent_id, agent, media, ts)
@@ -1695,6 +1701,8 @@ class StatisticsEngine:
         media = contact.media
         entered = contact.answered_entered if contact.answered_entered >= 0 else ts
         agent = state.agents.get(agent_id)
+        if agent is not None:
+            agent_id = agent.id
         if leg.hold_since >= 0:
             self._agent_action(
                 tenant, agent_id, agent, media, "hold", ts, entered, ts - leg.hold_since, contact
@@ -1753,6 +1761,7 @@ class StatisticsEngine:
         call = state.calls.get(call_id)
         if call is None:
             call = state.calls[call_id] = ContactState("voice", direction)
+            call.id = call_id
         return call
 
     def _on_call_queued(self, tenant: str, state: TenantState, e: ev.CallQueued) -> None:
@@ -1762,7 +1771,7 @@ class StatisticsEngine:
             call = self._call(state, call_id, _PLAIN[e.direction])
         if data:
             call.data.update(data)
-        self._enter_queue(tenant, state, call_id, call, _PLAIN[e.point], e.queue, e.ts)
+        self._enter_queue(tenant, state, call.id, call, _PLAIN[e.point], e.queue, e.ts)
 
     def _on_call_refused(self, tenant: str, state: TenantState, e: ev.CallRefused) -> None:
         call = state.calls.get(e.call)
@@ -1776,13 +1785,15 @@ class StatisticsEngine:
         if call is None or call.queue != e.queue:
             self._anomaly("diverted_not_queued")
             return
-        self._leave_queue(tenant, state, e.call, call, "diverted", e.ts)
+        self._leave_queue(tenant, state, call.id, call, "diverted", e.ts)
         if not call.legs:
             # Sent to a target outside our view: forget it (a later call.queued starts anew).
-            self._end_contact(tenant, state, e.call, call)
+            self._end_contact(tenant, state, call.id, call)
             del state.calls[e.call]
 
     def _on_call_ringing(self, tenant: str, state: TenantState, e: ev.CallRinging) -> None:
+        call_id: str
+        agent_id: str | None
         call_id, agent_id, ts = e.call, e.agent, e.ts
         call = state.calls.get(call_id)
         if call is None:
@@ -1792,16 +1803,21 @@ class StatisticsEngine:
         if agent_id in call.legs:
             self._anomaly("ringing_twice")
             return
+        call_id = call.id
         agent = self._agent(tenant, state, agent_id, ts)
+        agent_id = agent.id
         self._set_leg(tenant, state, call_id, call, agent_id, agent, "ringing", ts)
         entered = call.entered if call.queue is not None else ts
         self._agent_action(tenant, agent_id, agent, "voice", "offered", ts, entered, 0, call)
 
     def _on_call_established(self, tenant: str, state: TenantState, e: ev.CallEstablished) -> None:
+        call_id: str
+        agent_id: str | None
         call_id, agent_id, ts = e.call, e.agent, e.ts
         call = state.calls.get(call_id)
         if call is None:
             call = self._call(state, call_id, _PLAIN[e.direction])
+        call_id = call.id
         if agent_id is not None:
             leg = call.legs.get(agent_id)
             if leg is not None and leg.answered >= 0:
@@ -1819,6 +1835,7 @@ class StatisticsEngine:
         for other in [a for a, leg in call.legs.items() if leg.answered < 0 and a != agent_id]:
             self._drop_leg(tenant, state, call_id, call, other, ts, completed=False)
         agent = self._agent(tenant, state, agent_id, ts)
+        agent_id = agent.id
         leg = self._set_leg(tenant, state, call_id, call, agent_id, agent, "talking", ts)
         leg.answered = ts
         entered = call.answered_entered if call.answered_entered >= 0 else ts
@@ -1833,7 +1850,7 @@ class StatisticsEngine:
             return
         leg.hold_since = e.ts
         agent = self._agent(tenant, state, e.agent, e.ts)
-        self._set_leg(tenant, state, e.call, call, e.agent, agent, "held", e.ts)
+        self._set_leg(tenant, state, call.id, call, agent.id, agent, "held", e.ts)
 
     def _on_call_retrieved(self, tenant: str, state: TenantState, e: ev.CallRetrieved) -> None:
         call = state.calls.get(e.call)
@@ -1847,15 +1864,17 @@ class StatisticsEngine:
             tenant, e.agent, agent, "voice", "hold", e.ts, entered, e.ts - leg.hold_since, call
         )
         leg.hold_since = -1
-        self._set_leg(tenant, state, e.call, call, e.agent, agent, "talking", e.ts)
+        self._set_leg(tenant, state, call.id, call, agent.id, agent, "talking", e.ts)
 
     def _on_call_released(self, tenant: str, state: TenantState, e: ev.CallReleased) -> None:
+        call_id: str
         call_id, agent, ts = e.call, e.agent, e.ts
         calls = state.calls
         call = calls.get(call_id)
         if call is None:
             self._anomaly("released_unknown_call")
             return
+        call_id = call.id
         if agent is not None:
             leg = call.legs.get(agent)
             if leg is None:
@@ -1881,10 +1900,10 @@ class StatisticsEngine:
             return
         if call.queue != e.queue:
             self._anomaly("abandoned_from_other_queue")
-        self._leave_queue(tenant, state, e.call, call, "abandoned", e.ts)
+        self._leave_queue(tenant, state, call.id, call, "abandoned", e.ts)
         for agent_id in list(call.legs):
-            self._drop_leg(tenant, state, e.call, call, agent_id, e.ts, completed=False)
-        self._end_contact(tenant, state, e.call, call)
+            self._drop_leg(tenant, state, call.id, call, agent_id, e.ts, completed=False)
+        self._end_contact(tenant, state, call.id, call)
         del state.calls[e.call]
 
     def _on_call_transferred(self, tenant: str, state: TenantState, e: ev.CallTransferred) -> None:
@@ -1964,6 +1983,7 @@ class StatisticsEngine:
         contact = state.interactions.get(interaction_id)
         if contact is None:
             contact = state.interactions[interaction_id] = ContactState(media, direction)
+            contact.id = interaction_id
         return contact
 
     def _on_ix_created(self, tenant: str, state: TenantState, e: ev.InteractionCreated) -> None:
@@ -1975,22 +1995,27 @@ class StatisticsEngine:
 
     def _on_ix_queued(self, tenant: str, state: TenantState, e: ev.InteractionQueued) -> None:
         contact = self._interaction(state, e.interaction, _PLAIN[e.media])
-        self._enter_queue(tenant, state, e.interaction, contact, "queue", e.queue, e.ts)
+        self._enter_queue(tenant, state, contact.id, contact, "queue", e.queue, e.ts)
 
     def _on_ix_offered(self, tenant: str, state: TenantState, e: ev.InteractionOffered) -> None:
+        agent_id: str
         media, agent_id, ts = _PLAIN[e.media], e.agent, e.ts
         contact = self._interaction(state, e.interaction, media)
         if agent_id in contact.legs:
             self._anomaly("offered_twice")
             return
         agent = self._agent(tenant, state, agent_id, ts)
-        self._set_leg(tenant, state, e.interaction, contact, agent_id, agent, "ringing", ts)
+        agent_id = agent.id
+        self._set_leg(tenant, state, contact.id, contact, agent_id, agent, "ringing", ts)
         entered = contact.entered if contact.queue is not None else ts
         self._agent_action(tenant, agent_id, agent, media, "offered", ts, entered, 0, contact)
 
     def _on_ix_accepted(self, tenant: str, state: TenantState, e: ev.InteractionAccepted) -> None:
+        contact_id: str
+        agent_id: str
         media, contact_id, agent_id, ts = _PLAIN[e.media], e.interaction, e.agent, e.ts
         contact = self._interaction(state, contact_id, media)
+        contact_id = contact.id
         leg = contact.legs.get(agent_id)
         if leg is not None and leg.answered >= 0:
             self._anomaly("accepted_twice")
@@ -1998,6 +2023,7 @@ class StatisticsEngine:
         if contact.queue is not None:
             self._leave_queue(tenant, state, contact_id, contact, "answered", ts)
         agent = self._agent(tenant, state, agent_id, ts)
+        agent_id = agent.id
         leg = self._set_leg(tenant, state, contact_id, contact, agent_id, agent, "talking", ts)
         leg.answered = ts
         entered = contact.answered_entered if contact.answered_entered >= 0 else ts
@@ -2019,7 +2045,7 @@ class StatisticsEngine:
         if contact is None or leg is None or leg.answered >= 0:
             self._anomaly("offer_ended_without_offer")
             return
-        self._drop_leg(tenant, state, interaction_id, contact, agent_id, ts, completed=False)
+        self._drop_leg(tenant, state, contact.id, contact, agent_id, ts, completed=False)
 
     def _on_ix_transferred(
         self, tenant: str, state: TenantState, e: ev.InteractionTransferred
@@ -2036,7 +2062,7 @@ class StatisticsEngine:
                 tenant, agent_id, agent, media, "transferred", ts, entered, 0, contact
             )
             if agent_id in contact.legs:
-                self._drop_leg(tenant, state, e.interaction, contact, agent_id, ts, completed=True)
+                self._drop_leg(tenant, state, contact.id, contact, agent_id, ts, completed=True)
         if contact.answered_from is not None:
             self._action_on(
                 self._answered_routes(tenant, contact),
@@ -2055,10 +2081,10 @@ class StatisticsEngine:
             return
         if contact.queue is not None:
             kind = "abandoned" if e.outcome is ev.InteractionOutcome.ABANDONED else "stopped"
-            self._leave_queue(tenant, state, e.interaction, contact, kind, e.ts)
+            self._leave_queue(tenant, state, contact.id, contact, kind, e.ts)
         for agent_id in list(contact.legs):
-            self._drop_leg(tenant, state, e.interaction, contact, agent_id, e.ts, completed=True)
-        self._end_contact(tenant, state, e.interaction, contact)
+            self._drop_leg(tenant, state, contact.id, contact, agent_id, e.ts, completed=True)
+        self._end_contact(tenant, state, contact.id, contact)
         del state.interactions[e.interaction]
 
     # --- opening statistics --------------------------------------------------------------------

@@ -16,7 +16,7 @@ cdef class AgentState:
     cdef public long long login_ts, dnd_since, marked
     cdef public dict media, capacity
     cdef public tuple queues
-    cdef public object node, routes
+    cdef public object node, routes, id
     cdef public MediaState voice
 
 
@@ -34,6 +34,7 @@ cdef class ContactState:
     cdef public dict data, legs
     cdef public long long entered, answered_entered, answered_at
     cdef public QueueContents waiting_in, answered_in
+    cdef public object id
     cdef public object waiting_routes, answered_routes
 
 

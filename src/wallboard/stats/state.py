@@ -82,6 +82,7 @@ class AgentState:
         "capacity",
         "dnd",
         "dnd_since",
+        "id",
         "logged_in",
         "login_ts",
         "marked",
@@ -118,6 +119,8 @@ class AgentState:
         # the node is current while these are).
         self.node: Node | None = None
         self.routes: Routes | None = None
+        # Its id: the key of its tenant's ``agents`` (set with it; see ``TenantState``).
+        self.id = ""
         # The engine's change epoch in which ``node`` was last marked changed (-1: not yet).
         self.marked = -1
 
@@ -216,6 +219,7 @@ class ContactState:
         "data",
         "direction",
         "entered",
+        "id",
         "legs",
         "media",
         "queue",
@@ -260,6 +264,8 @@ class ContactState:
         self.waiting_routes: Routes | None = None
         self.answered_in: QueueContents | None = None
         self.answered_routes: Routes | None = None
+        # Its id: the key of its tenant's ``calls`` or ``interactions`` (see ``TenantState``).
+        self.id = ""
 
     def state(self) -> list[Any]:
         return [
@@ -304,6 +310,13 @@ class TenantState:
         self.agents = {} if agents is None else agents
         self.calls = {} if calls is None else calls
         self.interactions = {} if interactions is None else interactions
+        # Each agent and contact holds its id, the very string object that keys it here: the
+        # engine keys every other dictionary of the agent or contact (its legs, the contacts of
+        # an agent's media, a queue's contents) with it, so that a lookup with it is found by
+        # identity, and one with an event's copy compares with a string already read.
+        for by_id in (self.agents, self.calls, self.interactions):
+            for key, value in by_id.items():
+                value.id = key
         # object type (queue, routing_point, virtual_queue) → id → media → its contents
         self.queues = {} if queues is None else queues
         # virtual queue waits: "vq\x1fcontact" → since
