@@ -442,6 +442,7 @@ STATUS_INDEX: Final = {
 NOT_READY_INDEX: Final = STATUS_INDEX["not_ready"]
 _NOT_READY: Final = NOT_READY_INDEX  # (as ``_FIXED``)
 STATUS_COUNT: Final = len(STATUS_INDEX)
+assert STATUS_COUNT <= _INLINE  # (status times hold their cells in themselves, compiled)
 
 
 @cython.no_gc
