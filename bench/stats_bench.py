@@ -25,7 +25,9 @@ Prints, on this machine:
   each on an engine built in a process of its own; the best and the median (and its time per
   event) are printed;
 - values read per second;
-- which engine modules ran compiled (``make bench`` compiles them first; run as Python without).
+- which engine modules ran compiled (``make bench`` compiles them first; run as Python without);
+- the machine: processor, cores and cache sizes (at this scale the engine waits on memory, so
+  the size of the last-level cache moves its figures most).
 
 Usage: ``python bench/stats_bench.py [--hours H] [--tenants N] [--runs R]``.
 """
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import subprocess
 import sys
 import tempfile
@@ -57,6 +60,29 @@ from wallboard.stats import (
     standard_library,
 )
 from wallboard.stats.definitions import DefinitionSet
+
+
+def machine() -> str:
+    """Processor, cores and cache sizes, as Linux reports them ('' where it does not)."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    caches = []
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level = (index / "level").read_text().strip()
+            kind = (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip()
+        except OSError:
+            continue
+        if kind != "Instruction":
+            caches.append(f"L{level} {size}")
+    return ", ".join(part for part in (model, f"{os.cpu_count()} cores", *caches) if part)
 
 
 def bare_loop(lines: list[bytes]) -> float:
@@ -244,6 +270,7 @@ def main() -> None:
     built = [name for name, done in compiled.status().items() if done]
     print(f"scenario                    large, {args.tenants} tenants, {args.hours} h")
     print(f"compiled modules            {', '.join(built) or 'none: pure Python (make compile)'}")
+    print(f"machine                     {machine()}")
     print(f"events                      {n:>12,}")
     print(
         f"open statistics             {opened:>12,}  (goal >= 1,000,000; with formula inputs: "
