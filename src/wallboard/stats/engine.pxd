@@ -473,33 +473,28 @@ cdef class StatisticsEngine:
 
     @cython.locals(contents=QueueContents, routes=Routes, waiting=dict, voice=bint)
     cdef _enter_queue(
-        self, tenant, TenantState state, contact_id, ContactState contact, object_type, queue, ts
+        self, tenant, TenantState state, ContactState contact, object_type, queue, ts
     )
 
     @cython.locals(
         contents=QueueContents, routes=Routes, waiting=dict, in_progress=dict,
         entered=cython.longlong,
     )
-    cdef _leave_queue(
-        self, tenant, TenantState state, contact_id, ContactState contact, kind, long long ts
-    )
+    cdef _leave_queue(self, tenant, TenantState state, ContactState contact, kind, long long ts)
 
     @cython.locals(contents=QueueContents, nodes=tuple, in_progress=dict, routes=Routes)
-    cdef _end_contact(self, tenant, TenantState state, contact_id, ContactState contact)
+    cdef _end_contact(self, tenant, TenantState state, ContactState contact)
     @cython.locals(routes=Routes)
     cdef Routes _answered_routes(self, tenant, ContactState contact)
 
     @cython.locals(leg=Leg, agent=AgentState, ms=MediaState)
     cdef _drop_leg(
-        self, tenant, TenantState state, contact_id, ContactState contact, agent_id,
-        long long ts, bint completed,
+        self, tenant, TenantState state, ContactState contact, agent_id, long long ts,
+        bint completed,
     )
 
     @cython.locals(leg=Leg, ms=MediaState)
-    cdef Leg _set_leg(
-        self, tenant, TenantState state, contact_id, ContactState contact, agent_id,
-        AgentState agent, status, long long ts,
-    )
+    cdef Leg _set_leg(self, tenant, ContactState contact, AgentState agent, status, long long ts)
 
     cdef ContactState _call(self, TenantState state, call_id, direction)
 

@@ -1595,14 +1595,13 @@ class StatisticsEngine:
         self,
         tenant: str,
         state: TenantState,
-        contact_id: str,
         contact: ContactState,
         object_type: str,
         queue: str,
         ts: int,
     ) -> None:
         if contact.queue is not None:
-            self._leave_queue(tenant, state, contact_id, contact, "diverted", ts)
+            self._leave_queue(tenant, state, contact, "diverted", ts)
         contact.queue, contact.queue_type, contact.entered = queue, object_type, ts
         routes = self._queue_routes(tenant, object_type, queue)
         if object_type == "queue":
@@ -1617,19 +1616,13 @@ class StatisticsEngine:
             if voice:
                 routes.voice_contents = contents
         waiting = contents.waiting
-        waiting[contact_id] = ts
+        waiting[contact.id] = ts
         # Kept on the contact for when it leaves: no lookups by queue id then.
         contact.waiting_in, contact.waiting_routes = contents, routes
         self._fact_on(routes, media, "entered", ts, ts, 0, contact)
 
     def _leave_queue(
-        self,
-        tenant: str,
-        state: TenantState,
-        contact_id: str,
-        contact: ContactState,
-        kind: str,
-        ts: int,
+        self, tenant: str, state: TenantState, contact: ContactState, kind: str, ts: int
     ) -> None:
         queue, object_type, entered = contact.queue, contact.queue_type, contact.entered
         if queue is None:
@@ -1644,13 +1637,13 @@ class StatisticsEngine:
         contact.waiting_in = None
         contact.waiting_routes = None
         waiting = contents.waiting
-        waiting.pop(contact_id, None)
+        waiting.pop(contact.id, None)
         if kind == "answered":
             if contact.answered_from is not None:
                 # Answered before in another queue (transferred back into a queue).
-                self._end_contact(tenant, state, contact_id, contact)
+                self._end_contact(tenant, state, contact)
             in_progress = contents.in_progress
-            in_progress[contact_id] = ts
+            in_progress[contact.id] = ts
             contact.answered_from, contact.answered_type = queue, object_type
             contact.answered_entered, contact.answered_at = entered, ts
             contact.answered_in, contact.answered_routes = contents, routes
@@ -1667,9 +1660,7 @@ class StatisticsEngine:
             )
         return routes
 
-    def _end_contact(
-        self, tenant: str, state: TenantState, contact_id: str, contact: ContactState
-    ) -> None:
+    def _end_contact(self, tenant: str, state: TenantState, contact: ContactState) -> None:
         if contact.answered_from is not None:
             contents = contact.answered_in
             if contents is None:  # (a contact restored from a snapshot)
@@ -1677,7 +1668,7 @@ class StatisticsEngine:
                     state, contact.answered_type, contact.answered_from, contact.media
                 )
             in_progress = contents.in_progress
-            in_progress.pop(contact_id, None)
+            in_progress.pop(contact.id, None)
             routes = self._answered_routes(tenant, contact)
             nodes = routes.nodes
             if nodes and routes.marked != self._epoch:
@@ -1688,7 +1679,6 @@ class StatisticsEngine:
         self,
         tenant: str,
         state: TenantState,
-        contact_id: str,
         contact: ContactState,
         agent_id: str,
         ts: int,
@@ -1729,20 +1719,15 @@ class StatisticsEngine:
             self._agent_action(tenant, agent_id, agent, media, "missed", ts, entered, 0, contact)
         if agent is not None:
             ms = _media_state(agent, media)
-            if ms is not None and ms.contacts.pop(contact_id, None) is not None:
+            if ms is not None and ms.contacts.pop(contact.id, None) is not None:
                 self._refresh(tenant, agent_id, agent, ms, media, ts)
 
     def _set_leg(
-        self,
-        tenant: str,
-        state: TenantState,
-        contact_id: str,
-        contact: ContactState,
-        agent_id: str,
-        agent: AgentState,
-        status: str,
-        ts: int,
+        self, tenant: str, contact: ContactState, agent: AgentState, status: str, ts: int
     ) -> Leg:
+        """The agent's leg of the contact in ``status``, and the agent's status from it (both
+        keyed by the agent's and the contact's own ids: see ``TenantState``)."""
+        agent_id = agent.id
         leg = contact.legs.get(agent_id)
         if leg is None:
             leg = contact.legs[agent_id] = Leg(status, ts if status == "ringing" else -1)
@@ -1751,7 +1736,7 @@ class StatisticsEngine:
         ms = _media_state(agent, media)
         if ms is None:
             ms = self._media(tenant, agent_id, agent, media, ts)
-        ms.contacts[contact_id] = status
+        ms.contacts[contact.id] = status
         self._refresh(tenant, agent_id, agent, ms, media, ts)
         return leg
 
@@ -1771,7 +1756,7 @@ class StatisticsEngine:
             call = self._call(state, call_id, _PLAIN[e.direction])
         if data:
             call.data.update(data)
-        self._enter_queue(tenant, state, call.id, call, _PLAIN[e.point], e.queue, e.ts)
+        self._enter_queue(tenant, state, call, _PLAIN[e.point], e.queue, e.ts)
 
     def _on_call_refused(self, tenant: str, state: TenantState, e: ev.CallRefused) -> None:
         call = state.calls.get(e.call)
@@ -1785,15 +1770,14 @@ class StatisticsEngine:
         if call is None or call.queue != e.queue:
             self._anomaly("diverted_not_queued")
             return
-        self._leave_queue(tenant, state, call.id, call, "diverted", e.ts)
+        self._leave_queue(tenant, state, call, "diverted", e.ts)
         if not call.legs:
             # Sent to a target outside our view: forget it (a later call.queued starts anew).
-            self._end_contact(tenant, state, call.id, call)
+            self._end_contact(tenant, state, call)
             del state.calls[e.call]
 
     def _on_call_ringing(self, tenant: str, state: TenantState, e: ev.CallRinging) -> None:
-        call_id: str
-        agent_id: str | None
+        agent_id: str | None  # (then the agent's own id)
         call_id, agent_id, ts = e.call, e.agent, e.ts
         call = state.calls.get(call_id)
         if call is None:
@@ -1803,28 +1787,25 @@ class StatisticsEngine:
         if agent_id in call.legs:
             self._anomaly("ringing_twice")
             return
-        call_id = call.id
         agent = self._agent(tenant, state, agent_id, ts)
         agent_id = agent.id
-        self._set_leg(tenant, state, call_id, call, agent_id, agent, "ringing", ts)
+        self._set_leg(tenant, call, agent, "ringing", ts)
         entered = call.entered if call.queue is not None else ts
         self._agent_action(tenant, agent_id, agent, "voice", "offered", ts, entered, 0, call)
 
     def _on_call_established(self, tenant: str, state: TenantState, e: ev.CallEstablished) -> None:
-        call_id: str
-        agent_id: str | None
+        agent_id: str | None  # (then the agent's own id)
         call_id, agent_id, ts = e.call, e.agent, e.ts
         call = state.calls.get(call_id)
         if call is None:
             call = self._call(state, call_id, _PLAIN[e.direction])
-        call_id = call.id
         if agent_id is not None:
             leg = call.legs.get(agent_id)
             if leg is not None and leg.answered >= 0:
                 self._anomaly("established_twice")
                 return
         if call.queue is not None:
-            self._leave_queue(tenant, state, call_id, call, "answered", ts)
+            self._leave_queue(tenant, state, call, "answered", ts)
         elif e.queue is not None and call.answered_from is None:
             self._anomaly("established_not_queued")
         if call.answered_at < 0:
@@ -1833,10 +1814,10 @@ class StatisticsEngine:
             return
         # Offers ringing at other agents end unanswered.
         for other in [a for a, leg in call.legs.items() if leg.answered < 0 and a != agent_id]:
-            self._drop_leg(tenant, state, call_id, call, other, ts, completed=False)
+            self._drop_leg(tenant, state, call, other, ts, completed=False)
         agent = self._agent(tenant, state, agent_id, ts)
         agent_id = agent.id
-        leg = self._set_leg(tenant, state, call_id, call, agent_id, agent, "talking", ts)
+        leg = self._set_leg(tenant, call, agent, "talking", ts)
         leg.answered = ts
         entered = call.answered_entered if call.answered_entered >= 0 else ts
         ring = ts - leg.rang if leg.rang >= 0 else 0
@@ -1850,7 +1831,7 @@ class StatisticsEngine:
             return
         leg.hold_since = e.ts
         agent = self._agent(tenant, state, e.agent, e.ts)
-        self._set_leg(tenant, state, call.id, call, agent.id, agent, "held", e.ts)
+        self._set_leg(tenant, call, agent, "held", e.ts)
 
     def _on_call_retrieved(self, tenant: str, state: TenantState, e: ev.CallRetrieved) -> None:
         call = state.calls.get(e.call)
@@ -1864,17 +1845,15 @@ class StatisticsEngine:
             tenant, e.agent, agent, "voice", "hold", e.ts, entered, e.ts - leg.hold_since, call
         )
         leg.hold_since = -1
-        self._set_leg(tenant, state, call.id, call, agent.id, agent, "talking", e.ts)
+        self._set_leg(tenant, call, agent, "talking", e.ts)
 
     def _on_call_released(self, tenant: str, state: TenantState, e: ev.CallReleased) -> None:
-        call_id: str
         call_id, agent, ts = e.call, e.agent, e.ts
         calls = state.calls
         call = calls.get(call_id)
         if call is None:
             self._anomaly("released_unknown_call")
             return
-        call_id = call.id
         if agent is not None:
             leg = call.legs.get(agent)
             if leg is None:
@@ -1882,15 +1861,15 @@ class StatisticsEngine:
                 return
             # A leg released while still ringing (an unanswered outbound call, or a ring the
             # agent did not answer) ends without talk; the agent must not stay "ringing".
-            self._drop_leg(tenant, state, call_id, call, agent, ts, completed=leg.answered >= 0)
+            self._drop_leg(tenant, state, call, agent, ts, completed=leg.answered >= 0)
         else:
             for agent_id in list(call.legs):
-                self._drop_leg(tenant, state, call_id, call, agent_id, ts, completed=True)
+                self._drop_leg(tenant, state, call, agent_id, ts, completed=True)
         if call.queue is not None and agent is None:
             self._anomaly("released_while_queued")
-            self._leave_queue(tenant, state, call_id, call, "diverted", ts)
+            self._leave_queue(tenant, state, call, "diverted", ts)
         if not call.legs and call.queue is None:
-            self._end_contact(tenant, state, call_id, call)
+            self._end_contact(tenant, state, call)
             del calls[call_id]
 
     def _on_call_abandoned(self, tenant: str, state: TenantState, e: ev.CallAbandoned) -> None:
@@ -1900,10 +1879,10 @@ class StatisticsEngine:
             return
         if call.queue != e.queue:
             self._anomaly("abandoned_from_other_queue")
-        self._leave_queue(tenant, state, call.id, call, "abandoned", e.ts)
+        self._leave_queue(tenant, state, call, "abandoned", e.ts)
         for agent_id in list(call.legs):
-            self._drop_leg(tenant, state, call.id, call, agent_id, e.ts, completed=False)
-        self._end_contact(tenant, state, call.id, call)
+            self._drop_leg(tenant, state, call, agent_id, e.ts, completed=False)
+        self._end_contact(tenant, state, call)
         del state.calls[e.call]
 
     def _on_call_transferred(self, tenant: str, state: TenantState, e: ev.CallTransferred) -> None:
@@ -1995,10 +1974,10 @@ class StatisticsEngine:
 
     def _on_ix_queued(self, tenant: str, state: TenantState, e: ev.InteractionQueued) -> None:
         contact = self._interaction(state, e.interaction, _PLAIN[e.media])
-        self._enter_queue(tenant, state, contact.id, contact, "queue", e.queue, e.ts)
+        self._enter_queue(tenant, state, contact, "queue", e.queue, e.ts)
 
     def _on_ix_offered(self, tenant: str, state: TenantState, e: ev.InteractionOffered) -> None:
-        agent_id: str
+        agent_id: str  # (then the agent's own id)
         media, agent_id, ts = _PLAIN[e.media], e.agent, e.ts
         contact = self._interaction(state, e.interaction, media)
         if agent_id in contact.legs:
@@ -2006,25 +1985,23 @@ class StatisticsEngine:
             return
         agent = self._agent(tenant, state, agent_id, ts)
         agent_id = agent.id
-        self._set_leg(tenant, state, contact.id, contact, agent_id, agent, "ringing", ts)
+        self._set_leg(tenant, contact, agent, "ringing", ts)
         entered = contact.entered if contact.queue is not None else ts
         self._agent_action(tenant, agent_id, agent, media, "offered", ts, entered, 0, contact)
 
     def _on_ix_accepted(self, tenant: str, state: TenantState, e: ev.InteractionAccepted) -> None:
-        contact_id: str
-        agent_id: str
-        media, contact_id, agent_id, ts = _PLAIN[e.media], e.interaction, e.agent, e.ts
-        contact = self._interaction(state, contact_id, media)
-        contact_id = contact.id
+        agent_id: str  # (then the agent's own id)
+        media, agent_id, ts = _PLAIN[e.media], e.agent, e.ts
+        contact = self._interaction(state, e.interaction, media)
         leg = contact.legs.get(agent_id)
         if leg is not None and leg.answered >= 0:
             self._anomaly("accepted_twice")
             return
         if contact.queue is not None:
-            self._leave_queue(tenant, state, contact_id, contact, "answered", ts)
+            self._leave_queue(tenant, state, contact, "answered", ts)
         agent = self._agent(tenant, state, agent_id, ts)
         agent_id = agent.id
-        leg = self._set_leg(tenant, state, contact_id, contact, agent_id, agent, "talking", ts)
+        leg = self._set_leg(tenant, contact, agent, "talking", ts)
         leg.answered = ts
         entered = contact.answered_entered if contact.answered_entered >= 0 else ts
         ring = ts - leg.rang if leg.rang >= 0 else 0
@@ -2045,7 +2022,7 @@ class StatisticsEngine:
         if contact is None or leg is None or leg.answered >= 0:
             self._anomaly("offer_ended_without_offer")
             return
-        self._drop_leg(tenant, state, contact.id, contact, agent_id, ts, completed=False)
+        self._drop_leg(tenant, state, contact, agent_id, ts, completed=False)
 
     def _on_ix_transferred(
         self, tenant: str, state: TenantState, e: ev.InteractionTransferred
@@ -2062,7 +2039,7 @@ class StatisticsEngine:
                 tenant, agent_id, agent, media, "transferred", ts, entered, 0, contact
             )
             if agent_id in contact.legs:
-                self._drop_leg(tenant, state, contact.id, contact, agent_id, ts, completed=True)
+                self._drop_leg(tenant, state, contact, agent_id, ts, completed=True)
         if contact.answered_from is not None:
             self._action_on(
                 self._answered_routes(tenant, contact),
@@ -2081,10 +2058,10 @@ class StatisticsEngine:
             return
         if contact.queue is not None:
             kind = "abandoned" if e.outcome is ev.InteractionOutcome.ABANDONED else "stopped"
-            self._leave_queue(tenant, state, contact.id, contact, kind, e.ts)
+            self._leave_queue(tenant, state, contact, kind, e.ts)
         for agent_id in list(contact.legs):
-            self._drop_leg(tenant, state, contact.id, contact, agent_id, e.ts, completed=True)
-        self._end_contact(tenant, state, contact.id, contact)
+            self._drop_leg(tenant, state, contact, agent_id, e.ts, completed=True)
+        self._end_contact(tenant, state, contact)
         del state.interactions[e.interaction]
 
     # --- opening statistics --------------------------------------------------------------------
