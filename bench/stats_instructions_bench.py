@@ -11,7 +11,7 @@ library on every object as ``stats_bench.py`` does, and runs the apply loop unde
 callgrind, counting only inside ``StatisticsEngine.apply``. Prints instructions per event, and
 for each event handler its calls, instructions per call and share of the total (each handler
 takes one event class). Instructions are not time: at scale the engine waits on memory (see
-"Where the time goes" in docs/statistics.md).
+"Where the time goes" in docs/engine.md).
 
 Needs valgrind and the compiled engine (``make compile``); says so and exits without either.
 

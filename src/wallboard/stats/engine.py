@@ -9,7 +9,7 @@ route computed once per (object, media, kind) and dropped when what is open chan
 Statistics of one object that need the same tally share one accumulator; averages, rates,
 service levels and formulas are derived on read, and values that grow with the clock are
 computed on read from stored start times (see "How the engine keeps the cost down" in
-``docs/statistics.md``).
+``docs/engine.md``).
 
 Ordering policy (explicit): with ``lateness_ms`` L, an event is held until the newest timestamp
 seen (or the time given to :meth:`advance`) is at least its own plus L, then applied in
