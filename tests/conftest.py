@@ -47,3 +47,12 @@ def postgres_url() -> str:
 def redis_url() -> str:
     """URL of a Redis server; tests isolate themselves by key prefix, never by FLUSHDB."""
     return _require(REDIS_URL, "Redis")
+
+
+NATS_URL = os.environ.get("WALLBOARD_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """URL of a NATS server with JetStream; tests isolate themselves by stream prefix."""
+    return _require(NATS_URL, "NATS")

@@ -1,0 +1,267 @@
+"""The event log on NATS JetStream: the production log between sources and collectors.
+
+One JetStream stream per :class:`~wallboard.eventlog.interface.StreamName`, named
+``<PREFIX>_<stream>`` (``WALLBOARD_voice``), on the subjects ``<prefix>.<stream>.<tenant token>``
+(:func:`~wallboard.eventlog.interface.subject_token`), file storage, retention by age and size,
+replicas for a NATS cluster. The stream's own sequence numbers are the log's sequence numbers.
+
+De-duplication is JetStream's: every record is published with a ``Nats-Msg-Id`` derived from
+``(tenant, event id)``, and the server drops a second copy within ``dedupe_window_s`` and answers
+with the first copy's sequence.
+
+Reads go through an ephemeral pull consumer per reader position (ack policy none, removed by the
+server after ``inactive_threshold``): a reader that continues where its last read ended reuses
+it; any other position creates a new one starting there. Several tenants are filtered by the
+server where it supports several filter subjects (2.10 and later), else on the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import re
+from collections.abc import Sequence
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+
+from wallboard.core.errors import InvalidInput, ResumeGap, Unavailable
+from wallboard.core.ids import TenantId
+from wallboard.eventlog.interface import (
+    LogRecord,
+    Published,
+    StreamName,
+    check_read,
+    check_record,
+    subject_token,
+    tenant_of_token,
+)
+
+_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,31}")
+_NATS_ERRORS = (nats.errors.Error, asyncio.TimeoutError, OSError)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JetStreamSettings:
+    """How the streams are made; each field is a ``WALLBOARD_LOG_*`` setting."""
+
+    url: str = "nats://127.0.0.1:4222"
+    prefix: str = "wallboard"
+    """Subject prefix and (upper-cased) stream name prefix: several installations can share a
+    NATS server under different prefixes."""
+    max_age_s: float = 7 * 24 * 3600.0
+    max_bytes: int = 10 * 1024**3
+    """Per stream; the oldest records go first."""
+    replicas: int = 1
+    dedupe_window_s: float = 2 * 3600.0
+    request_timeout_s: float = 5.0
+
+    def check(self) -> None:
+        if not _PREFIX.fullmatch(self.prefix):
+            raise InvalidInput(
+                f"prefix: {self.prefix!r} must be a letter then up to 31 letters, digits or '-'"
+            )
+        if self.max_age_s <= 0 or self.max_bytes <= 0:
+            raise InvalidInput("max_age_s and max_bytes must be positive")
+        if not 1 <= self.replicas <= 5:
+            raise InvalidInput(f"replicas: {self.replicas} is not within 1..5")
+        if not 0 < self.dedupe_window_s <= self.max_age_s:
+            raise InvalidInput("dedupe_window_s must be positive and at most max_age_s")
+        if not 0 < self.request_timeout_s <= 300:
+            raise InvalidInput("request_timeout_s must be within 0..300 s")
+
+
+@dataclasses.dataclass(slots=True)
+class _Cursor:
+    subscription: JetStreamContext.PullSubscription
+    position: int  # the last stream sequence delivered through this consumer
+    client_filter: frozenset[TenantId] | None
+
+
+class JetStreamEventLog:
+    """An :class:`~wallboard.eventlog.interface.EventLog` on a NATS JetStream server."""
+
+    def __init__(self, client: Client, settings: JetStreamSettings) -> None:
+        self._nc = client
+        self._js = client.jetstream(timeout=settings.request_timeout_s)
+        self._settings = settings
+        self._cursors: dict[tuple[StreamName, frozenset[TenantId] | None], _Cursor] = {}
+        v = client.connected_server_version
+        self._filter_subjects = (v.major, v.minor) >= (2, 10)
+
+    @classmethod
+    async def connect(cls, settings: JetStreamSettings | None = None) -> JetStreamEventLog:
+        """Connect and make sure every stream exists with these settings (idempotent)."""
+        settings = settings or JetStreamSettings()
+        settings.check()
+        try:
+            client = await nats.connect(
+                settings.url,
+                connect_timeout=settings.request_timeout_s,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+            )
+        except _NATS_ERRORS as exc:
+            raise Unavailable(f"NATS at {settings.url}: {exc or type(exc).__name__}") from exc
+        log = cls(client, settings)
+        try:
+            for name in StreamName:
+                await log._ensure_stream(name)
+        except BaseException:
+            await client.close()
+            raise
+        return log
+
+    def stream_name(self, stream: StreamName) -> str:
+        return f"{self._settings.prefix.upper()}_{StreamName(stream).value}"
+
+    def subject(self, stream: StreamName, tenant: str) -> str:
+        return f"{self._settings.prefix}.{StreamName(stream).value}.{subject_token(tenant)}"
+
+    async def _ensure_stream(self, stream: StreamName) -> None:
+        s = self._settings
+        config = StreamConfig(
+            name=self.stream_name(stream),
+            subjects=[f"{s.prefix}.{stream.value}.*"],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            discard=DiscardPolicy.OLD,
+            max_age=s.max_age_s,
+            max_bytes=s.max_bytes,
+            max_msg_size=64 * 1024 + 1024,
+            num_replicas=s.replicas,
+            duplicate_window=s.dedupe_window_s,
+        )
+        try:
+            try:
+                await self._js.add_stream(config)
+            except nats.js.errors.BadRequestError:
+                # It exists with other limits (a changed setting): apply the new ones.
+                await self._js.update_stream(config)
+        except _NATS_ERRORS as exc:
+            raise Unavailable(f"NATS: cannot create stream {config.name}: {exc}") from exc
+
+    async def publish(
+        self, stream: StreamName, tenant: TenantId, event_id: str, data: bytes
+    ) -> Published:
+        check_record(tenant, event_id, data)
+        # A header value may not hold CR or LF, an event id may: use a digest of the pair.
+        msg_id = hashlib.sha256(f"{tenant}\x00{event_id}".encode()).hexdigest()
+        try:
+            ack = await self._js.publish(
+                self.subject(stream, tenant),
+                data,
+                stream=self.stream_name(stream),
+                headers={"Nats-Msg-Id": msg_id},
+            )
+        except _NATS_ERRORS as exc:
+            raise Unavailable(f"NATS: publish to {stream} failed: {exc!r}") from exc
+        return Published(seq=ack.seq, duplicate=bool(ack.duplicate))
+
+    async def read(
+        self,
+        stream: StreamName,
+        *,
+        after: int,
+        tenants: Sequence[TenantId] | None = None,
+        limit: int = 1000,
+        wait_s: float = 0.0,
+    ) -> list[LogRecord]:
+        check_read(after, limit, wait_s)
+        stream = StreamName(stream)
+        key = (stream, None if tenants is None else frozenset(tenants))
+        try:
+            cursor = self._cursors.get(key)
+            if cursor is None or cursor.position != after:
+                if cursor is not None:
+                    await self._drop(key)
+                cursor = await self._open(stream, key[1], after)
+                self._cursors[key] = cursor
+            try:
+                msgs = await cursor.subscription.fetch(limit, timeout=max(wait_s, 0.05))
+            except (TimeoutError, nats.errors.TimeoutError):
+                return []  # nothing within the wait: not an error
+        except _NATS_ERRORS as exc:
+            await self._drop(key)
+            raise Unavailable(f"NATS: read of {stream} failed: {exc!r}") from exc
+        records = []
+        for msg in msgs:
+            seq = msg.metadata.sequence.stream
+            cursor.position = max(cursor.position, seq)
+            tenant = tenant_of_token(msg.subject.rsplit(".", 1)[1])
+            if cursor.client_filter is None or tenant in cursor.client_filter:
+                records.append(LogRecord(stream, seq, tenant, msg.data))
+        return records
+
+    async def _open(
+        self, stream: StreamName, tenants: frozenset[TenantId] | None, after: int
+    ) -> _Cursor:
+        info = await self._js.stream_info(self.stream_name(stream))
+        first = info.state.first_seq
+        if info.state.messages and after + 1 < first:
+            raise ResumeGap(f"{stream}: records {after + 1}..{first - 1} were trimmed by retention")
+        if info.state.messages == 0 and after + 1 < info.state.last_seq + 1:
+            raise ResumeGap(f"{stream}: records {after + 1}..{info.state.last_seq} were trimmed")
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=after + 1,
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=300.0,
+            mem_storage=True,
+            num_replicas=1,
+        )
+        client_filter = None
+        subject = f"{self._settings.prefix}.{stream.value}.*"
+        if tenants is not None:
+            subjects = sorted(self.subject(stream, t) for t in tenants)
+            if len(subjects) == 1:
+                subject = subjects[0]
+            elif self._filter_subjects and subjects:
+                config.filter_subjects = subjects
+            else:
+                client_filter = tenants
+        subscription = await self._js.pull_subscribe(
+            subject, stream=self.stream_name(stream), config=config
+        )
+        return _Cursor(subscription, after, client_filter)
+
+    async def _drop(self, key: tuple[StreamName, frozenset[TenantId] | None]) -> None:
+        cursor = self._cursors.pop(key, None)
+        if cursor is not None:
+            # On failure the server still removes the idle ephemeral consumer by itself.
+            with contextlib.suppress(*_NATS_ERRORS):
+                await cursor.subscription.unsubscribe()
+
+    async def last_seq(self, stream: StreamName) -> int:
+        try:
+            info = await self._js.stream_info(self.stream_name(stream))
+        except _NATS_ERRORS as exc:
+            raise Unavailable(f"NATS: stream info of {stream} failed: {exc!r}") from exc
+        return int(info.state.last_seq)
+
+    async def delete_streams(self) -> None:
+        """Remove this prefix's streams and everything in them (tests, teardown)."""
+        for name in StreamName:
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await self._js.delete_stream(self.stream_name(name))
+
+    async def close(self) -> None:
+        for key in list(self._cursors):
+            await self._drop(key)
+        if not self._nc.is_closed:
+            await self._nc.close()
