@@ -17,6 +17,7 @@ from wallboard.core import events as ev
 from wallboard.stats.definitions import (
     Attribution,
     Category,
+    Durations,
     Filter,
     ServiceLevelType,
     SinceLogin,
@@ -55,6 +56,8 @@ class Action:
     dur: int
     media: str
     attrs: Attrs | None
+    cause: str | None = None  # a refusal's reason, a diversion's cause
+    reported: int | None = None  # the duration the platform reported, if any
 
 
 @dataclass
@@ -160,10 +163,18 @@ def derive_facts(
             facts.intervals.append(current[(agent, media)])
 
     def act(
-        owner: Owner, kind: str, t: int, entered: int, dur: int, media: str, c: Contact | None
+        owner: Owner,
+        kind: str,
+        t: int,
+        entered: int,
+        dur: int,
+        media: str,
+        c: Contact | None,
+        cause: str | None = None,
+        reported: int | None = None,
     ) -> None:
         attrs = None if c is None else c.attrs()
-        facts.actions.append(Action(owner, kind, t, entered, dur, media, attrs))
+        facts.actions.append(Action(owner, kind, t, entered, dur, media, attrs, cause, reported))
 
     def contact_of(key: str, media: str, direction: str = "inbound") -> Contact:
         c = contacts.get(key)
@@ -171,18 +182,20 @@ def derive_facts(
             c = contacts[key] = Contact(media, direction, {})
         return c
 
-    def leave(c: Contact, kind: str, t: int) -> None:
+    def leave(
+        c: Contact, kind: str, t: int, reported: int | None = None, cause: str | None = None
+    ) -> None:
         assert c.queue is not None
         q = c.queue
         facts.waiting[q].pop(key_of[id(c)])
-        act(q, kind, t, c.entered, t - c.entered, c.media, c)
+        act(q, kind, t, c.entered, t - c.entered, c.media, c, cause, reported)
         if kind == "answered":
             c.answered_from, c.answered_entered = q, c.entered
         c.queue = None
 
     def enter(c: Contact, q: Owner, t: int) -> None:
         if c.queue is not None:
-            leave(c, "diverted", t)
+            leave(c, "diverted", t, cause="routed")
         c.queue, c.entered = q, t
         if q[0] == "queue":
             queue_config = config.queues.get(q[1])
@@ -206,28 +219,30 @@ def derive_facts(
         refresh(agent, c.media, t)
         return leg
 
-    def drop_leg(key: str, c: Contact, agent: str, t: int, completed: bool) -> None:
+    def drop_leg(
+        key: str, c: Contact, agent: str, t: int, completed: bool, talk: int | None = None
+    ) -> None:
         leg = c.legs.pop(agent)
         entered = c.answered_entered if c.answered_entered is not None else t
         if leg["hold"] >= 0:
             act(("agent", agent), "hold", t, entered, t - leg["hold"], c.media, c)
         if leg["answered"] >= 0:
             if completed:
-                talk = t - leg["answered"]
-                act(("agent", agent), "released", t, entered, talk, c.media, c)
+                measured = t - leg["answered"]
+                act(("agent", agent), "released", t, entered, measured, c.media, c, None, talk)
                 if c.answered_from is not None:
-                    act(c.answered_from, "released", t, entered, talk, c.media, c)
+                    act(c.answered_from, "released", t, entered, measured, c.media, c, None, talk)
         elif c.direction != "outbound":
             act(("agent", agent), "missed", t, entered, 0, c.media, c)
         on_contacts.get((agent, c.media), {}).pop(key, None)
         refresh(agent, c.media, t)
 
-    def answer(key: str, c: Contact, agent: str, t: int) -> None:
+    def answer(key: str, c: Contact, agent: str, t: int, reported: int | None = None) -> None:
         leg = set_leg(key, c, agent, "talking", t)
         leg["answered"] = t
         entered = c.answered_entered if c.answered_entered is not None else t
         ring = t - leg["rang"] if leg["rang"] >= 0 else 0
-        act(("agent", agent), "answered", t, entered, ring, c.media, c)
+        act(("agent", agent), "answered", t, entered, ring, c.media, c, None, reported)
 
     for t, _, e in kept:
         if isinstance(e, ev.AgentLogin):
@@ -298,12 +313,12 @@ def derive_facts(
             if e.agent is not None and e.agent in c.legs and c.legs[e.agent]["answered"] >= 0:
                 continue
             if c.queue is not None:
-                leave(c, "answered", t)
+                leave(c, "answered", t, e.wait_ms)
             if e.agent is None:
                 continue
             for other in [a for a, leg in c.legs.items() if leg["answered"] < 0 and a != e.agent]:
                 drop_leg(key, c, other, t, completed=False)
-            answer(key, c, e.agent, t)
+            answer(key, c, e.agent, t, e.ring_ms)
         elif isinstance(e, ev.InteractionAccepted):
             key = f"ix:{e.interaction}"
             c = get(key, e.media)
@@ -340,10 +355,11 @@ def derive_facts(
             if e.agent is not None:
                 if e.agent not in found.legs:
                     continue
-                drop_leg(key, found, e.agent, t, completed=found.legs[e.agent]["answered"] >= 0)
+                completed = found.legs[e.agent]["answered"] >= 0
+                drop_leg(key, found, e.agent, t, completed, e.talk_ms)
             else:
                 for agent in list(found.legs):
-                    drop_leg(key, found, agent, t, completed=True)
+                    drop_leg(key, found, agent, t, True, e.talk_ms)
             if found.queue is not None and e.agent is None:
                 leave(found, "diverted", t)
             if not found.legs and found.queue is None:
@@ -353,10 +369,29 @@ def derive_facts(
             found = contacts.get(key)
             if found is None or found.queue is None:
                 continue
-            leave(found, "abandoned", t)
+            leave(found, "abandoned", t, e.wait_ms)
             for agent in list(found.legs):
                 drop_leg(key, found, agent, t, completed=False)
             del contacts[key]
+        elif isinstance(e, ev.CallRefused):
+            found = contacts.get(f"call:{e.call}")
+            if found is not None and found.queue is not None and found.queue[1] == e.queue:
+                continue
+            if found is None:
+                # Not kept: an inbound call with the queue's skill, for the filters.
+                queue_config = config.queues.get(e.queue)
+                found = Contact("voice", "inbound", {})
+                found.skill = None if queue_config is None else queue_config.skill
+            act(("queue", e.queue), "refused", t, t, 0, "voice", found, e.reason.value)
+        elif isinstance(e, ev.CallDiverted):
+            key = f"call:{e.call}"
+            found = contacts.get(key)
+            if found is None or found.queue is None or found.queue[1] != e.queue:
+                continue
+            cause = None if e.cause is None else e.cause.value
+            leave(found, "diverted", t, e.wait_ms, cause)
+            if not found.legs:
+                del contacts[key]
         elif isinstance(e, ev.InteractionRejected | ev.InteractionRevoked):
             key = f"ix:{e.interaction}"
             found = contacts.get(key)
@@ -586,6 +621,15 @@ def reference_value(
             return max(lengths) if lengths else None
         return min(lengths) if lengths else None
     entered = d.attribution is Attribution.ENTERED
+    causes = {
+        kind: {str(v) for v in values}
+        for kind, values in (
+            ("refused", d.filter.refusal_reasons),
+            ("diverted", d.filter.diversion_causes),
+        )
+        if values
+    }
+    reported = d.durations is Durations.REPORTED
 
     def in_window(t: int) -> bool:
         return ws <= t <= now
@@ -593,9 +637,14 @@ def reference_value(
     def kept(a: Action) -> bool:
         if a.owner not in owners or a.media not in media_list:
             return False
+        if a.kind in causes and a.cause not in causes[a.kind]:
+            return False
         if contact_filter is None:
             return True
         return a.attrs is not None and a.attrs.matches(d.filter)
+
+    def dur(a: Action) -> int:
+        return a.reported if reported and a.reported is not None else a.dur
 
     if category is Category.SERVICE_FACTOR:
         assert d.service_level is not None
@@ -610,7 +659,7 @@ def reference_value(
                 continue
             if a.kind not in _WAIT_EXITS:
                 continue
-            within = a.dur <= threshold
+            within = dur(a) <= threshold
             if a.kind == "answered" and in_window(when):
                 answered += 1
             if within and in_window(when):
@@ -641,7 +690,7 @@ def reference_value(
 
     def durations_of(mask: tuple[str, ...]) -> list[int]:
         found = [
-            a.dur
+            dur(a)
             for a in facts.actions
             if kept(a) and a.kind in mask and in_window(a.entered if entered else a.t)
         ]

@@ -73,6 +73,18 @@ def _definitions() -> DefinitionSet:
                     "time_range": {"from_s": 0, "to_s": 10},
                 },
                 {"id": f"{prefix}.avg_call", "category": "AverageTime", "mask": ["released"]},
+                {
+                    "id": f"{prefix}.avg_call_reported",
+                    "category": "AverageTime",
+                    "mask": ["released"],
+                    "durations": "reported",
+                },
+                {
+                    "id": f"{prefix}.ring_max_reported",
+                    "category": "MaxTime",
+                    "mask": ["answered"],
+                    "durations": "reported",
+                },
                 {"id": f"{prefix}.max_hold", "category": "MaxTime", "mask": ["hold"]},
                 {
                     "id": f"{prefix}.missed_by_entry",
@@ -227,6 +239,70 @@ def _definitions() -> DefinitionSet:
                 "filter": {"data": {"lang": "es"}},
                 "service_level": {"type": "abandoned_negative", "threshold_s": 20},
             },
+            # Refusals by reason, diversions by cause, and durations as platforms report them.
+            {
+                "id": f"{prefix}.refused_closed",
+                "category": "TotalNumber",
+                "mask": ["refused"],
+                "filter": {"refusal_reasons": ["closed"]},
+            },
+            {
+                "id": f"{prefix}.received_open",
+                "category": "TotalNumber",
+                "mask": ["entered", "refused"],
+                "filter": {"refusal_reasons": ["full", "join_empty", "no_agents"]},
+            },
+            {
+                "id": f"{prefix}.refused_full_inbound",
+                "category": "TotalNumber",
+                "mask": ["refused"],
+                "filter": {"refusal_reasons": ["full"], "direction": ["inbound"]},
+            },
+            {
+                "id": f"{prefix}.closed_rate",
+                "category": "Ratio",
+                "mask": ["refused"],
+                "denominator_mask": ["entered", "refused"],
+                "filter": {"refusal_reasons": ["closed"]},
+            },
+            {
+                "id": f"{prefix}.diverted_on_load",
+                "category": "TotalNumber",
+                "mask": ["diverted"],
+                "filter": {"diversion_causes": ["calls_per_agent", "expected_wait"]},
+            },
+            {
+                "id": f"{prefix}.routed_on_wait",
+                "category": "AverageTime",
+                "mask": ["diverted"],
+                "filter": {"diversion_causes": ["routed"]},
+            },
+            {
+                "id": f"{prefix}.timeout_wait_reported",
+                "category": "MaxTime",
+                "mask": ["diverted", "abandoned"],
+                "filter": {"diversion_causes": ["timeout"]},
+                "durations": "reported",
+            },
+            {
+                "id": f"{prefix}.asa_reported",
+                "category": "AverageTime",
+                "mask": ["answered"],
+                "durations": "reported",
+            },
+            {
+                "id": f"{prefix}.handled_time_reported",
+                "category": "TotalTime",
+                "mask": ["released"],
+                "durations": "reported",
+            },
+            {
+                "id": f"{prefix}.sl_reported",
+                "category": "ServiceFactor",
+                "mask": ["answered"],
+                "durations": "reported",
+                "service_level": {"type": "removed_from_queue", "threshold_s": 20},
+            },
         ]
         queue_items += [
             {
@@ -254,7 +330,16 @@ def _definitions() -> DefinitionSet:
                 {**i, "id": f"{owner}.{name}.{i['id'].split('.')[-1]}", "object": owner}
                 for i in queue_items
                 if i["id"].split(".")[-1]
-                in ("entered", "answered", "handle_avg_live", "answered_sales", "sl_es")
+                in (
+                    "entered",
+                    "answered",
+                    "handle_avg_live",
+                    "answered_sales",
+                    "sl_es",
+                    "received_open",
+                    "diverted_on_load",
+                    "asa_reported",
+                )
             ]
         vq_items: list[dict[str, Any]] = [
             {"id": f"virtual_queue.{name}.entered", "category": "TotalNumber", "mask": ["entered"]},
@@ -404,6 +489,8 @@ STARTS = [
 ]
 
 OUTCOMES = ("completed", "abandoned", "stopped")
+REFUSALS = tuple(ev.RefusalReason)
+DIVERSIONS = tuple(ev.DiversionCause)
 VQ_EXITS = ("routed", "abandoned", "cleared", "timeout")
 _LOGIN_QUEUES = st.sampled_from([(), ("q0",), ("q1",), ("q0", "q1")])
 _op = st.one_of(
@@ -431,6 +518,18 @@ _op = st.one_of(
     st.tuples(st.just("retrieve"), st.sampled_from(CALLS), st.sampled_from(AGENTS)),
     st.tuples(st.just("release"), st.sampled_from(CALLS), st.sampled_from(AGENTS)),
     st.tuples(st.just("abandon"), st.sampled_from(CALLS), st.sampled_from(QUEUES)),
+    st.tuples(
+        st.just("refuse"),
+        st.sampled_from(CALLS),
+        st.sampled_from(QUEUES),
+        st.sampled_from(REFUSALS),
+    ),
+    st.tuples(
+        st.just("divert"),
+        st.sampled_from(CALLS),
+        st.sampled_from(QUEUES),
+        st.sampled_from(DIVERSIONS),
+    ),
 )
 _gap = st.one_of(st.integers(1_000, 40_000), st.integers(40_000, 3_600_000))
 
@@ -510,15 +609,26 @@ def _event(op: tuple[Any, ...], ts: int, index: int) -> ev.Event:
         )
     if kind == "ring":
         return ev.CallRinging(call=op[1], agent=op[2], **common)
+    # Durations as a platform reports them, on some events (whole seconds, as queue_log's).
+    reported = None if index % 3 == 0 else (index * 7_919) % 90 * 1000
     if kind == "answer":
-        return ev.CallEstablished(call=op[1], agent=op[2], **common)
+        return ev.CallEstablished(
+            call=op[1], agent=op[2], wait_ms=reported, ring_ms=reported, **common
+        )
     if kind == "hold":
         return ev.CallHeld(call=op[1], agent=op[2], **common)
     if kind == "retrieve":
         return ev.CallRetrieved(call=op[1], agent=op[2], **common)
     if kind == "release":
-        return ev.CallReleased(call=op[1], agent=op[2], **common)
-    return ev.CallAbandoned(call=op[1], queue=op[2], **common)
+        return ev.CallReleased(call=op[1], agent=op[2], talk_ms=reported, **common)
+    if kind == "refuse":
+        return ev.CallRefused(call=op[1], queue=op[2], reason=op[3], **common)
+    if kind == "divert":
+        cause = None if op[3] is ev.DiversionCause.KEY else op[3]  # (a cause not said)
+        return ev.CallDiverted(
+            call=op[1], queue=op[2], target="elsewhere", cause=cause, wait_ms=reported, **common
+        )
+    return ev.CallAbandoned(call=op[1], queue=op[2], wait_ms=reported, **common)
 
 
 def _contact_ref(contact: str) -> dict[str, str]:
@@ -574,6 +684,14 @@ def _call_story(draw: st.DrawFn) -> list[tuple[Any, ...]]:
     )
     if draw(st.booleans()) and draw(st.booleans()):
         return [queued, ("abandon", call, queue)]
+    if draw(st.booleans()) and draw(st.booleans()):
+        # Turned away at the door, or diverted (possibly to the other queue, which counts a
+        # diversion of cause "routed" when the call enters it).
+        if draw(st.booleans()):
+            return [("refuse", call, queue, draw(st.sampled_from(REFUSALS)))]
+        if draw(st.booleans()):
+            return [queued, ("queue", call, QUEUES[queue == QUEUES[0]], "en", "inbound")]
+        return [queued, ("divert", call, queue, draw(st.sampled_from(DIVERSIONS)))]
     story: list[tuple[Any, ...]] = [queued]
     if draw(st.booleans()):
         story.append(("ring", call, agent))

@@ -33,6 +33,8 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 Seq = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 TimestampMs = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799_999)]  # up to 9999-12-31
 AttachedData = Annotated[dict[str, str], msgspec.Meta(max_length=64)]
+# A duration a platform reports with a fact (queue_log's waittime, talktime…), when it does.
+DurationMs = Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000_000)]
 
 # Object references: ids are opaque, non-empty and bounded.
 _ID = msgspec.Meta(min_length=1, max_length=256)
@@ -68,11 +70,26 @@ class QueueKind(enum.StrEnum):
 
 
 class RefusalReason(enum.StrEnum):
-    """Why a call was turned away at entry to a queue."""
+    """Why a call was turned away at entry to a queue (it never waited there)."""
 
-    FULL = "full"
-    CLOSED = "closed"
-    NO_AGENTS = "no_agents"
+    FULL = "full"  # the queue already held its maximum of waiting calls (Asterisk FULL)
+    CLOSED = "closed"  # outside the queue's opening hours (Wazo CLOSED)
+    NO_AGENTS = "no_agents"  # no agent to take it, as the platform does not say more
+    JOIN_EMPTY = "join_empty"  # no member the queue's join rule accepts (Asterisk JOINEMPTY)
+    JOIN_UNAVAILABLE = "join_unavailable"  # every member unavailable (Asterisk JOINUNAVAIL)
+
+
+class DiversionCause(enum.StrEnum):
+    """Why a call left a queue unanswered for another destination."""
+
+    ROUTED = "routed"  # routing sent it on (another queue, a routing point's target)
+    TIMEOUT = "timeout"  # it waited the queue's longest wait (Asterisk EXITWITHTIMEOUT)
+    LEAVE_EMPTY = "leave_empty"  # no agent left to answer it (EXITEMPTY, Wazo LEAVEEMPTY)
+    KEY = "key"  # the caller pressed a key to leave (EXITWITHKEY)
+    AGENT_DUMP = "agent_dump"  # the agent hung up before the answer (AGENTDUMP)
+    # Diverted on entry because of the load, before waiting:
+    CALLS_PER_AGENT = "calls_per_agent"  # calls per agent over a ratio (Wazo DIVERT_CA_RATIO)
+    EXPECTED_WAIT = "expected_wait"  # expected wait over a limit (Wazo DIVERT_HOLDTIME)
 
 
 class TransferKind(enum.StrEnum):
@@ -237,11 +254,14 @@ class CallRefused(Event, frozen=True, kw_only=True, tag="call.refused"):
 
 
 class CallDiverted(Event, frozen=True, kw_only=True, tag="call.diverted"):
-    """The call left ``queue`` without being answered there, sent on to ``target``."""
+    """The call left ``queue`` without being answered there, sent on to ``target`` for
+    ``cause`` (None: not said); ``wait_ms`` is the wait the platform reports."""
 
     call: CallIdRef
     queue: QueueIdRef
     target: Name
+    cause: DiversionCause | None = None
+    wait_ms: DurationMs | None = None
     REFERENCES = ("call", "queue")
 
 
@@ -257,13 +277,16 @@ class CallRinging(Event, frozen=True, kw_only=True, tag="call.ringing"):
 
 
 class CallEstablished(Event, frozen=True, kw_only=True, tag="call.established"):
-    """The call was answered; ``queue`` is the queue it was distributed from, if any."""
+    """The call was answered; ``queue`` is the queue it was distributed from, if any.
+    ``wait_ms`` (in the queue) and ``ring_ms`` (at the agent) are what the platform reports."""
 
     call: CallIdRef
     agent: AgentIdRef | None = None
     dn: DnIdRef | None = None
     queue: QueueIdRef | None = None
     direction: Direction = Direction.INBOUND
+    wait_ms: DurationMs | None = None
+    ring_ms: DurationMs | None = None
     REFERENCES = ("call", "agent", "dn", "queue")
 
 
@@ -282,21 +305,25 @@ class CallRetrieved(Event, frozen=True, kw_only=True, tag="call.retrieved"):
 
 
 class CallReleased(Event, frozen=True, kw_only=True, tag="call.released"):
-    """An established call ended for ``agent``/``dn``."""
+    """An established call ended for ``agent``/``dn``; ``talk_ms`` is the answer → release
+    time the platform reports."""
 
     call: CallIdRef
     agent: AgentIdRef | None = None
     dn: DnIdRef | None = None
     queue: QueueIdRef | None = None
     by: ReleasedBy | None = None
+    talk_ms: DurationMs | None = None
     REFERENCES = ("call", "agent", "dn", "queue")
 
 
 class CallAbandoned(Event, frozen=True, kw_only=True, tag="call.abandoned"):
-    """The caller hung up while waiting in ``queue`` (or while it rang, before an answer)."""
+    """The caller hung up while waiting in ``queue`` (or while it rang, before an answer);
+    ``wait_ms`` is the wait the platform reports."""
 
     call: CallIdRef
     queue: QueueIdRef
+    wait_ms: DurationMs | None = None
     REFERENCES = ("call", "queue")
 
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 
 from wallboard.core.errors import InvalidInput
-from wallboard.core.events import Direction, Media
+from wallboard.core.events import Direction, DiversionCause, Media, RefusalReason
 
 
 class ObjectType(enum.StrEnum):
@@ -166,6 +166,15 @@ class ServiceLevelType(enum.StrEnum):
     ANSWERED_ONLY = "answered_only"
 
 
+class Durations(enum.StrEnum):
+    """Which durations an action statistic counts (waits, talk and ring times)."""
+
+    MEASURED = "measured"  # between the events' timestamps
+    # As the platform reported them on the event (queue_log's waittime, calltime, ringtime);
+    # measured where the event carries none.
+    REPORTED = "reported"
+
+
 class Attribution(enum.StrEnum):
     """Which instant places an outcome in an interval."""
 
@@ -241,13 +250,17 @@ class Filter(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Restricts what is counted. ``media`` defaults to voice for agent statuses; ``skill``
     matches the attached-data key ``skill``, or when the contact carries none the configured
     skill of the ACD queue it entered last; ``data`` requires every key to have its value;
-    ``reasons`` are not-ready reasons (``unspecified`` matches a not-ready without reason)."""
+    ``reasons`` are not-ready reasons (``unspecified`` matches a not-ready without reason);
+    ``refusal_reasons`` keep the ``refused`` actions of these reasons and ``diversion_causes``
+    the ``diverted`` actions of these causes (other actions of the mask are not filtered)."""
 
     media: tuple[Media, ...] = ()
     direction: tuple[Direction, ...] = ()
     skill: str | None = None
     data: dict[str, str] = {}
     reasons: tuple[str, ...] = ()  # not-ready reasons, for agent status masks
+    refusal_reasons: tuple[RefusalReason, ...] = ()
+    diversion_causes: tuple[DiversionCause, ...] = ()
 
     @property
     def contact_filtered(self) -> bool:
@@ -278,6 +291,7 @@ class StatisticDefinition(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     time_range: TimeRange | None = None
     filter: Filter = Filter()
     attribution: Attribution = Attribution.COMPLETED
+    durations: Durations = Durations.MEASURED
     # Default: True for statuses (time so far counts), False for actions (count on completion).
     in_progress: bool | None = None
     # "reason": a TotalTime of [not_ready] read as a mapping reason → ms instead of one number.
@@ -413,6 +427,18 @@ def check_definition(index: int, d: StatisticDefinition) -> None:
                     "in_progress",
                     f"{word!r} has no form in progress; only {sorted(capable)} do",
                 )
+    for field, action, values in (
+        ("filter.refusal_reasons", "refused", d.filter.refusal_reasons),
+        ("filter.diversion_causes", "diverted", d.filter.diversion_causes),
+    ):
+        if values and (
+            action not in (*d.mask, *d.denominator_mask) or d.category is Category.SERVICE_FACTOR
+        ):
+            raise _fail(index, d.id, field, f"filters {action!r} actions: the mask must count them")
+    if d.durations is Durations.REPORTED and (is_status or d.category in CURRENT_CATEGORIES):
+        raise _fail(
+            index, d.id, "durations", "platforms report durations of actions, not of statuses"
+        )
     if d.breakdown is not None and (
         d.category is not Category.TOTAL_TIME or d.mask != ("not_ready",)
     ):

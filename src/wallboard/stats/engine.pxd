@@ -70,22 +70,25 @@ cdef extern from *:
         PyObject *call, *data, *direction, *point, *queue;
     } wb_CallQueued;
     typedef struct { wb_Event __pyx_base; PyObject *call, *queue, *reason; } wb_CallRefused;
-    typedef struct { wb_Event __pyx_base; PyObject *call, *queue, *target; } wb_CallDiverted;
+    typedef struct {
+        wb_Event __pyx_base;
+        PyObject *call, *cause, *queue, *target, *wait_ms;
+    } wb_CallDiverted;
     typedef struct {
         wb_Event __pyx_base;
         PyObject *agent, *call, *direction, *dn, *queue;
     } wb_CallRinging;
     typedef struct {
         wb_Event __pyx_base;
-        PyObject *agent, *call, *direction, *dn, *queue;
+        PyObject *agent, *call, *direction, *dn, *queue, *ring_ms, *wait_ms;
     } wb_CallEstablished;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *call, *dn; } wb_CallHeld;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *call, *dn; } wb_CallRetrieved;
     typedef struct {
         wb_Event __pyx_base;
-        PyObject *agent, *by, *call, *dn, *queue;
+        PyObject *agent, *by, *call, *dn, *queue, *talk_ms;
     } wb_CallReleased;
-    typedef struct { wb_Event __pyx_base; PyObject *call, *queue; } wb_CallAbandoned;
+    typedef struct { wb_Event __pyx_base; PyObject *call, *queue, *wait_ms; } wb_CallAbandoned;
     typedef struct {
         wb_Event __pyx_base;
         PyObject *agent, *call, *kind, *target;
@@ -178,7 +181,7 @@ cdef extern from *:
     ctypedef class wallboard.core.events.CallDiverted(Event) [
         object wb_CallDiverted, check_size error
     ]:
-        cdef object call, queue, target
+        cdef object call, cause, queue, target, wait_ms
     ctypedef class wallboard.core.events.CallRinging(Event) [
         object wb_CallRinging, check_size error
     ]:
@@ -186,7 +189,7 @@ cdef extern from *:
     ctypedef class wallboard.core.events.CallEstablished(Event) [
         object wb_CallEstablished, check_size error
     ]:
-        cdef object agent, call, direction, dn, queue
+        cdef object agent, call, direction, dn, queue, ring_ms, wait_ms
     ctypedef class wallboard.core.events.CallHeld(Event) [object wb_CallHeld, check_size error]:
         cdef object agent, call, dn
     ctypedef class wallboard.core.events.CallRetrieved(Event) [
@@ -196,11 +199,11 @@ cdef extern from *:
     ctypedef class wallboard.core.events.CallReleased(Event) [
         object wb_CallReleased, check_size error
     ]:
-        cdef object agent, by, call, dn, queue
+        cdef object agent, by, call, dn, queue, talk_ms
     ctypedef class wallboard.core.events.CallAbandoned(Event) [
         object wb_CallAbandoned, check_size error
     ]:
-        cdef object call, queue
+        cdef object call, queue, wait_ms
     ctypedef class wallboard.core.events.CallTransferred(Event) [
         object wb_CallTransferred, check_size error
     ]:
@@ -284,7 +287,8 @@ cdef ContactState _vq_contact(TenantState state, call, interaction)
 cdef class Sub(Tally):
     cdef public FixedWindows windows
     cdef public object filter
-    cdef public bint entered
+    cdef public bint entered, reported
+    cdef public dict causes
 
     @cython.locals(windows=FixedWindows)
     cdef inline Py_ssize_t _at(self, long long when) except? -2
@@ -296,7 +300,7 @@ cdef class ActionSub(Sub):
     cdef public long long lo, hi
 
     @cython.locals(
-        cells=cython.p_longlong, at=Py_ssize_t, low=cython.longlong,
+        cells=cython.p_longlong, at=Py_ssize_t, low=cython.longlong, causes=dict,
     )
     cpdef hit(self, kind, long long t, long long entered_t, long long dur, contact)
 
@@ -480,7 +484,10 @@ cdef class StatisticsEngine:
         contents=QueueContents, routes=Routes, waiting=dict, in_progress=dict,
         entered=cython.longlong,
     )
-    cdef _leave_queue(self, tenant, TenantState state, ContactState contact, kind, long long ts)
+    cdef _leave_queue(
+        self, tenant, TenantState state, ContactState contact, kind, long long ts,
+        long long reported=*,
+    )
 
     @cython.locals(contents=QueueContents, nodes=tuple, in_progress=dict, routes=Routes)
     cdef _end_contact(self, tenant, TenantState state, ContactState contact)
@@ -490,7 +497,7 @@ cdef class StatisticsEngine:
     @cython.locals(leg=Leg, agent=AgentState, ms=MediaState)
     cdef _drop_leg(
         self, tenant, TenantState state, ContactState contact, agent_id, long long ts,
-        bint completed,
+        bint completed, long long talk_ms=*,
     )
 
     @cython.locals(leg=Leg, ms=MediaState)
@@ -520,7 +527,7 @@ cdef class StatisticsEngine:
         entered=cython.longlong, ring=cython.longlong,
     )
     cdef _on_call_established(self, tenant, TenantState state, CallEstablished e)
-    @cython.locals(call=ContactState, leg=Leg)
+    @cython.locals(call=ContactState, leg=Leg, talk=cython.longlong)
     cdef _on_call_released(self, tenant, TenantState state, CallReleased e)
     @cython.locals(agent=AgentState)
     cdef _on_queues(self, tenant, TenantState state, AgentQueuesChanged e)
@@ -531,7 +538,7 @@ cdef class StatisticsEngine:
     @cython.locals(agent=AgentState, node=Node)
     cdef _dnd(self, tenant, TenantState state, agent_id, long long ts, bint on)
     cdef _on_capacity(self, tenant, TenantState state, AgentCapacity e)
-    @cython.locals(call=ContactState)
+    @cython.locals(call=ContactState, routes=Routes)
     cdef _on_call_refused(self, tenant, TenantState state, CallRefused e)
     @cython.locals(call=ContactState)
     cdef _on_call_diverted(self, tenant, TenantState state, CallDiverted e)

@@ -38,6 +38,7 @@ from wallboard.stats.definitions import (
     Attribution,
     Category,
     DefinitionSet,
+    Durations,
     Filter,
     ObjectType,
     QueueAction,
@@ -101,14 +102,21 @@ else:
     except ImportError:  # running as Python without Cython
         from wallboard.stats import _shadow as cython
 
-SNAPSHOT_VERSION: Final = 5
+SNAPSHOT_VERSION: Final = 6
 _ALL_MEDIA: Final = tuple(m.value for m in ev.Media)
 # Enum members in events → their values as plain strings. The engine's dictionaries are keyed by
 # plain strings: a StrEnum member as a key is compared through the generic (slower) path, and
 # makes a dictionary holding it slower for every key; ``.value`` is a Python-level property.
 _PLAIN: Final[dict[object, str]] = {
     member: member.value
-    for kind in (ev.Media, ev.Direction, ev.QueueKind, ev.VirtualQueueExit)
+    for kind in (
+        ev.Media,
+        ev.Direction,
+        ev.QueueKind,
+        ev.VirtualQueueExit,
+        ev.RefusalReason,
+        ev.DiversionCause,
+    )
     for member in kind
 }
 # The event classes compared on every event (compiled, C globals: ``ev.X`` is a module attribute
@@ -290,7 +298,7 @@ class Sub(Tally):
     compiled, the cells it holds in itself (``Tally.local``) — where a subscription beside its
     tally cost a cache miss for each, one after the other, at scale."""
 
-    __slots__ = ("entered", "filter", "windows")
+    __slots__ = ("causes", "entered", "filter", "reported", "windows")
 
     def __init__(
         self, tally: Tally, windows: FixedWindows | None, f: Filter | None, entered: bool
@@ -301,6 +309,10 @@ class Sub(Tally):
         self.windows = windows
         self.filter = f
         self.entered = entered
+        # Fact kind → the refusal reasons or diversion causes it counts (None: all of every kind).
+        self.causes: dict[str, frozenset[str]] | None = None
+        # Whether durations are the platform's (``ContactState.reported``) where it gave one.
+        self.reported = False
 
     @property
     def tally(self) -> Tally:
@@ -351,6 +363,13 @@ class ActionSub(Sub):
     ) -> None:
         if self.filter is not None and not _contact_matches(self.filter, contact):
             return
+        causes = self.causes
+        if causes is not None:
+            allowed = causes.get(kind)
+            if allowed is not None and (contact is None or contact.cause not in allowed):
+                return
+        if self.reported and contact is not None and contact.reported >= 0:
+            dur = contact.reported
         at = self._at(entered_t if self.entered else t)
         if at < 0:
             return
@@ -389,6 +408,8 @@ class ServiceSub(Sub):
     ) -> None:
         if self.filter is not None and not _contact_matches(self.filter, contact):
             return
+        if self.reported and contact is not None and contact.reported >= 0:
+            dur = contact.reported
         cells = self.cells
         if _same(kind, "entered"):
             at = self._at(t)
@@ -1601,6 +1622,7 @@ class StatisticsEngine:
         ts: int,
     ) -> None:
         if contact.queue is not None:
+            contact.cause = "routed"  # it moved on to another queue
             self._leave_queue(tenant, state, contact, "diverted", ts)
         contact.queue, contact.queue_type, contact.entered = queue, object_type, ts
         routes = self._queue_routes(tenant, object_type, queue)
@@ -1622,8 +1644,16 @@ class StatisticsEngine:
         self._fact_on(routes, media, "entered", ts, ts, 0, contact)
 
     def _leave_queue(
-        self, tenant: str, state: TenantState, contact: ContactState, kind: str, ts: int
+        self,
+        tenant: str,
+        state: TenantState,
+        contact: ContactState,
+        kind: str,
+        ts: int,
+        reported: int = -1,
     ) -> None:
+        """The contact leaves the queue it waits in (``kind``: answered, abandoned…);
+        ``reported`` is the wait the platform reported, -1 if none."""
         queue, object_type, entered = contact.queue, contact.queue_type, contact.entered
         if queue is None:
             return
@@ -1647,7 +1677,9 @@ class StatisticsEngine:
             contact.answered_from, contact.answered_type = queue, object_type
             contact.answered_entered, contact.answered_at = entered, ts
             contact.answered_in, contact.answered_routes = contents, routes
+        contact.reported = reported
         self._fact_on(routes, contact.media, kind, ts, entered, ts - entered, contact)
+        contact.reported = -1
 
     def _answered_routes(self, tenant: str, contact: ContactState) -> Routes:
         """The routes of the queue the contact was answered from (``answered_from``)."""
@@ -1684,7 +1716,10 @@ class StatisticsEngine:
         ts: int,
         *,
         completed: bool,
+        talk_ms: int = -1,
     ) -> None:
+        """The agent's leg of the contact ends (``completed``: released, not missed);
+        ``talk_ms`` is the talk time the platform reported, -1 if none."""
         leg = contact.legs.pop(agent_id, None)
         if leg is None:
             return
@@ -1700,6 +1735,7 @@ class StatisticsEngine:
         if leg.answered >= 0:
             if completed:
                 talk = ts - leg.answered
+                contact.reported = talk_ms
                 self._agent_action(
                     tenant, agent_id, agent, media, "released", ts, entered, talk, contact
                 )
@@ -1713,6 +1749,7 @@ class StatisticsEngine:
                         talk,
                         contact,
                     )
+                contact.reported = -1
         elif contact.direction != "outbound":
             # An outbound call that rang and ended unanswered was the agent's own attempt,
             # not a call the agent missed.
@@ -1763,14 +1800,24 @@ class StatisticsEngine:
         if call is not None and call.queue == e.queue:
             self._anomaly("refused_while_queued")
             return
-        self._queue_action(tenant, "queue", e.queue, "voice", "refused", e.ts, e.ts, 0, call)
+        routes = self._queue_routes(tenant, "queue", e.queue)
+        if call is None:
+            # Turned away at the door, the call is not kept; for the statistics' filters it is
+            # what it would have been queued as: inbound, with the queue's skill.
+            call = ContactState("voice", "inbound")
+            call.id = e.call
+            call.skill = routes.skill
+        call.cause = _PLAIN[e.reason]
+        self._action_on(routes, "voice", "refused", e.ts, e.ts, 0, call)
 
     def _on_call_diverted(self, tenant: str, state: TenantState, e: ev.CallDiverted) -> None:
         call = state.calls.get(e.call)
         if call is None or call.queue != e.queue:
             self._anomaly("diverted_not_queued")
             return
-        self._leave_queue(tenant, state, call, "diverted", e.ts)
+        cause, wait = e.cause, e.wait_ms
+        call.cause = None if cause is None else _PLAIN[cause]
+        self._leave_queue(tenant, state, call, "diverted", e.ts, -1 if wait is None else wait)
         if not call.legs:
             # Sent to a target outside our view: forget it (a later call.queued starts anew).
             self._end_contact(tenant, state, call)
@@ -1805,7 +1852,8 @@ class StatisticsEngine:
                 self._anomaly("established_twice")
                 return
         if call.queue is not None:
-            self._leave_queue(tenant, state, call, "answered", ts)
+            wait = e.wait_ms
+            self._leave_queue(tenant, state, call, "answered", ts, -1 if wait is None else wait)
         elif e.queue is not None and call.answered_from is None:
             self._anomaly("established_not_queued")
         if call.answered_at < 0:
@@ -1821,7 +1869,10 @@ class StatisticsEngine:
         leg.answered = ts
         entered = call.answered_entered if call.answered_entered >= 0 else ts
         ring = ts - leg.rang if leg.rang >= 0 else 0
+        ring_ms = e.ring_ms
+        call.reported = -1 if ring_ms is None else ring_ms
         self._agent_action(tenant, agent_id, agent, "voice", "answered", ts, entered, ring, call)
+        call.reported = -1
 
     def _on_call_held(self, tenant: str, state: TenantState, e: ev.CallHeld) -> None:
         call = state.calls.get(e.call)
@@ -1849,6 +1900,7 @@ class StatisticsEngine:
 
     def _on_call_released(self, tenant: str, state: TenantState, e: ev.CallReleased) -> None:
         call_id, agent, ts = e.call, e.agent, e.ts
+        talk = -1 if e.talk_ms is None else e.talk_ms
         calls = state.calls
         call = calls.get(call_id)
         if call is None:
@@ -1861,12 +1913,15 @@ class StatisticsEngine:
                 return
             # A leg released while still ringing (an unanswered outbound call, or a ring the
             # agent did not answer) ends without talk; the agent must not stay "ringing".
-            self._drop_leg(tenant, state, call, agent, ts, completed=leg.answered >= 0)
+            self._drop_leg(
+                tenant, state, call, agent, ts, completed=leg.answered >= 0, talk_ms=talk
+            )
         else:
             for agent_id in list(call.legs):
-                self._drop_leg(tenant, state, call, agent_id, ts, completed=True)
+                self._drop_leg(tenant, state, call, agent_id, ts, completed=True, talk_ms=talk)
         if call.queue is not None and agent is None:
             self._anomaly("released_while_queued")
+            call.cause = None
             self._leave_queue(tenant, state, call, "diverted", ts)
         if not call.legs and call.queue is None:
             self._end_contact(tenant, state, call)
@@ -1879,7 +1934,8 @@ class StatisticsEngine:
             return
         if call.queue != e.queue:
             self._anomaly("abandoned_from_other_queue")
-        self._leave_queue(tenant, state, call, "abandoned", e.ts)
+        wait = e.wait_ms
+        self._leave_queue(tenant, state, call, "abandoned", e.ts, -1 if wait is None else wait)
         for agent_id in list(call.legs):
             self._drop_leg(tenant, state, call, agent_id, e.ts, completed=False)
         self._end_contact(tenant, state, call)
@@ -2215,6 +2271,16 @@ class StatisticsEngine:
                 hi = hi if d.time_range.to_s is None else round(d.time_range.to_s * 1000)
             sub = ActionSub(tally, windows, f, entered, lo, hi)
             kinds = tuple(dict.fromkeys((*d.mask, *d.denominator_mask)))
+            causes = {
+                sys.intern(kind): frozenset(map(str, values))
+                for kind, values in (
+                    ("refused", d.filter.refusal_reasons),
+                    ("diverted", d.filter.diversion_causes),
+                )
+                if values
+            }
+            sub.causes = causes or None
+        sub.reported = d.durations is Durations.REPORTED
         for media in [m.value for m in d.filter.media] or _ALL_MEDIA:
             by_kind = list(node.actions.get(media, _NO_FACTS))
             for kind in kinds:
@@ -3024,6 +3090,7 @@ def _spec(d: StatisticDefinition) -> str:
         d.profile,
         d.filter,
         d.attribution.value,
+        d.durations.value,
         d.time_range,
         # The service-level type only changes how the cell is read: all types with the same
         # threshold share one tally.

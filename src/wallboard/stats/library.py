@@ -14,6 +14,7 @@ from wallboard.stats.definitions import (
     AgentStatus,
     Category,
     DefinitionSet,
+    Durations,
     EverGrowing,
     Growing,
     ObjectType,
@@ -96,6 +97,12 @@ def _counts_text(d: StatisticDefinition) -> str:
             "voice" if d.is_status and d.mask[0] in STATUS_WORDS_OF_AGENTS else "all media"
         )
         text = f"{d.category.value} of {', '.join(d.mask)} ({media})"
+        if d.filter.refusal_reasons:
+            text += ", refused for " + " or ".join(d.filter.refusal_reasons)
+        if d.filter.diversion_causes:
+            text += ", diverted for " + " or ".join(d.filter.diversion_causes)
+        if d.durations is Durations.REPORTED:
+            text += ", durations as the platform reports them"
         if d.time_range is not None:
             upper = "∞" if d.time_range.to_s is None else f"{d.time_range.to_s:g}"
             text += f" within {d.time_range.from_s:g} to {upper} s"

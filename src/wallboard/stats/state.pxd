@@ -31,8 +31,9 @@ cdef class QueueContents:
 
 cdef class ContactState:
     cdef public object media, direction, queue, queue_type, answered_from, answered_type, skill
+    cdef public object cause
     cdef public dict data, legs
-    cdef public long long entered, answered_entered, answered_at
+    cdef public long long entered, answered_entered, answered_at, reported
     cdef public QueueContents waiting_in, answered_in
     cdef public object id
     cdef public object waiting_routes, answered_routes

@@ -216,6 +216,7 @@ class ContactState:
         "answered_in",
         "answered_routes",
         "answered_type",
+        "cause",
         "data",
         "direction",
         "entered",
@@ -224,6 +225,7 @@ class ContactState:
         "media",
         "queue",
         "queue_type",
+        "reported",
         "skill",
         "waiting_in",
         "waiting_routes",
@@ -245,6 +247,9 @@ class ContactState:
         # Configured skill of the last ACD queue entered, for skill filters when the contact's
         # attached data carries no ``skill``.
         skill: str | None = None,
+        # The reason of its latest refusal or the cause of its latest diversion (their
+        # statistics filter on it).
+        cause: str | None = None,
     ) -> None:
         self.media = media
         self.direction = direction
@@ -258,6 +263,10 @@ class ContactState:
         self.answered_at = answered_at
         self.legs = {} if legs is None else legs
         self.skill = skill
+        self.cause = cause
+        # While the engine counts a fact of the contact: the duration the platform reported
+        # for it (-1: none), for statistics on reported durations. Not state: -1 between events.
+        self.reported = -1
         # Not state (see the module's docstring): the contents and the engine's routes of the
         # queue it waits in and of the one that answered it.
         self.waiting_in: QueueContents | None = None
@@ -281,13 +290,14 @@ class ContactState:
             self.answered_at,
             {agent: leg.state() for agent, leg in self.legs.items()},
             self.skill,
+            self.cause,
         ]
 
     @classmethod
     def from_state(cls, values: list[Any]) -> ContactState:
         fields = list(values)
-        if len(fields) != 12:
-            raise ValueError(f"a contact's state has 12 fields, not {len(fields)}")
+        if len(fields) != 13:
+            raise ValueError(f"a contact's state has 13 fields, not {len(fields)}")
         fields[10] = {agent: Leg(*leg) for agent, leg in fields[10].items()}  # legs
         return cls(*fields)
 
