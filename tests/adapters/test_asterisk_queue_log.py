@@ -25,6 +25,7 @@ from wallboard.adapters.base import Location, line
 from wallboard.core.clock import SystemClock
 from wallboard.core.codec import decode_event, encode
 from wallboard.core.events import (
+    AgentAfterCallWork,
     AgentLogin,
     AgentLogout,
     AgentNotReady,
@@ -34,15 +35,19 @@ from wallboard.core.events import (
     CallDiverted,
     CallEstablished,
     CallQueued,
+    CallRefused,
     CallReleased,
     CallTransferred,
+    DiversionCause,
     Event,
+    RefusalReason,
     ReleasedBy,
     TransferKind,
 )
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "adapters"
 SCENARIOS = FIXTURES / "queue_log_scenarios.log"
+WAZO = FIXTURES / "queue_log_wazo_scenarios.log"
 DOC = FIXTURES / "asterisk-documentation__docs__Operation__Logging__Queue-Logs.md"
 
 
@@ -401,3 +406,166 @@ def test_engine_statistics_match_the_numbers_the_queue_log_carries() -> None:
     assert support["queue.asa"] == 1000 * sum(holdtimes) / len(holdtimes)  # 4.4 s
     assert support["queue.average_abandon_time"] == 1000 * sum(waits) / len(waits)
     assert anomalies == {}
+
+
+# --- beyond the reference: refusals, diversions on load, wrap-up, member NONE, date-times ------
+
+
+def _hour_ms(hour: int, minute: int = 0, second: int = 0) -> int:
+    import datetime as dt
+
+    moment = dt.datetime(2012, 7, 1, hour, minute, second, tzinfo=dt.UTC)
+    return int(moment.timestamp()) * 1000
+
+
+def test_refusals_and_load_diversions_are_mapped_with_their_reason_and_cause() -> None:
+    events, translator = translate_file(WAZO)
+    assert translator.bad.total == 0, translator.bad.by_reason
+    refused = {e.call: e.reason for e in events if isinstance(e, CallRefused)}
+    assert refused == {
+        "closed_1": RefusalReason.CLOSED,
+        "full_1": RefusalReason.FULL,
+        "joinempty_1": RefusalReason.JOIN_EMPTY,
+        "joinunavail_1": RefusalReason.JOIN_UNAVAILABLE,
+        "full_2": RefusalReason.FULL,
+        "full_3": RefusalReason.FULL,
+    }
+    diverted = {e.call: (e.cause, e.wait_ms) for e in events if isinstance(e, CallDiverted)}
+    assert diverted == {
+        "ratio_1": (DiversionCause.CALLS_PER_AGENT, None),
+        "holdtime_1": (DiversionCause.EXPECTED_WAIT, None),
+        "leave_1": (DiversionCause.LEAVE_EMPTY, 30_000),
+        "timeout_1": (DiversionCause.TIMEOUT, 60_000),
+    }
+    # Diverted on load before joining: the queue received the call and sent it on at once.
+    ratio = [e for e in events if getattr(e, "call", None) == "ratio_1"]
+    assert [type(e) for e in ratio] == [CallQueued, CallDiverted]
+    assert ratio[0].ts == ratio[1].ts
+    assert translator.calls == {}
+
+
+def test_the_durations_a_line_reports_are_on_the_events() -> None:
+    events, _ = translate_file(WAZO)
+    connect = next(e for e in events if isinstance(e, CallEstablished) and e.agent)
+    assert (connect.wait_ms, connect.ring_ms) == (7_000, 2_000)
+    complete = next(e for e in events if isinstance(e, CallReleased) and e.agent)
+    assert complete.talk_ms == 60_000
+    scenario, _ = translate_file(SCENARIOS)
+    abandon = next(e for e in scenario if isinstance(e, CallAbandoned))
+    assert abandon.wait_ms == 5_000
+    transfer = next(e for e in scenario if isinstance(e, CallReleased) and e.call == "1700000240.9")
+    assert transfer.talk_ms == 58_000
+    key = next(e for e in scenario if isinstance(e, CallDiverted) and e.target == "key:5")
+    assert (key.cause, key.wait_ms) == (DiversionCause.KEY, 10_000)
+
+
+def test_a_duration_that_is_none_loses_only_itself() -> None:
+    translator = QueueLogTranslator(tenant="t1")
+    translator.translate("1700000010|c1|q|NONE|ENTERQUEUE||1|1", line(1))
+    [event] = translator.translate("1700000015|c1|q|PJSIP/bob|CONNECT|soon|x|2", line(2))
+    assert isinstance(event, CallEstablished)
+    assert (event.wait_ms, event.ring_ms) == (None, 2_000)
+    assert translator.stats.notes["bad_duration"] == 1
+    assert translator.bad.total == 0
+
+
+def test_connect_and_complete_of_member_none_are_answered_by_an_unknown_member() -> None:
+    events, translator = translate_file(WAZO)
+    ghost = [e for e in events if getattr(e, "call", None) == "ghost_1"]
+    assert [type(e) for e in ghost] == [CallQueued, CallEstablished, CallReleased]
+    assert ghost[1].agent is None
+    assert ghost[1].wait_ms == 4_000
+    assert ghost[2].agent is None
+    assert ghost[2].talk_ms == 60_000
+    assert translator.stats.notes["connect_without_member"] == 1
+
+
+def test_wrapup_is_after_call_work_until_its_time_is_over() -> None:
+    events, _ = translate_file(WAZO)
+    agent = [e for e in events if getattr(e, "agent", None) == "Agent/1001"]
+    acw = next(e for e in agent if isinstance(e, AgentAfterCallWork))
+    assert acw.call == "answered_1"
+    assert acw.ts == _hour_ms(8, 3, 7)
+    # The ready comes with the first line after the 15 s are over, at the instant they are.
+    ready = [e for e in agent if isinstance(e, AgentReady)][-1]
+    assert ready.ts == _hour_ms(8, 3, 22)
+    assert events.index(ready) < events.index(
+        next(e for e in events if getattr(e, "call", None) == "ghost_1")
+    )
+    # A pause before the end cancels it; a file that ends first ends it on time.
+    translator = QueueLogTranslator(tenant="t1")
+    translator.translate("1700000000|c1|q|Agent/1|WRAPUPSTART|30", line(1))
+    paused = translator.translate("1700000010|NONE|q|Agent/1|PAUSE|Lunch", line(2))
+    assert [type(e) for e in paused] == [AgentNotReady]
+    assert translator.finish() == []
+    translator.translate("1700000100|c2|q|Agent/1|WRAPUPSTART|30", line(3))
+    saved = translator.snapshot()
+    restarted = QueueLogTranslator(tenant="t1")
+    restarted.restore(saved)
+    [end] = restarted.finish()
+    assert isinstance(end, AgentReady)
+    assert end.ts == 1_700_000_130_000
+
+
+def test_date_times_are_cut_to_the_millisecond_never_rounded() -> None:
+    import datetime as dt
+
+    events, _ = translate_file(WAZO)
+    full_2 = next(e for e in events if getattr(e, "call", None) == "full_2")
+    assert full_2.ts == _hour_ms(9) - 1  # 08:59:59.999, in the 08:00 hour
+    record = row_to_record(
+        {
+            "time": dt.datetime(2012, 7, 1, 8, 59, 59, 999_999),
+            "callid": "c",
+            "queuename": "q",
+            "agent": "NONE",
+            "event": "FULL",
+        }
+    )
+    assert record.ts_ms == _hour_ms(9) - 1
+    text_row = {"time": "2012-07-01 08:59:59.999999", "event": "FULL"}
+    assert row_to_record(text_row).ts_ms == _hour_ms(9) - 1
+
+
+def test_engine_counts_received_calls_by_outcome_reason_and_cause() -> None:
+    """Every call the queue received is in exactly one outcome: answered, diverted by cause,
+    refused by reason; the 08:59:59.999999 refusal is in the 08:00 hour."""
+    from wallboard.stats import decode_definitions
+    from wallboard.stats.library import standard_library
+    from wallboard.stats.replay import replay
+
+    events, _ = translate_file(WAZO)
+    library = standard_library()
+    result, anomalies = replay(events, library, at_ms=_hour_ms(9, 30))
+    q = result["t1"]["queue"]["q01"]
+    assert anomalies == {}
+    assert q["queue.offered"] == 12  # 6 entered + 6 refused
+    assert q["queue.entered"] == 6
+    assert q["queue.answered"] == 2
+    assert q["queue.diverted"] == 4
+    assert q["queue.refused_closed"] == 1
+    assert q["queue.refused_full"] == 3
+    assert q["queue.refused_no_agents"] == 2
+    assert q["queue.diverted_on_load"] == 2
+    assert q["queue.diverted_timeout"] == 1
+    assert q["queue.diverted_no_agents"] == 1
+    agent = result["t1"]["agent"]["Agent/1001"]
+    assert agent["agent.acw_time"] == 15_000
+    hourly = decode_definitions(
+        [
+            {
+                "id": "queue.full_this_hour",
+                "object": "queue",
+                "category": "TotalNumber",
+                "mask": ["refused"],
+                "filter": {"refusal_reasons": ["full"]},
+                "profile": {"kind": "selection", "interval_min": 60},
+            }
+        ]
+    )
+    # Read as a live board would, with the events up to the instant read.
+    cut = _hour_ms(9) - 1
+    before, _ = replay([e for e in events if e.ts <= cut], hourly, at_ms=cut)
+    after, _ = replay(events, hourly, at_ms=_hour_ms(9))
+    assert before["t1"]["queue"]["q01"]["queue.full_this_hour"] == 2
+    assert after["t1"]["queue"]["q01"]["queue.full_this_hour"] == 1

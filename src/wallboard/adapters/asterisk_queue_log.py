@@ -4,7 +4,11 @@ Format (Asterisk documentation, "Queue Logs"): ``epoch|callid|queue|member|VERB|
 line per fact. The epoch is read as described in :mod:`wallboard.adapters.timestamps` (seconds
 in practice); a realtime table's ``time`` column (a date-time without zone) is read in the
 configured time zone. The mapping of every verb is in ``docs/adapters.md`` and in
-:data:`VERB_MAPPING`.
+:data:`VERB_MAPPING`: the verbs of the Asterisk documentation, those app_queue also writes
+(``FULL``, ``JOINEMPTY``, ``JOINUNAVAIL``) and those of Wazo (``CLOSED``, ``DIVERT_CA_RATIO``,
+``DIVERT_HOLDTIME``, ``LEAVEEMPTY``, ``WRAPUPSTART``). The durations a line reports (waittime,
+holdtime, ringtime, calltime, in seconds) go on the events as ``wait_ms``, ``ring_ms`` and
+``talk_ms``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final
 
 from wallboard.adapters.base import (
+    MAX_TS_MS,
     BadRecord,
     Draft,
     Location,
@@ -28,10 +33,11 @@ from wallboard.adapters.base import (
     line,
     optional_name,
 )
-from wallboard.adapters.timestamps import UTC, any_to_ms, datetime_to_ms
+from wallboard.adapters.timestamps import UTC, any_to_ms, datetime_to_ms, moment_to_ms
 from wallboard.core.clock import Clock
 from wallboard.core.errors import ConfigError
 from wallboard.core.events import (
+    AgentAfterCallWork,
     AgentLogin,
     AgentLogout,
     AgentNotReady,
@@ -41,9 +47,12 @@ from wallboard.core.events import (
     CallDiverted,
     CallEstablished,
     CallQueued,
+    CallRefused,
     CallReleased,
     CallTransferred,
+    DiversionCause,
     Event,
+    RefusalReason,
     ReleasedBy,
     TransferKind,
 )
@@ -53,17 +62,29 @@ logger = logging.getLogger(__name__)
 
 VERB_MAPPING: Final[Mapping[str, str]] = {
     "ENTERQUEUE": "call.queued",
-    "CONNECT": "call.established",
-    "COMPLETECALLER": "call.released (by caller)",
-    "COMPLETEAGENT": "call.released (by agent)",
-    "ABANDON": "call.abandoned",
-    "EXITWITHTIMEOUT": "call.diverted (target 'timeout')",
-    "EXITEMPTY": "call.diverted (target 'empty')",
-    "EXITWITHKEY": "call.diverted (target 'key:<key>')",
+    "CONNECT": "call.established (wait_ms, ring_ms; member NONE: no agent)",
+    "COMPLETECALLER": "call.released (by caller, talk_ms; member NONE: no agent)",
+    "COMPLETEAGENT": "call.released (by agent, talk_ms; member NONE: no agent)",
+    "ABANDON": "call.abandoned (wait_ms)",
+    "EXITWITHTIMEOUT": "call.diverted (cause timeout, target 'timeout', wait_ms)",
+    "EXITEMPTY": "call.diverted (cause leave_empty, target 'empty', wait_ms)",
+    "EXITWITHKEY": "call.diverted (cause key, target 'key:<key>', wait_ms)",
+    "LEAVEEMPTY": "call.diverted (cause leave_empty, target 'empty', wait_ms) — Wazo",
+    "FULL": "call.refused (reason full)",
+    "JOINEMPTY": "call.refused (reason join_empty)",
+    "JOINUNAVAIL": "call.refused (reason join_unavailable)",
+    "CLOSED": "call.refused (reason closed) — Wazo, outside opening hours",
+    "DIVERT_CA_RATIO": (
+        "call.queued + call.diverted (cause calls_per_agent, target 'divert_ca_ratio') — Wazo"
+    ),
+    "DIVERT_HOLDTIME": (
+        "call.queued + call.diverted (cause expected_wait, target 'divert_holdtime') — Wazo"
+    ),
     "TRANSFER": "call.transferred (blind, '<exten>@<context>') + call.released (by agent)",
     "BLINDTRANSFER": "call.transferred (blind, '<exten>@<context>') + call.released (by agent)",
     "ATTENDEDTRANSFER": "call.transferred (consult, '<method>:<data>') + call.released (by agent)",
-    "AGENTDUMP": "call.diverted (target 'agent_dump')",
+    "AGENTDUMP": "call.diverted (cause agent_dump, target 'agent_dump')",
+    "WRAPUPSTART": ("agent.acw, then agent.ready when its wrap-up time (seconds) is over — Wazo"),
     "SYSCOMPAT": "call.released (by system)",
     "AGENTLOGIN": "agent.login (dn = channel)",
     "AGENTCALLBACKLOGIN": "agent.login (dn = exten@context)",
@@ -84,7 +105,22 @@ VERB_MAPPING: Final[Mapping[str, str]] = {
 
 _SYSTEM_VERBS: Final = frozenset({"QUEUESTART", "CONFIGRELOAD", "RINGNOANSWER", "RINGCANCELED"})
 _NO_CALL: Final = frozenset({"", "NONE", "REALTIME"})
+# Verbs that set a member's state: a wrap-up still running for it ends with them, not on time.
+_AGENT_STATE_VERBS: Final = frozenset(
+    {
+        "CONNECT",
+        "PAUSE",
+        "PAUSEALL",
+        "UNPAUSE",
+        "UNPAUSEALL",
+        "AGENTLOGOFF",
+        "AGENTCALLBACKLOGOFF",
+        "REMOVEMEMBER",
+        "WRAPUPSTART",
+    }
+)
 MAX_LINE: Final = 8192
+_MAX_SECONDS: Final = 1_000_000_000  # a reported duration beyond this is not one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,6 +184,8 @@ class QueueLogTranslator(TranslatorBase):
         self.max_open_calls = max_open_calls
         self.calls: dict[str, _Call] = {}
         self.membership = QueueMembership()
+        # Member → when its wrap-up (Wazo's WRAPUPSTART) ends: queue_log logs no end of it.
+        self.wrapups: dict[str, int] = {}
 
     def translate(self, text: str, location: Location) -> list[Event]:
         """One line (without its newline) → events; bad lines are counted, never raised."""
@@ -157,18 +195,35 @@ class QueueLogTranslator(TranslatorBase):
         self.stats.records += 1
         try:
             record = parse_queue_log_line(text, self.timezone)
-            drafts = self._drafts(record)
-            return self.stamper.stamp(text, record.ts_ms, drafts)
         except BadRecord as error:
             return self._reject(error, location)
+        return self._translate(record, text, location)
 
     def translate_record(self, record: QueueLogRecord, key: str, location: Location) -> list[Event]:
         """A record that did not come from a text line (a table row); ``key`` names it."""
         self.stats.records += 1
+        return self._translate(record, key, location)
+
+    def _translate(self, record: QueueLogRecord, key: str, location: Location) -> list[Event]:
+        events = self._end_wrapups(record.ts_ms)
         try:
-            return self.stamper.stamp(key, record.ts_ms, self._drafts(record))
+            return events + self.stamper.stamp(key, record.ts_ms, self._drafts(record))
         except BadRecord as error:
-            return self._reject(error, location)
+            return events + self._reject(error, location)
+
+    def _end_wrapups(self, up_to_ms: int) -> list[Event]:
+        """``agent.ready`` for every wrap-up over by ``up_to_ms``, at the instant it ended."""
+        events: list[Event] = []
+        for end, member in sorted((end, m) for m, end in self.wrapups.items() if end <= up_to_ms):
+            del self.wrapups[member]
+            events += self.stamper.stamp(
+                f"wrapup-end|{member}|{end}", end, [_ready(AgentId(member))]
+            )
+        return events
+
+    def finish(self) -> list[Event]:
+        """At the end of a file, the wrap-ups still running end when their time is over."""
+        return self._end_wrapups(MAX_TS_MS)
 
     # --- restart state -------------------------------------------------------------------------
 
@@ -183,6 +238,7 @@ class QueueLogTranslator(TranslatorBase):
                 for callid, call in self.calls.items()
             },
             "membership": self.membership.snapshot(),
+            "wrapups": dict(self.wrapups),
         }
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -206,7 +262,13 @@ class QueueLogTranslator(TranslatorBase):
             ):
                 raise ValueError(f"call {callid!r} is not [queue, agent, connected]")
             calls[str(callid)] = _Call(queue=value[0], agent=value[1], connected=value[2])
+        wrapups = state.get("wrapups", {})
+        if not isinstance(wrapups, dict) or not all(
+            isinstance(end, int) and not isinstance(end, bool) for end in wrapups.values()
+        ):
+            raise ValueError("wrapups is not an object of member -> end in ms")
         self.membership.restore(state.get("membership"))
+        self.wrapups = {str(member): end for member, end in wrapups.items()}
         self.stamper.next_seq = next_seq
         self.stamper.guard.last_ms = last_ts
         self.calls = calls
@@ -215,6 +277,8 @@ class QueueLogTranslator(TranslatorBase):
 
     def _drafts(self, r: QueueLogRecord) -> list[Draft]:
         verb = r.verb
+        if verb in _AGENT_STATE_VERBS:
+            self.wrapups.pop(r.member, None)
         handler = self._HANDLERS.get(verb)
         if handler is None:
             if verb in _SYSTEM_VERBS:
@@ -241,12 +305,33 @@ class QueueLogTranslator(TranslatorBase):
         return QueueId(check_name(r.queue, "queue"))
 
     def _member(self, r: QueueLogRecord) -> AgentId:
+        agent = self._member_if_any(r)
+        if agent is None:
+            raise BadRecord(f"{r.verb} needs a member", reason="missing_field", field="agent")
+        return agent
+
+    def _member_if_any(self, r: QueueLogRecord) -> AgentId | None:
+        """The line's member, else the one that answered the call; None when neither is known
+        (real logs hold CONNECT and COMPLETE* lines of member NONE)."""
         if r.member in _NO_CALL:
             call = self.calls.get(r.callid)
-            if call is not None and call.agent:
-                return AgentId(call.agent)
-            raise BadRecord(f"{r.verb} needs a member", reason="missing_field", field="agent")
+            return AgentId(call.agent) if call is not None and call.agent else None
         return AgentId(check_name(r.member, "agent"))
+
+    def _ms(self, r: QueueLogRecord, index: int) -> int | None:
+        """A duration in whole seconds at ``data[index]``, in ms; None when absent. A value that
+        is no duration loses only itself (counted as ``bad_duration``), not the line's fact."""
+        text = r.arg(index)
+        if not text:
+            return None
+        try:
+            seconds = int(text)
+        except ValueError:
+            seconds = -1
+        if not 0 <= seconds <= _MAX_SECONDS:
+            self.stats.notes["bad_duration"] += 1
+            return None
+        return seconds * 1000
 
     def _remember(self, callid: str, call: _Call) -> None:
         if callid not in self.calls and len(self.calls) >= self.max_open_calls:
@@ -261,16 +346,30 @@ class QueueLogTranslator(TranslatorBase):
         return [lambda env: CallQueued(**env, call=call, queue=queue)]
 
     def _connect(self, r: QueueLogRecord) -> list[Draft]:
-        call, queue, agent = self._call_id(r), self._queue(r), self._member(r)
+        # CONNECT(holdtime|bridgedchanneluniqueid|ringtime)
+        call, queue, agent = self._call_id(r), self._queue(r), self._member_if_any(r)
+        wait, ring = self._ms(r, 0), self._ms(r, 2)
         if r.callid not in self.calls:
             self.stats.notes["connect_without_enterqueue"] += 1
+        if agent is None:
+            self.stats.notes["connect_without_member"] += 1
         self._remember(r.callid, _Call(queue=queue, agent=agent, connected=True))
-        return [lambda env: CallEstablished(**env, call=call, agent=agent, queue=queue)]
+        return [
+            lambda env: CallEstablished(
+                **env, call=call, agent=agent, queue=queue, wait_ms=wait, ring_ms=ring
+            )
+        ]
 
     def _release(self, r: QueueLogRecord, by: ReleasedBy) -> list[Draft]:
-        call, queue, agent = self._call_id(r), self._queue(r), self._member(r)
+        # COMPLETEAGENT/COMPLETECALLER(holdtime|calltime|origposition)
+        call, queue, agent = self._call_id(r), self._queue(r), self._member_if_any(r)
+        talk = None if by is ReleasedBy.SYSTEM else self._ms(r, 1)
         self.calls.pop(r.callid, None)
-        return [lambda env: CallReleased(**env, call=call, agent=agent, queue=queue, by=by)]
+        return [
+            lambda env: CallReleased(
+                **env, call=call, agent=agent, queue=queue, by=by, talk_ms=talk
+            )
+        ]
 
     def _completecaller(self, r: QueueLogRecord) -> list[Draft]:
         return self._release(r, ReleasedBy.CALLER)
@@ -282,28 +381,87 @@ class QueueLogTranslator(TranslatorBase):
         return self._release(r, ReleasedBy.SYSTEM)
 
     def _abandon(self, r: QueueLogRecord) -> list[Draft]:
-        call, queue = self._call_id(r), self._queue(r)
+        # ABANDON(position|origposition|waittime)
+        call, queue, wait = self._call_id(r), self._queue(r), self._ms(r, 2)
         self.calls.pop(r.callid, None)
-        return [lambda env: CallAbandoned(**env, call=call, queue=queue)]
+        return [lambda env: CallAbandoned(**env, call=call, queue=queue, wait_ms=wait)]
 
-    def _diverted(self, r: QueueLogRecord, target: str) -> list[Draft]:
+    def _diverted(
+        self, r: QueueLogRecord, target: str, cause: DiversionCause, wait: int | None
+    ) -> list[Draft]:
         call, queue = self._call_id(r), self._queue(r)
         self.calls.pop(r.callid, None)
-        return [lambda env: CallDiverted(**env, call=call, queue=queue, target=target)]
+        return [
+            lambda env: CallDiverted(
+                **env, call=call, queue=queue, target=target, cause=cause, wait_ms=wait
+            )
+        ]
 
     def _exitwithtimeout(self, r: QueueLogRecord) -> list[Draft]:
-        return self._diverted(r, "timeout")
+        # EXITWITHTIMEOUT(position|origposition|waittime)
+        return self._diverted(r, "timeout", DiversionCause.TIMEOUT, self._ms(r, 2))
 
     def _exitempty(self, r: QueueLogRecord) -> list[Draft]:
-        return self._diverted(r, "empty")
+        # EXITEMPTY(position|origposition|waittime), and Wazo's LEAVEEMPTY
+        return self._diverted(r, "empty", DiversionCause.LEAVE_EMPTY, self._ms(r, 2))
 
     def _exitwithkey(self, r: QueueLogRecord) -> list[Draft]:
-        return self._diverted(r, f"key:{r.arg(0) or '?'}")
+        # EXITWITHKEY(key|position|origposition|waittime)
+        target = f"key:{r.arg(0) or '?'}"
+        return self._diverted(r, target, DiversionCause.KEY, self._ms(r, 3))
 
     def _agentdump(self, r: QueueLogRecord) -> list[Draft]:
         # The agent hung up during the announcement, before CONNECT: the call leaves the queue
         # unanswered (neither abandoned by the caller nor answered).
-        return self._diverted(r, "agent_dump")
+        return self._diverted(r, "agent_dump", DiversionCause.AGENT_DUMP, None)
+
+    def _refused(self, r: QueueLogRecord, reason: RefusalReason) -> list[Draft]:
+        # The caller never entered the queue: there is no ENTERQUEUE before, nothing after.
+        call, queue = self._call_id(r), self._queue(r)
+        return [lambda env: CallRefused(**env, call=call, queue=queue, reason=reason)]
+
+    def _full(self, r: QueueLogRecord) -> list[Draft]:
+        return self._refused(r, RefusalReason.FULL)
+
+    def _joinempty(self, r: QueueLogRecord) -> list[Draft]:
+        return self._refused(r, RefusalReason.JOIN_EMPTY)
+
+    def _joinunavail(self, r: QueueLogRecord) -> list[Draft]:
+        return self._refused(r, RefusalReason.JOIN_UNAVAILABLE)
+
+    def _closed(self, r: QueueLogRecord) -> list[Draft]:
+        return self._refused(r, RefusalReason.CLOSED)
+
+    def _divert_on_load(self, r: QueueLogRecord, cause: DiversionCause) -> list[Draft]:
+        # Wazo diverts the call before it joins the queue (no ENTERQUEUE): it is received by
+        # the queue and sent on at once, so it enters and is diverted at the same instant.
+        call, queue = self._call_id(r), self._queue(r)
+        known = self.calls.pop(r.callid, None)
+        target = r.verb.lower()
+        drafts: list[Draft] = []
+        if known is None or known.queue != queue or known.connected:
+            drafts.append(lambda env: CallQueued(**env, call=call, queue=queue))
+        drafts.append(
+            lambda env: CallDiverted(**env, call=call, queue=queue, target=target, cause=cause)
+        )
+        return drafts
+
+    def _divert_ca_ratio(self, r: QueueLogRecord) -> list[Draft]:
+        return self._divert_on_load(r, DiversionCause.CALLS_PER_AGENT)
+
+    def _divert_holdtime(self, r: QueueLogRecord) -> list[Draft]:
+        return self._divert_on_load(r, DiversionCause.EXPECTED_WAIT)
+
+    def _wrapupstart(self, r: QueueLogRecord) -> list[Draft]:
+        # WRAPUPSTART(wrapuptime): Wazo logs the start of after-call work with its length in
+        # seconds and no end; the agent is ready again when it is over (unless a line about
+        # the member comes first).
+        agent = self._member(r)
+        call = CallId(check_name(r.callid, "callid")) if r.callid not in _NO_CALL else None
+        length = self._ms(r, 0)
+        if length:
+            self.wrapups[agent] = r.ts_ms + length
+        return [lambda env: AgentAfterCallWork(**env, agent=agent, call=call)]
 
     def _transfer(self, r: QueueLogRecord) -> list[Draft]:
         if r.verb == "ATTENDEDTRANSFER":
@@ -312,11 +470,12 @@ class QueueLogTranslator(TranslatorBase):
             target, kind = f"{r.arg(0) or '?'}@{r.arg(1) or '?'}", TransferKind.BLIND
         target = check_name(target, "target")
         call, queue, agent = self._call_id(r), self._queue(r), self._member(r)
+        talk = self._ms(r, 3)  # (…|holdtime|calltime|origposition) after the two target fields
         self.calls.pop(r.callid, None)
         return [
             lambda env: CallTransferred(**env, call=call, agent=agent, target=target, kind=kind),
             lambda env: CallReleased(
-                **env, call=call, agent=agent, queue=queue, by=ReleasedBy.AGENT
+                **env, call=call, agent=agent, queue=queue, by=ReleasedBy.AGENT, talk_ms=talk
             ),
         ]
 
@@ -379,6 +538,14 @@ QueueLogTranslator._HANDLERS = {
     "EXITWITHTIMEOUT": QueueLogTranslator._exitwithtimeout,
     "EXITEMPTY": QueueLogTranslator._exitempty,
     "EXITWITHKEY": QueueLogTranslator._exitwithkey,
+    "LEAVEEMPTY": QueueLogTranslator._exitempty,
+    "FULL": QueueLogTranslator._full,
+    "JOINEMPTY": QueueLogTranslator._joinempty,
+    "JOINUNAVAIL": QueueLogTranslator._joinunavail,
+    "CLOSED": QueueLogTranslator._closed,
+    "DIVERT_CA_RATIO": QueueLogTranslator._divert_ca_ratio,
+    "DIVERT_HOLDTIME": QueueLogTranslator._divert_holdtime,
+    "WRAPUPSTART": QueueLogTranslator._wrapupstart,
     "TRANSFER": QueueLogTranslator._transfer,
     "BLINDTRANSFER": QueueLogTranslator._transfer,
     "ATTENDEDTRANSFER": QueueLogTranslator._transfer,
@@ -393,6 +560,10 @@ QueueLogTranslator._HANDLERS = {
     "UNPAUSE": QueueLogTranslator._unpause,
     "UNPAUSEALL": QueueLogTranslator._unpause,
 }
+
+
+def _ready(agent: AgentId) -> Draft:
+    return lambda env: AgentReady(**env, agent=agent)
 
 
 # --- live: follow the file like ``tail -F`` ------------------------------------------------------
@@ -614,8 +785,7 @@ def row_to_record(row: Mapping[str, Any], tz: dt.tzinfo = UTC) -> QueueLogRecord
     """
     raw_time = row.get("time")
     if isinstance(raw_time, dt.datetime):
-        moment = raw_time if raw_time.tzinfo else raw_time.replace(tzinfo=tz)
-        ts_ms = round(moment.timestamp() * 1000)
+        ts_ms = moment_to_ms(raw_time, tz)
     elif isinstance(raw_time, int | float):
         ts_ms = any_to_ms(str(raw_time), tz, "time")
     elif isinstance(raw_time, str) and raw_time.strip():

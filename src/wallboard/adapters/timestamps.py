@@ -5,6 +5,8 @@
 - Date-times without an offset (``2024-03-01 12:00:00``, as a realtime queue_log table stores
   them) are read in the time zone the caller names (UTC unless told otherwise); date-times with
   an offset or ``Z`` (Amazon Connect, ISO 8601) use their own offset.
+- Fractions of a millisecond are cut, never rounded (``08:59:59.999999`` is 08:59:59.999, in
+  the 08:00 hour), as the epoch fractions are.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ _SECONDS_BELOW: Final = 10**11
 _MILLIS_BELOW: Final = 10**14
 
 UTC: Final = dt.UTC
+_UNIX_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS: Final = dt.timedelta(milliseconds=1)
 
 
 def zone(name: str) -> dt.tzinfo:
@@ -63,9 +67,15 @@ def datetime_to_ms(text: str, tz: dt.tzinfo = UTC, field: str = "timestamp") -> 
         raise BadRecord(
             f"{field} is not a date-time: {text[:40]!r}", reason="bad_timestamp", field=field
         ) from None
+    return moment_to_ms(moment, tz)
+
+
+def moment_to_ms(moment: dt.datetime, tz: dt.tzinfo = UTC) -> int:
+    """A date-time (naive values are in ``tz``) → ms since the epoch, the microseconds cut
+    (exact integer arithmetic: a float would round 08:59:59.999999 up to 09:00)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return round(moment.timestamp() * 1000)
+    return (moment - _UNIX_EPOCH) // _ONE_MS
 
 
 def any_to_ms(text: str, tz: dt.tzinfo = UTC, field: str = "timestamp") -> int:
