@@ -39,6 +39,7 @@ from wallboard.core.events import (
     CallQueued,
     CallReleased,
     CallRinging,
+    DiversionCause,
     Event,
     InteractionAccepted,
     InteractionDone,
@@ -451,6 +452,7 @@ def test_freeswitch_dump_maps_callcenter_events() -> None:
     assert getattr(events[2], "call", None) == SESSION
     assert isinstance(events[9], CallDiverted)
     assert events[9].target == "timeout"
+    assert events[9].cause is DiversionCause.TIMEOUT
     assert translator.agent_state["1000@default"] == "Receiving"
 
 

@@ -43,6 +43,7 @@ from wallboard.core.events import (
     CallQueued,
     CallReleased,
     CallRinging,
+    DiversionCause,
     Event,
 )
 from wallboard.core.ids import AgentId, CallId, QueueId
@@ -52,11 +53,12 @@ logger = logging.getLogger(__name__)
 MAX_FRAME_BYTES: Final = 256 * 1024
 
 CANCEL_TARGETS: Final = {
-    "TIMEOUT": "timeout",
-    "NO_AGENT_TIMEOUT": "no_agent_timeout",
-    "EXIT_WITH_KEY": "exit_with_key",
+    "TIMEOUT": ("timeout", DiversionCause.TIMEOUT),
+    "NO_AGENT_TIMEOUT": ("no_agent_timeout", DiversionCause.LEAVE_EMPTY),
+    "EXIT_WITH_KEY": ("exit_with_key", DiversionCause.KEY),
 }
-"""``CC-Cancel-Reason`` values that mean the caller was sent on (not a hang-up)."""
+"""``CC-Cancel-Reason`` values that mean the caller was sent on (not a hang-up): the
+diversion's target and cause."""
 
 AVAILABLE_STATUSES: Final = frozenset({"available", "available (on demand)"})
 
@@ -250,9 +252,14 @@ class FreeswitchTranslator(TranslatorBase):
             if cause != "Cancel":
                 raise BadRecord(f"unknown CC-Cause {cause[:40]!r}", reason="unknown_cause")
             reason = (h.get("CC-Cancel-Reason") or "").strip().upper()
-            target = CANCEL_TARGETS.get(reason)
-            if target is not None:
-                return [lambda env: CallDiverted(**env, call=call, queue=queue, target=target)]
+            diverted = CANCEL_TARGETS.get(reason)
+            if diverted is not None:
+                target, why = diverted
+                return [
+                    lambda env: CallDiverted(
+                        **env, call=call, queue=queue, target=target, cause=why
+                    )
+                ]
             # BREAK_OUT: the caller's channel went away while waiting — an abandon.
             return [lambda env: CallAbandoned(**env, call=call, queue=queue)]
         agent = AgentId(check_name(h.get("CC-Agent"), "CC-Agent"))
