@@ -162,6 +162,59 @@ class Events:
             },
             "profile.window_s",
         ),
+        # Refusal reasons and diversion causes filter their own action, which the mask counts.
+        (
+            {
+                "id": "q.x",
+                "object": "queue",
+                "category": "TotalNumber",
+                "mask": ["entered"],
+                "filter": {"refusal_reasons": ["closed"]},
+            },
+            "filter.refusal_reasons",
+        ),
+        (
+            {
+                "id": "q.x",
+                "object": "queue",
+                "category": "TotalNumber",
+                "mask": ["refused"],
+                "filter": {"diversion_causes": ["timeout"]},
+            },
+            "filter.diversion_causes",
+        ),
+        (
+            {
+                "id": "q.x",
+                "object": "queue",
+                "category": "TotalNumber",
+                "mask": ["refused"],
+                "filter": {"refusal_reasons": ["sunny"]},
+            },
+            "filter.refusal_reasons",
+        ),
+        (
+            {
+                "id": "q.x",
+                "object": "queue",
+                "category": "ServiceFactor",
+                "mask": ["answered"],
+                "service_level": {"threshold_s": 20},
+                "filter": {"diversion_causes": ["timeout"]},
+            },
+            "filter.diversion_causes",
+        ),
+        # Platforms report durations of actions only.
+        (
+            {
+                "id": "q.x",
+                "object": "queue",
+                "category": "CurrentNumber",
+                "mask": ["waiting"],
+                "durations": "reported",
+            },
+            "durations",
+        ),
     ],
 )
 def test_definition_errors_name_the_field(item: dict[str, Any], field: str) -> None:
