@@ -28,11 +28,13 @@ from wallboard.core.events import (
     CallEstablished,
     CallHeld,
     CallQueued,
+    CallRefused,
     CallReleased,
     CallRetrieved,
     CallRinging,
     CallTransferred,
     Direction,
+    DiversionCause,
     Event,
     InteractionAccepted,
     InteractionCreated,
@@ -163,6 +165,7 @@ class Replay:
             "acw_seconds": 0.0,
             "transferred": False,
             "transferred_to": None,
+            "refused": None,
             "_waiting": queue is not None,
         }
         self.current[(tenant, contact)] = record
@@ -290,6 +293,14 @@ class Replay:
     def _on_CallDiverted(self, e: CallDiverted) -> None:
         if self.at_point.pop((e.tenant, e.call), None) != e.queue:
             raise StreamError(f"{e.id}: {e.call} diverted from {e.queue} where it was not")
+        if e.cause is not DiversionCause.ROUTED:
+            raise StreamError(f"{e.id}: a routing point routes, it diverts for no other cause")
+
+    def _on_CallRefused(self, e: CallRefused) -> None:
+        # Turned away at entry (after its routing point, if any): it never waits.
+        record = self._new_record(e.tenant, e.call, Media.VOICE, Direction.INBOUND, e.queue, e.ts)
+        record["refused"] = e.reason.value
+        record["_waiting"] = False
 
     def _on_VirtualQueueEntered(self, e: VirtualQueueEntered) -> None:
         contact = e.call or e.interaction

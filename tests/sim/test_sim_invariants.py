@@ -57,6 +57,53 @@ def test_demo_stream_holds_its_invariants(demo_run: tuple[BatchSummary, Run]) ->
     check_all(summary, run)
 
 
+def test_a_full_queue_turns_calls_away_and_the_engine_counts_them(tmp_path: Path) -> None:
+    """Voice queues of at most one waiting call: new calls (after their routing point, if any)
+    are refused with reason full; the stream holds its invariants with them, and the engine's
+    received, entered and refused-full counts are the ground truth's."""
+    import msgspec
+
+    from wallboard.core.events import CallRefused, Media
+    from wallboard.stats import standard_library
+    from wallboard.stats.replay import replay as replay_statistics
+
+    demo = builtin_scenario("demo")
+    scenario = msgspec.structs.replace(
+        demo,
+        tenants=[
+            msgspec.structs.replace(
+                tenant,
+                queues=[
+                    msgspec.structs.replace(q, max_waiting=1) if q.media is Media.VOICE else q
+                    for q in tenant.queues
+                ],
+            )
+            for tenant in demo.tenants
+        ],
+    )
+    summary = run_batch(scenario, seed=5, hours=3, out=tmp_path)
+    run = read_run(tmp_path)
+    check_all(summary, run)
+    refused = [e for e in run.events if isinstance(e, CallRefused)]
+    assert refused, "no queue was ever full"
+    values, anomalies = replay_statistics(run.events, standard_library(), at_ms=summary.end_ms - 1)
+    assert anomalies == {}
+    voice_queues = {(c["tenant"], c["queue"]) for c in run.calls if c["media"] == "voice"}
+    for tenant, queue in sorted(q for q in voice_queues if q[1] is not None):
+        mine = [c for c in run.calls if (c["tenant"], c["queue"]) == (tenant, queue)]
+        got = values[tenant]["queue"][queue]
+        turned_away = sum(c["refused"] == "full" for c in mine)
+        assert got["queue.refused_full"] == got["queue.refused"] == turned_away, queue
+        assert got["queue.entered"] == len(mine) - turned_away, queue
+        assert got["queue.offered"] == len(mine), queue
+    rp = {c["id"] for c in run.calls if c["refused"]} & {
+        e.call
+        for e in run.events
+        if e.type == "call.diverted"  # type: ignore[attr-defined]
+    }
+    assert rp, "no call was refused after its routing point"
+
+
 def test_demo_exercises_every_feature(demo_run: tuple[BatchSummary, Run]) -> None:
     """The invariant test above means something only if the run has all of these."""
     _, run = demo_run

@@ -41,11 +41,13 @@ from wallboard.core.events import (
     CallEstablished,
     CallHeld,
     CallQueued,
+    CallRefused,
     CallReleased,
     CallRetrieved,
     CallRinging,
     CallTransferred,
     Direction,
+    DiversionCause,
     Event,
     InteractionAccepted,
     InteractionCreated,
@@ -55,6 +57,7 @@ from wallboard.core.events import (
     InteractionQueued,
     Media,
     QueueKind,
+    RefusalReason,
     ReleasedBy,
     TransferKind,
     VirtualQueueEntered,
@@ -164,6 +167,7 @@ class _QueueRt:
         "hold_dur",
         "hold_p",
         "id",
+        "max_waiting",
         "media",
         "n_waiting",
         "patience",
@@ -210,6 +214,7 @@ class _QueueRt:
         self.by_caller = spec.released_by_caller
         self.waiting: collections.deque[_Contact] = collections.deque()
         self.n_waiting = 0
+        self.max_waiting = -1 if spec.max_waiting is None else spec.max_waiting
         self.pools: list[_Pool] = []
         self.rate_per_ms = 0.0
         self.seg_starts: list[int] = []
@@ -308,6 +313,7 @@ class _Contact:
         "media",
         "patience_ms",
         "queue",
+        "refused",
         "released_at",
         "serial",
         "stage",
@@ -354,6 +360,7 @@ class _Contact:
         self.patience_ms = -1
         self.answer_ms = 0
         self.by_caller = True
+        self.refused: str | None = None
 
 
 class Engine:
@@ -606,6 +613,7 @@ class Engine:
             acw_seconds=c.acw_ms / 1000,
             transferred=c.transferred,
             transferred_to=c.transfer_to.id if c.transferred and c.transfer_to else None,
+            refused=c.refused,
         )
 
     def _close(self, c: _Contact) -> None:
@@ -703,6 +711,9 @@ class Engine:
                 )
                 self._push(t + queue.point_delay, _ENTER_QUEUE, c, None)
                 return
+            if 0 <= queue.max_waiting <= queue.n_waiting:
+                self._refuse(c, t)
+                return
         else:
             tenant.ix_serial += 1
             c = self._new_contact(
@@ -739,10 +750,36 @@ class Engine:
                 call=c.call_id,
                 queue=queue.point,
                 target=queue.id,
+                cause=DiversionCause.ROUTED,
             )
         )
         c.entered_at = t
+        if 0 <= queue.max_waiting <= queue.n_waiting:
+            self._refuse(c, t)
+            return
         self._enter_queue(c, t)
+
+    def _refuse(self, c: _Contact, t: int) -> None:
+        """A new call at a full queue is turned away: it never waits (a transferred call is
+        not: the agent transferring it would hear of it, which is not modelled)."""
+        queue = c.queue
+        assert queue is not None
+        s = self._voice
+        s.seq += 1
+        self._emit(
+            CallRefused(
+                tenant=c.tenant.id,
+                source=s.id,
+                seq=s.seq,
+                id=_event_id(f"voice:{s.seq}"),
+                ts=t,
+                call=c.call_id,
+                queue=queue.id,
+                reason=RefusalReason.FULL,
+            )
+        )
+        c.refused = RefusalReason.FULL.value
+        self._close(c)
 
     def _enter_queue(self, c: _Contact, t: int) -> None:
         queue = c.queue

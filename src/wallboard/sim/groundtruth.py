@@ -46,6 +46,9 @@ class ContactRecord(msgspec.Struct, kw_only=True, gc=False):
     acw_seconds: float
     transferred: bool
     transferred_to: str | None = None
+    refused: str | None = None
+    """Why the queue turned the call away at entry (``full``), at ``entered_at``: it never
+    waited; None when it entered."""
 
 
 class AgentInterval(msgspec.Struct, kw_only=True, gc=False):

@@ -106,6 +106,9 @@ class Queue(Struct, frozen=True, kw_only=True):
     """A virtual queue in which a contact also waits while it waits in this queue."""
     released_by_caller: Probability = 0.6
     """Share of voice calls that the caller (rather than the agent) hangs up."""
+    max_waiting: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] | None = None
+    """At most this many calls wait in the (voice) queue: a call that arrives when it is full
+    is turned away (``call.refused``, reason ``full``). None: no limit."""
 
     @property
     def skill_name(self) -> str:
@@ -301,7 +304,7 @@ def _check_tenant(scenario: Scenario, tenant: Tenant, tpath: str) -> None:
         if profile is not None and profile not in scenario.profiles:
             raise _fail(f"{qpath}.arrivals.profile", f"unknown profile {profile!r}")
         if queue.media is not Media.VOICE:
-            for name in ("routing_point", "after_call_work", "hold", "transfer"):
+            for name in ("routing_point", "after_call_work", "hold", "transfer", "max_waiting"):
                 if getattr(queue, name) is not None:
                     raise _fail(f"{qpath}.{name}", f"only voice queues have {name}")
         if queue.routing_point is not None:
