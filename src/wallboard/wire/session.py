@@ -23,6 +23,7 @@ from wallboard.core.errors import (
     ProtocolError,
     ResumeGap,
     Unauthenticated,
+    Unavailable,
     WallboardError,
 )
 from wallboard.core.events import PROTOCOL_VERSION, Event, UnknownEvent
@@ -135,9 +136,13 @@ class ServerSession:
         self._finish(encode_error(error, fatal=True))
 
     def stop(self) -> None:
-        """End the session (the server is closing): the sender stops, the transport closes."""
+        """End the session (the server is closing): the client is told so, then closed."""
         if self.state is not SessionState.CLOSING:
-            self._finish(None)
+            self._finish(
+                encode_error(
+                    Unavailable("the server is shutting down; reconnect later"), fatal=True
+                )
+            )
 
     def _finish(self, final: bytes | None) -> None:
         """Stop reading and publishing to this client; the sender writes ``final`` last."""
