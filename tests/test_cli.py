@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from wallboard.cli import app
 
-COMMANDS = ["settings", "db", "simulate", "stats", "import", "source", "demo"]
+COMMANDS = ["settings", "db", "simulate", "stats", "import", "source", "demo", "watch"]
 
 
 def test_help_lists_every_command() -> None:

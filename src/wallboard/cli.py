@@ -14,6 +14,7 @@ from wallboard.db.cli import app as db_app
 from wallboard.replay_cli import app as stats_app
 from wallboard.settings import PREFIX, Settings, render_env_example
 from wallboard.sim.cli import app as simulate_app
+from wallboard.wire.cli import watch
 
 app = typer.Typer(
     name="wallboard",
@@ -28,6 +29,7 @@ app.add_typer(simulate_app, name="simulate")
 app.add_typer(stats_app, name="stats")
 app.add_typer(import_app, name="import")
 app.add_typer(source_app, name="source")
+app.command("watch")(watch)
 
 
 @app.callback()

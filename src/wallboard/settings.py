@@ -119,6 +119,37 @@ class Settings:
         _positive_int,
         "Messages queued for one slow wire or WebSocket client before it is dropped.",
     )
+    wire_backlog: int = _setting(
+        1024,
+        _positive_int,
+        "Connections the kernel holds for a wire server before it accepts them (listen backlog; "
+        "capped by net.core.somaxconn).",
+    )
+    wire_max_clients: int = _setting(
+        1000,
+        _positive_int,
+        "Clients one wire server serves at once; more are refused with a server_full error. "
+        "Keep it below the open-files limit (ulimit -n).",
+    )
+    wire_tls_cert: str = _setting(
+        "",
+        _text,
+        "Certificate chain (PEM file) of the wire servers; with WALLBOARD_WIRE_TLS_KEY they speak "
+        "TLS only. Empty: plain TCP.",
+    )
+    wire_tls_key: str = _setting("", _text, "Private key (PEM file) of WALLBOARD_WIRE_TLS_CERT.")
+    wire_tokens_file: str = _setting(
+        "",
+        _text,
+        "File of wire client tokens, one `TOKEN TENANT[,TENANT...]` (or `TOKEN *`) a line: a "
+        "client must send one in hello and receives only its tenants. Empty: no authentication.",
+    )
+    wire_origins: str = _setting(
+        "",
+        _text,
+        "Web origins (https://board.example.com, comma-separated; * for any) whose pages may "
+        "open the wire WebSocket. Empty: same-origin pages and non-browser clients only.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -55,6 +58,7 @@ async def make_server(
         clock: Clock | None = None,
         port: int = 0,
         last_seq: int = 0,
+        host: str = "127.0.0.1",
     ) -> WireServer:
         server = WireServer(
             source=SOURCE,
@@ -64,7 +68,7 @@ async def make_server(
             registry=registry,
             last_seq=last_seq,
         )
-        await server.start("127.0.0.1", port)
+        await server.start(host, port)
         servers.append(server)
         return server
 
@@ -126,3 +130,38 @@ async def scripted_upstream() -> AsyncIterator[UpstreamFactory]:
     if handlers:
         async with asyncio.timeout(5):
             await asyncio.gather(*handlers, return_exceptions=True)
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key, made by the openssl command."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.fail("the TLS tests need the openssl command")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key

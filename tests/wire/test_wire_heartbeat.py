@@ -44,8 +44,16 @@ async def test_server_sends_heartbeats_and_drops_a_silent_client(
     assert sample(registry, "wallboard_wire_dead_peers_total", side="server") == 0
 
     await clock.advance(2)  # t=46: silent for 31 s
+    lines = []
     while line := await peer.read_line():
-        assert isinstance(decode(line[:-1]), Heartbeat)
+        lines.append(decode(line[:-1]))
+    # The server says why it closes, last.
+    error = lines.pop()
+    assert isinstance(error, Error)
+    assert (error.code, error.fatal) == ("dead_peer", True)
+    assert error.detail == {"silent_seconds": 30.0, "heartbeat_seconds": 10.0}
+    assert "heartbeat" in error.message
+    assert all(isinstance(message, Heartbeat) for message in lines)
     assert sample(registry, "wallboard_wire_dead_peers_total", side="server") == 1
     assert sample(registry, "wallboard_wire_clients_dropped_total", reason="dead_peer") == 1
     assert sample(registry, "wallboard_wire_heartbeats_sent_total", side="server") >= 3
@@ -59,7 +67,11 @@ async def test_a_client_that_never_says_hello_is_dropped(
     peer = await connect(server.port)
     await wait_until(lambda: server.connected_clients >= 1)
     await clock.advance(31)
-    await peer.expect_closed()  # no heartbeat before the handshake, then the end
+    error = await peer.read()  # no heartbeat before the handshake: the reason, then the end
+    assert isinstance(error, Error)
+    assert (error.code, error.fatal) == ("dead_peer", True)
+    assert "hello" in error.message
+    await peer.expect_closed()
     assert sample(registry, "wallboard_wire_dead_peers_total", side="server") == 1
 
 

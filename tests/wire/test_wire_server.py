@@ -315,5 +315,9 @@ async def test_connected_gauge_and_close(
     await wait_until(lambda: server.connected_clients == 2)
     await server.close()
     for peer in peers[1:]:
+        error = await peer.read()  # told why, then closed
+        assert isinstance(error, Error)
+        assert (error.code, error.fatal) == ("unavailable", True)
+        assert "shutting down" in error.message
         await peer.expect_closed()
     assert sample(registry, "wallboard_wire_connected_clients") == 0

@@ -13,6 +13,7 @@ import msgspec
 from wallboard.core.events import PROTOCOL_VERSION, Name, Seq, TimestampMs
 
 FilterList = Annotated[tuple[Name, ...], msgspec.Meta(max_length=10_000)]
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 
 
 class Control(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_defaults=True):
@@ -20,10 +21,17 @@ class Control(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_
 
 
 class Hello(Control, frozen=True, kw_only=True, tag="hello"):
-    """Client → server, first message: who connects and which protocol version it speaks."""
+    """Client → server, first message: who connects, which protocol version it speaks, and
+    the token that says which tenants it may read (when the server asks for one)."""
 
     client: Name
     protocol: int = PROTOCOL_VERSION
+    token: Token | None = None
+
+    def __repr__(self) -> str:
+        # A token is a secret: it must not reach a log through a repr.
+        token = "None" if self.token is None else "'***'"
+        return f"Hello(client={self.client!r}, protocol={self.protocol}, token={token})"
 
 
 class Subscribe(Control, frozen=True, kw_only=True, tag="subscribe"):

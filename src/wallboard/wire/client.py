@@ -6,7 +6,8 @@ It remembers the last sequence number it delivered; after a disconnect it reconn
 bounded, jittered backoff and resumes from there, so the consumer sees every event exactly
 once. When the server no longer holds the missed events, iteration raises
 :class:`~wallboard.core.errors.ResumeGap`: the consumer refetches its state and calls
-:meth:`WireClient.reset`.
+:meth:`WireClient.reset`. A refused token or tenant (``unauthenticated``, ``forbidden``) and a
+protocol mismatch end the subscription too: retrying cannot help.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import random
+import ssl
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Final, Self
@@ -26,13 +28,16 @@ from wallboard.core.clock import Clock, SystemClock
 from wallboard.core.codec import Decoder, Message, encode
 from wallboard.core.errors import (
     MalformedMessage,
+    PermissionDenied,
     ProtocolError,
     ResumeGap,
+    Unauthenticated,
     WallboardError,
 )
 from wallboard.core.events import PROTOCOL_VERSION, AnyEvent, Event, UnknownEvent
 from wallboard.core.protocol import Error, Heartbeat, Hello, Subscribe, Welcome
 from wallboard.settings import Settings
+from wallboard.wire.errors import Disconnected
 from wallboard.wire.metrics import WireMetrics
 from wallboard.wire.session import DEAD_PEER_INTERVALS
 from wallboard.wire.transport import TcpTransport
@@ -56,9 +61,10 @@ class _Closed:
 
 _CLOSED: Final = _Closed()
 
-
-class _Disconnected(Exception):
-    """The connection ended in a way worth a reconnect (fatal server error, bad welcome)."""
+_TERMINAL: Final = {
+    error.code: error for error in (ProtocolError, Unauthenticated, PermissionDenied)
+}
+"""Fatal server errors that a reconnect cannot cure: raised to the consumer."""
 
 
 class WireClient:
@@ -67,6 +73,11 @@ class WireClient:
     Use it as ``async with WireClient(...) as client: async for event in client: ...``.
     ``resume_from`` is the last sequence number the consumer already has (from a checkpoint);
     ``None`` starts with the events published after the first connection.
+
+    ``token`` is sent in ``hello`` to a server that authenticates its clients; ``tls`` (an
+    :class:`ssl.SSLContext`, see :func:`wallboard.wire.security.client_tls`) connects over
+    TLS. With ``reconnect=False`` the first end of the connection ends the iteration with
+    :class:`~wallboard.wire.errors.Disconnected`, saying why (``wallboard watch`` reports it).
     """
 
     def __init__(
@@ -89,6 +100,9 @@ class WireClient:
         queue_size: int | None = None,
         on_sequence_gap: SequenceGapCallback | None = None,
         rng: random.Random | None = None,
+        token: str | None = None,
+        tls: ssl.SSLContext | None = None,
+        reconnect: bool = True,
     ) -> None:
         settings = settings or Settings()
         self.host = host
@@ -97,6 +111,9 @@ class WireClient:
         self.tenants = None if tenants is None else tuple(tenants)
         self.objects = None if objects is None else tuple(objects)
         self.types = None if types is None else tuple(types)
+        self._token = token
+        self._tls = tls
+        self._reconnect = reconnect
         self._heartbeat = settings.heartbeat_seconds
         self._clock: Clock = clock or SystemClock()
         self._metrics = WireMetrics.for_registry(registry)
@@ -226,25 +243,48 @@ class WireClient:
                 self._metrics.reconnects.inc()
                 await self._clock.sleep(self._backoff(attempt))
             attempt += 1
+            ended: Disconnected
             try:
                 if await self._connect_once():
                     attempt = 1  # it worked for a while: start the backoff over
-            except (ResumeGap, ProtocolError) as error:
-                # Retrying cannot help: the consumer must act (refetch, or upgrade).
+                ended = Disconnected("the server closed the connection without saying why")
+            except (ResumeGap, ProtocolError, Unauthenticated, PermissionDenied) as error:
+                # Retrying cannot help: the consumer must act (refetch, upgrade, fix the token).
                 await self._events.put(_Failure(error))
                 return
-            except (*_RETRYABLE, _Disconnected) as error:
-                logger.info("wire connection to %s:%s lost: %r", self.host, self.port, error)
+            except Disconnected as error:
+                ended = error
+            except _RETRYABLE as error:
+                ended = self._lost(error)
             except Exception:
                 self._metrics.internal_errors.labels(side="client").inc()
                 logger.exception("wire client for %s:%s failed; reconnecting", self.host, self.port)
+                ended = Disconnected("the client failed (see the log)")
             finally:
                 self._subscribed.clear()
+            if not self._reconnect:
+                await self._events.put(_Failure(ended))
+                return
+            logger.info("wire connection to %s:%s lost: %s", self.host, self.port, ended.message)
+
+    def _lost(self, error: BaseException) -> Disconnected:
+        where = f"{self.host}:{self.port}"
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return Disconnected(
+                f"the TLS certificate of {where} is not trusted: {error.verify_message}"
+            )
+        if isinstance(error, ssl.SSLError):
+            return Disconnected(f"TLS with {where} failed: {error.reason or error}")
+        if isinstance(error, TimeoutError):
+            return Disconnected(f"{where} did not answer within {self._connect_timeout:g} s")
+        if isinstance(error, OSError) and error.strerror:
+            return Disconnected(f"connection to {where} failed: {error.strerror}")
+        return Disconnected(f"connection to {where} lost: {error!r}")
 
     async def _connect_once(self) -> bool:
         """One connection, from connect to disconnect; returns whether it got subscribed."""
         async with asyncio.timeout(self._connect_timeout):
-            reader, writer = await asyncio.open_connection(self.host, self.port)
+            reader, writer = await asyncio.open_connection(self.host, self.port, ssl=self._tls)
         transport = TcpTransport(
             reader, writer, max_line=self._max_line, write_timeout=self._write_timeout
         )
@@ -252,7 +292,7 @@ class WireClient:
         watchdog = asyncio.create_task(self._watch(transport), name="wire-client-watch")
         subscribed = False
         try:
-            await self._send(transport, Hello(client=self.client))
+            await self._send(transport, Hello(client=self.client, token=self._token))
             while True:
                 try:
                     line = await transport.read_message()
@@ -284,7 +324,7 @@ class WireClient:
         if isinstance(message, Event | UnknownEvent):
             if not subscribed:
                 self._metrics.protocol_errors.labels(side="client").inc()
-                raise _Disconnected(f"event {message.id} arrived before the subscription")
+                raise Disconnected(f"event {message.id} arrived before the subscription")
             await self._deliver(message)
             return False
         if isinstance(message, Heartbeat):
@@ -344,11 +384,16 @@ class WireClient:
         if message.code == ResumeGap.code:
             self._metrics.resume_gaps.labels(side="client").inc()
             raise ResumeGap(message.message, **detail)
-        if message.code == ProtocolError.code and message.fatal:
-            self._metrics.protocol_errors.labels(side="client").inc()
-            raise ProtocolError(message.message, **detail)
+        terminal = _TERMINAL.get(message.code)
+        if terminal is not None and message.fatal:
+            if terminal is ProtocolError:
+                self._metrics.protocol_errors.labels(side="client").inc()
+            raise terminal(message.message, **detail)
         if message.fatal:
-            raise _Disconnected(f"server closed the connection: {message.code}: {message.message}")
+            raise Disconnected(
+                f"the server closed the connection: {message.code}: {message.message}",
+                **{**detail, "code": message.code},
+            )
         logger.warning(
             "wire server %s:%s refused a message: %s", self.host, self.port, message.message
         )

@@ -13,3 +13,22 @@ class SlowConsumer(Unavailable):
     """
 
     code = "slow_consumer"
+
+
+class DeadPeer(Unavailable):
+    """The client sent nothing (not even a heartbeat) for three heartbeat intervals: closed."""
+
+    code = "dead_peer"
+
+
+class ServerFull(Unavailable):
+    """The server already serves its maximum number of clients: try again later (or another)."""
+
+    code = "server_full"
+
+
+class Disconnected(Unavailable):
+    """Client side: the connection ended. ``detail`` holds the server's ``code`` when it said
+    why (a fatal ``error``), nothing when it just closed or could not be reached."""
+
+    code = "disconnected"

@@ -64,6 +64,12 @@ class WireMetrics:
             "Clients the server disconnected, by reason (slow_consumer, dead_peer, write_timeout).",
             ("reason",),
         )
+        self.clients_refused = counter(
+            "clients_refused_total",
+            "Connections the server refused, by reason (server_full, unauthenticated, forbidden, "
+            "origin).",
+            ("reason",),
+        )
         self.connected_clients = Gauge(
             "wallboard_wire_connected_clients",
             "Clients connected to a wire server right now.",

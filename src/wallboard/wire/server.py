@@ -21,9 +21,11 @@ from wallboard.core.errors import ResumeGap
 from wallboard.core.events import AnyEvent, UnknownEvent
 from wallboard.core.protocol import Welcome
 from wallboard.settings import Settings
+from wallboard.wire.errors import ServerFull
 from wallboard.wire.metrics import WireMetrics
 from wallboard.wire.resume import BufferedEvent, ResumeBuffer
-from wallboard.wire.session import ServerSession
+from wallboard.wire.security import TokenTable, is_loopback, load_tokens, server_tls
+from wallboard.wire.session import ServerSession, encode_error
 from wallboard.wire.subscription import SubscriptionFilter
 from wallboard.wire.transport import TcpTransport, Transport
 
@@ -36,6 +38,10 @@ class WireServer:
     ``source`` is the source id every published event must carry. ``last_seq`` is the sequence
     number of the last event the source emitted before this server started (0 for a fresh
     source), so clients that saw it can resume even before the first new event.
+
+    The settings say who may connect: TLS (``wire_tls_cert``/``wire_tls_key``), the tokens
+    that bind clients to tenants (``wire_tokens_file``), the connection cap and backlog. A
+    wrong certificate or tokens file raises :class:`~wallboard.core.errors.ConfigError` here.
     """
 
     def __init__(
@@ -56,6 +62,9 @@ class WireServer:
         self._clock: Clock = clock or SystemClock()
         self._metrics = WireMetrics.for_registry(registry)
         self._decoder = Decoder(max_line=settings.wire_max_line)
+        self.tokens: TokenTable | None = load_tokens(settings)
+        """The accepted tokens; ``None``: no authentication, every client reads every tenant."""
+        self._tls = server_tls(settings)
         self._buffer = ResumeBuffer(settings.resume_buffer, last_seq=last_seq)
         # A client that cannot take a write within a heartbeat interval is as good as dead.
         self._write_timeout = settings.heartbeat_seconds if write_timeout is None else write_timeout
@@ -64,6 +73,7 @@ class WireServer:
         self._handlers: set[asyncio.Task[None]] = set()
         self._listener: asyncio.Server | None = None
         self._closing = False
+        self._full_reported = False
 
     # --- for the source ------------------------------------------------------------------
 
@@ -81,6 +91,11 @@ class WireServer:
     def write_timeout(self) -> float:
         """Longest wait for a client to take a write before it is dropped."""
         return self._write_timeout
+
+    @property
+    def tls(self) -> bool:
+        """Whether TCP clients must speak TLS."""
+        return self._tls is not None
 
     @property
     def connected_clients(self) -> int:
@@ -154,6 +169,11 @@ class WireServer:
             if subscription.matches(item.event)
         ]
 
+    def refuse_origin(self, origin: str) -> None:
+        """Count and log a WebSocket refused for its ``Origin`` (the endpoint closes it)."""
+        self._metrics.clients_refused.labels(reason="origin").inc()
+        logger.warning("refused a wire WebSocket from origin %r", origin[:200])
+
     def register(self, session: ServerSession) -> None:
         self._subscribers.add(session)
 
@@ -163,13 +183,19 @@ class WireServer:
     # --- serving -----------------------------------------------------------------------------
 
     async def serve(self, transport: Transport) -> None:
-        """Run one client session over any transport until it ends; never raises."""
+        """Run one client session over any transport until it ends; never raises.
+
+        Over ``wire_max_clients`` the client gets a fatal ``server_full`` error and is closed.
+        """
         task = asyncio.current_task()
         if task is not None:
             self._handlers.add(task)
         try:
             if self._closing:
                 await transport.close()
+                return
+            if len(self._sessions) >= self.settings.wire_max_clients:
+                await self._refuse_full(transport)
                 return
             session = ServerSession(
                 self,
@@ -186,19 +212,73 @@ class WireServer:
             logger.info("wire client connected from %s", transport.peer)
             try:
                 await session.run()
+            except Exception:
+                # session.run() does not raise; a bug there must not reach the event loop.
+                self._metrics.internal_errors.labels(side="server").inc()
+                logger.exception("wire session %s failed", transport.peer)
+                await transport.close()
             finally:
                 self._sessions.discard(session)
+                self._full_reported = False
                 self._metrics.connected_clients.dec()
                 logger.info("wire client %s (%s) disconnected", transport.peer, session.client_name)
         finally:
             if task is not None:
                 self._handlers.discard(task)
 
+    async def _refuse_full(self, transport: Transport) -> None:
+        limit = self.settings.wire_max_clients
+        self._metrics.clients_refused.labels(reason=ServerFull.code).inc()
+        if not self._full_reported:
+            # Once per burst: a flood of refusals must not become a flood of log lines.
+            self._full_reported = True
+            logger.warning(
+                "wire server %s is full (%d clients): refusing new clients (%s first)",
+                self.source,
+                limit,
+                transport.peer,
+            )
+        error = ServerFull(
+            f"the server already serves its maximum of {limit} clients; try again later",
+            limit=limit,
+        )
+        with contextlib.suppress(TimeoutError, ConnectionError, OSError):
+            await transport.send([encode_error(error, fatal=True)])
+        await transport.close()
+
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Listen on TCP; port 0 picks a free port (see :attr:`port`)."""
+        """Listen on TCP (TLS when configured); port 0 picks a free port (see :attr:`port`).
+
+        Listening beyond loopback without TLS or without tokens logs a warning: anyone who can
+        reach the port could read (or, without TLS, overhear) every tenant's events.
+        """
         if self._listener is not None:
             raise RuntimeError("the wire server is already listening")
-        self._listener = await asyncio.start_server(self._serve_tcp, host, port)
+        self._listener = await asyncio.start_server(
+            self._serve_tcp,
+            host,
+            port,
+            backlog=self.settings.wire_backlog,
+            ssl=self._tls,
+            ssl_handshake_timeout=self.settings.heartbeat_seconds if self._tls else None,
+        )
+        if not is_loopback(host) and (self._tls is None or self.tokens is None):
+            missing = " and ".join(
+                what
+                for what, absent in (
+                    ("TLS (WALLBOARD_WIRE_TLS_CERT/_KEY)", self._tls is None),
+                    ("authentication (WALLBOARD_WIRE_TOKENS_FILE)", self.tokens is None),
+                )
+                if absent
+            )
+            logger.warning(
+                "the %s wire server listens on %s beyond loopback without %s: anyone who can "
+                "reach port %s can read every tenant's events",
+                self.source,
+                host or "every address",
+                missing,
+                self.port,
+            )
 
     @property
     def port(self) -> int:

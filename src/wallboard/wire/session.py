@@ -10,17 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import enum
 import logging
 from typing import TYPE_CHECKING, Final
 
 from wallboard.core.clock import Clock
 from wallboard.core.codec import Decoder, Message, encode
-from wallboard.core.errors import MalformedMessage, ProtocolError, ResumeGap, WallboardError
+from wallboard.core.errors import (
+    MalformedMessage,
+    PermissionDenied,
+    ProtocolError,
+    ResumeGap,
+    Unauthenticated,
+    Unavailable,
+    WallboardError,
+)
 from wallboard.core.events import PROTOCOL_VERSION, Event, UnknownEvent
 from wallboard.core.protocol import Error, Heartbeat, Hello, Subscribe
-from wallboard.wire.errors import SlowConsumer
+from wallboard.wire.errors import DeadPeer, SlowConsumer
 from wallboard.wire.metrics import WireMetrics
+from wallboard.wire.security import Grant
 from wallboard.wire.subscription import SubscriptionFilter
 from wallboard.wire.transport import Transport
 
@@ -83,6 +93,9 @@ class ServerSession:
         self.state = SessionState.AWAIT_HELLO
         self.filter = SubscriptionFilter()
         self.client_name: str | None = None
+        self.grant: Grant | None = None
+        """What the client's token allows; ``None`` until hello, or when the server has no
+        tokens (then it reads every tenant)."""
         self._final: bytes | None = None
         self._drop_reason: str | None = None
         now = clock.monotonic()
@@ -123,9 +136,13 @@ class ServerSession:
         self._finish(encode_error(error, fatal=True))
 
     def stop(self) -> None:
-        """End the session (the server is closing): the sender stops, the transport closes."""
+        """End the session (the server is closing): the client is told so, then closed."""
         if self.state is not SessionState.CLOSING:
-            self._finish(None)
+            self._finish(
+                encode_error(
+                    Unavailable("the server is shutting down; reconnect later"), fatal=True
+                )
+            )
 
     def _finish(self, final: bytes | None) -> None:
         """Stop reading and publishing to this client; the sender writes ``final`` last."""
@@ -206,6 +223,11 @@ class ServerSession:
                 self._metrics.resume_gaps.labels(side="server").inc()
                 self._finish(encode_error(error, fatal=True))
                 return
+            except (Unauthenticated, PermissionDenied) as error:
+                self._metrics.clients_refused.labels(reason=error.code).inc()
+                logger.warning("refused wire client %s: %s", self.transport.peer, error.message)
+                self._finish(encode_error(error, fatal=True))
+                return
 
     def _refuse_line(self, error: MalformedMessage) -> None:
         reason = str(error.detail.get("reason", "unknown"))
@@ -252,6 +274,15 @@ class ServerSession:
                 supported=[PROTOCOL_VERSION],
             )
         self.client_name = hello.client
+        tokens = self._server.tokens
+        if tokens is not None:
+            self.grant = tokens.check(hello.token)
+            if self.grant is None:
+                given = "an unknown token" if hello.token is not None else "no token"
+                raise Unauthenticated(
+                    f"this server needs a valid token in hello; {hello.client!r} sent {given}",
+                    field="token",
+                )
         self.state = SessionState.AWAIT_SUBSCRIBE
         self.offer(encode(self._server.welcome()))
 
@@ -259,11 +290,29 @@ class ServerSession:
         # No await from here to the end: the replay is taken and the session registered for
         # live events in one step, so no event falls between them or arrives twice.
         self.filter = SubscriptionFilter.from_subscribe(subscribe)
+        if self.grant is not None and self.grant.tenants is not None:
+            self.filter = self._bound_to(self.grant.tenants)
         replay = self._server.replay_after(subscribe.resume_from, self.filter)
         self.state = SessionState.LIVE
         if replay and self.offer(replay):  # a whole replay takes one queue slot
             self._metrics.events_sent.inc(len(replay))
         self._server.register(self)
+
+    def _bound_to(self, allowed: frozenset[str]) -> SubscriptionFilter:
+        """The subscription limited to the tenants the token allows; asking for any other
+        tenant is refused rather than silently narrowed, so a typo does not look like a quiet
+        tenant."""
+        asked = self.filter.tenants
+        if asked is None:
+            return dataclasses.replace(self.filter, tenants=allowed)
+        refused = sorted(asked - allowed)
+        if refused:
+            raise PermissionDenied(
+                f"this token does not allow tenant {refused[0]!r}",
+                field="tenants",
+                refused=refused[:10],
+            )
+        return self.filter
 
     # --- the sender and the watchdog --------------------------------------------------------
 
@@ -314,13 +363,21 @@ class ServerSession:
             now = self._clock.monotonic()
             dead_in = self._last_received + DEAD_PEER_INTERVALS * self._heartbeat - now
             if dead_in <= 0:
+                silence = DEAD_PEER_INTERVALS * self._heartbeat
                 self._metrics.dead_peers.labels(side="server").inc()
                 self._metrics.clients_dropped.labels(reason="dead_peer").inc()
-                logger.info(
-                    "wire client %s silent for %ss: closing",
-                    self.transport.peer,
-                    DEAD_PEER_INTERVALS * self._heartbeat,
+                logger.info("wire client %s silent for %ss: closing", self.transport.peer, silence)
+                expected = "hello" if self.state is SessionState.AWAIT_HELLO else "heartbeat"
+                error = DeadPeer(
+                    f"nothing received from the client for {silence:g} s (3 heartbeat "
+                    f"intervals; it must send a {expected}): closing",
+                    silent_seconds=silence,
+                    heartbeat_seconds=self._heartbeat,
                 )
+                # The queue is dropped: a client this silent is unlikely to be reading it.
+                while not self._queue.empty():
+                    self._queue.get_nowait()
+                self._finish(encode_error(error, fatal=True))
                 return
             beat_in = self._last_sent + self._heartbeat - now
             if beat_in <= 0 and self.state is not SessionState.AWAIT_HELLO:

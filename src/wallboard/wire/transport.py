@@ -18,6 +18,9 @@ from wallboard.core.errors import MalformedMessage
 
 READ_CHUNK = 64 * 1024
 
+LINGER_SECONDS = 1.0
+"""Longest wait, at close, for the peer to close its side after reading the last message."""
+
 
 class Transport(Protocol):
     """One connection, message by message."""
@@ -76,6 +79,7 @@ class TcpTransport:
         self._write_timeout = write_timeout
         self._buffer = bytearray()
         self._skipping = False  # inside an over-long line: drop bytes up to the next newline
+        self._reading = False  # a read_message() waits for data (close() must not read then)
         address = writer.get_extra_info("peername")
         self._peer = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
 
@@ -104,10 +108,13 @@ class TcpTransport:
                 if not self._skipping:
                     self._skipping = True
                     raise _too_long(length, self._max_line, exact=False)
+            self._reading = True
             try:
                 chunk = await self._reader.read(READ_CHUNK)
             except (ConnectionError, OSError):
                 return None
+            finally:
+                self._reading = False
             if not chunk:
                 return None  # an unterminated last line is a message cut short: dropped
             self._buffer += chunk
@@ -119,6 +126,7 @@ class TcpTransport:
 
     async def close(self) -> None:
         writer = self._writer
+        await self._linger()
         if writer.is_closing():
             writer.transport.abort()
         else:
@@ -127,11 +135,27 @@ class TcpTransport:
             async with asyncio.timeout(self._write_timeout):
                 await writer.wait_closed()
         except (TimeoutError, ConnectionError, OSError):
-            # The peer does not read what is still buffered: do not wait for it.
+            # The peer does not read what is still buffered: do not wait for it. The timeout
+            # cancelled the close waiter, so waiting on it again would raise CancelledError;
+            # abort() closes the socket at once, whatever is unsent.
             writer.transport.abort()
-            with contextlib.suppress(TimeoutError, ConnectionError, OSError):
-                async with asyncio.timeout(self._write_timeout):
-                    await writer.wait_closed()
+
+    async def _linger(self) -> None:
+        """Half-close, then read and discard until the peer closes too (briefly).
+
+        Closing a socket with unread input resets the connection, and a reset can make the
+        peer lose the last message sent (a refusal sent before its ``hello`` was read).
+        """
+        writer = self._writer
+        if writer.is_closing() or not writer.can_write_eof() or self._reading:
+            # TLS has no half-close (its close_notify is the end); a reader waiting in
+            # read_message() sees the end itself.
+            return
+        with contextlib.suppress(TimeoutError, ConnectionError, OSError):
+            async with asyncio.timeout(min(LINGER_SECONDS, self._write_timeout)):
+                writer.write_eof()
+                while await self._reader.read(READ_CHUNK):
+                    pass
 
 
 class WebSocketTransport:
