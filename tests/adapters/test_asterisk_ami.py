@@ -29,6 +29,7 @@ from wallboard.core.events import (
     AgentNotReady,
     AgentQueuesChanged,
     AgentReady,
+    CallAbandoned,
     CallDiverted,
     CallEstablished,
     CallQueued,
@@ -325,6 +326,8 @@ def test_a_leave_followed_by_connect_is_an_answer() -> None:
                 ("Queue", "q"),
                 ("Uniqueid", "c1"),
                 ("MemberName", "bob"),
+                ("HoldTime", "5"),
+                ("RingTime", "2"),
                 ("Timestamp", "105"),
             )
         ),
@@ -335,12 +338,42 @@ def test_a_leave_followed_by_connect_is_an_answer() -> None:
                 ("Uniqueid", "c1"),
                 ("MemberName", "bob"),
                 ("Reason", "caller"),
+                ("HoldTime", "5"),
+                ("TalkTime", "95"),
                 ("Timestamp", "200"),
             )
         ),
     ]
     events, _ = run_stream(stream)
     assert [type(e) for e in events] == [CallQueued, CallEstablished, CallReleased]
+    # The durations Asterisk reports (seconds) are on the events.
+    established, released = events[1], events[2]
+    assert isinstance(established, CallEstablished)
+    assert (established.wait_ms, established.ring_ms) == (5_000, 2_000)
+    assert isinstance(released, CallReleased)
+    assert released.talk_ms == 95_000
+
+
+def test_an_abandon_carries_the_wait_asterisk_reports() -> None:
+    stream = [
+        AmiMessage(
+            (("Event", "QueueCallerJoin"), ("Queue", "q"), ("Uniqueid", "c1"), ("Timestamp", "100"))
+        ),
+        AmiMessage(
+            (
+                ("Event", "QueueCallerAbandon"),
+                ("Queue", "q"),
+                ("Uniqueid", "c1"),
+                ("HoldTime", "12"),
+                ("Timestamp", "112"),
+            )
+        ),
+    ]
+    events, translator = run_stream(stream)
+    abandoned = events[-1]
+    assert isinstance(abandoned, CallAbandoned)
+    assert abandoned.wait_ms == 12_000
+    assert translator.stats.notes["bad_duration"] == 0
 
 
 @settings(max_examples=200, deadline=None)

@@ -342,6 +342,9 @@ FS_EVENTS = [
         CC_Agent="1000@default",
         CC_Member_UUID="m1",
         CC_Member_Session_UUID=SESSION,
+        CC_Member_Joined_Time="1700001001",
+        CC_Agent_Called_Time="1700001002",
+        CC_Agent_Answered_Time="1700001005",
     ),
     cc_event(
         6,
@@ -352,6 +355,8 @@ FS_EVENTS = [
         CC_Member_UUID="m1",
         CC_Member_Session_UUID=SESSION,
         CC_Hangup_Cause="NORMAL_CLEARING",
+        CC_Agent_Answered_Time="1700001005",
+        CC_Bridge_Terminated_Time="1700001065",
     ),
     cc_event(
         7,
@@ -393,6 +398,8 @@ FS_EVENTS = [
         CC_Cause="Cancel",
         CC_Cancel_Reason="TIMEOUT",
         CC_Member_Session_UUID="s3",
+        CC_Member_Joined_Time="1700001090",
+        CC_Member_Leaving_Time="1700001150",
     ),
     cc_event(
         12,
@@ -453,6 +460,12 @@ def test_freeswitch_dump_maps_callcenter_events() -> None:
     assert isinstance(events[9], CallDiverted)
     assert events[9].target == "timeout"
     assert events[9].cause is DiversionCause.TIMEOUT
+    # mod_callcenter's epoch-second times give the durations it measured.
+    assert events[9].wait_ms == 60_000
+    established = next(e for e in events if isinstance(e, CallEstablished))
+    assert (established.wait_ms, established.ring_ms) == (4_000, 3_000)
+    released = next(e for e in events if isinstance(e, CallReleased))
+    assert released.talk_ms == 60_000
     assert translator.agent_state["1000@default"] == "Receiving"
 
 

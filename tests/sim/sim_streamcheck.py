@@ -166,6 +166,7 @@ class Replay:
             "transferred": False,
             "transferred_to": None,
             "refused": None,
+            "diverted_at": None,
             "_waiting": queue is not None,
         }
         self.current[(tenant, contact)] = record
@@ -291,7 +292,19 @@ class Replay:
         self._new_record(e.tenant, e.call, Media.VOICE, e.direction, e.queue, e.ts)
 
     def _on_CallDiverted(self, e: CallDiverted) -> None:
-        if self.at_point.pop((e.tenant, e.call), None) != e.queue:
+        if (e.tenant, e.call) not in self.at_point:
+            # Sent on from its queue after the queue's longest wait.
+            record = self._record(e, e.call)
+            if not record["_waiting"] or record["queue"] != e.queue:
+                raise StreamError(
+                    f"{e.id}: {e.call} diverted from {e.queue} where it does not wait"
+                )
+            if e.cause is not DiversionCause.TIMEOUT or (e.tenant, e.call) in self.in_vq:
+                raise StreamError(f"{e.id}: a queue diverts on timeout, out of its virtual queue")
+            record["_waiting"] = False
+            record["diverted_at"] = e.ts
+            return
+        if self.at_point.pop((e.tenant, e.call)) != e.queue:
             raise StreamError(f"{e.id}: {e.call} diverted from {e.queue} where it was not")
         if e.cause is not DiversionCause.ROUTED:
             raise StreamError(f"{e.id}: a routing point routes, it diverts for no other cause")

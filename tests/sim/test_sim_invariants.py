@@ -57,10 +57,11 @@ def test_demo_stream_holds_its_invariants(demo_run: tuple[BatchSummary, Run]) ->
     check_all(summary, run)
 
 
-def test_a_full_queue_turns_calls_away_and_the_engine_counts_them(tmp_path: Path) -> None:
-    """Voice queues of at most one waiting call: new calls (after their routing point, if any)
-    are refused with reason full; the stream holds its invariants with them, and the engine's
-    received, entered and refused-full counts are the ground truth's."""
+def test_full_queues_and_long_waits_and_the_engine_counting_them(tmp_path: Path) -> None:
+    """Voice queues of at most one waiting call, waits of at most 45 s: new calls (after their
+    routing point, if any) are refused with reason full, calls waiting 45 s are diverted with
+    cause timeout; the stream holds its invariants with them, and the engine's received,
+    entered, refused-full and diverted-on-timeout counts are the ground truth's."""
     import msgspec
 
     from wallboard.core.events import CallRefused, Media
@@ -74,7 +75,9 @@ def test_a_full_queue_turns_calls_away_and_the_engine_counts_them(tmp_path: Path
             msgspec.structs.replace(
                 tenant,
                 queues=[
-                    msgspec.structs.replace(q, max_waiting=1) if q.media is Media.VOICE else q
+                    msgspec.structs.replace(q, max_waiting=1, max_wait=45.0)
+                    if q.media is Media.VOICE
+                    else q
                     for q in tenant.queues
                 ],
             )
@@ -86,6 +89,7 @@ def test_a_full_queue_turns_calls_away_and_the_engine_counts_them(tmp_path: Path
     check_all(summary, run)
     refused = [e for e in run.events if isinstance(e, CallRefused)]
     assert refused, "no queue was ever full"
+    assert any(c["diverted_at"] is not None for c in run.calls), "no call waited 45 s"
     values, anomalies = replay_statistics(run.events, standard_library(), at_ms=summary.end_ms - 1)
     assert anomalies == {}
     voice_queues = {(c["tenant"], c["queue"]) for c in run.calls if c["media"] == "voice"}
@@ -96,6 +100,8 @@ def test_a_full_queue_turns_calls_away_and_the_engine_counts_them(tmp_path: Path
         assert got["queue.refused_full"] == got["queue.refused"] == turned_away, queue
         assert got["queue.entered"] == len(mine) - turned_away, queue
         assert got["queue.offered"] == len(mine), queue
+        timed_out = sum(c["diverted_at"] is not None for c in mine)
+        assert got["queue.diverted_timeout"] == got["queue.diverted"] == timed_out, queue
     rp = {c["id"] for c in run.calls if c["refused"]} & {
         e.call
         for e in run.events

@@ -89,6 +89,7 @@ def _with(path: str, value: Any) -> dict[str, Any]:
         ("tenants.0.queues.1.id", "q", "tenants[0].queues[1].id", "twice"),
         ("tenants.0.queues.1.max_waiting", 3, "tenants[0].queues[1].max_waiting", "only voice"),
         ("tenants.0.queues.0.max_waiting", -1, "tenants[0].queues[0].max_waiting", ">= 0"),
+        ("tenants.0.queues.1.max_wait", 30, "tenants[0].queues[1].max_wait", "only voice"),
         ("tenants.0.groups.0.capacity", {"voice": 2}, "tenants[0].groups[0].capacity.voice", "one call"),
         ("tenants.0.groups.0.agents", 0, "tenants[0].groups[0].agents", ">= 1"),
         ("tenants.0.groups.0.shift", {"start": 5, "end": 2}, "tenants[0].groups[0].shift.end", "ends after"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from test_stats_units import BASE, Events, T
+
 from wallboard.core import events as ev
 from wallboard.core.codec import decode
 from wallboard.stats import (
@@ -13,18 +15,6 @@ from wallboard.stats import (
     decode_definitions,
     standard_library,
 )
-
-T = "t"
-BASE = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC
-
-
-class Events:
-    def __init__(self) -> None:
-        self.n = 0
-
-    def __call__(self, cls: type[ev.Event], ts: int, **fields: Any) -> ev.Event:
-        self.n += 1
-        return cls(tenant=T, source="s", seq=self.n, id=f"e{self.n}", ts=ts, **fields)
 
 
 def _queue_stat(stat_id: str, mask: list[str], **extra: Any) -> dict[str, Any]:

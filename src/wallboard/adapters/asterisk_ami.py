@@ -30,6 +30,7 @@ from wallboard.adapters.base import (
     check_name,
     offset,
     optional_name,
+    reported_ms,
 )
 from wallboard.adapters.reconnect import ReconnectingClient
 from wallboard.adapters.timestamps import epoch_to_ms
@@ -615,7 +616,8 @@ class AmiTranslator(TranslatorBase):
         if event == "queuecallerabandon":
             self.calls.pop(uid, None)
             self.pending_exits.pop(uid, None)
-            return [lambda env: CallAbandoned(**env, call=call_id, queue=queue)]
+            wait = reported_ms(m.get("HoldTime"), self.stats)
+            return [lambda env: CallAbandoned(**env, call=call_id, queue=queue, wait_ms=wait)]
         agent = AgentId(check_name(MemberBook.member_name(m), "MemberName"))
         if event == "agentcalled":
             return [lambda env: CallRinging(**env, call=call_id, agent=agent, queue=queue)]
@@ -628,7 +630,13 @@ class AmiTranslator(TranslatorBase):
             call.connected, call.agent = True, agent
             call.agent_uid, call.agent_channel = m.get("DestUniqueid"), m.get("DestChannel")
             self._remember(uid, call)
-            return [lambda env: CallEstablished(**env, call=call_id, agent=agent, queue=queue)]
+            wait = reported_ms(m.get("HoldTime"), self.stats)
+            ring = reported_ms(m.get("RingTime"), self.stats)
+            return [
+                lambda env: CallEstablished(
+                    **env, call=call_id, agent=agent, queue=queue, wait_ms=wait, ring_ms=ring
+                )
+            ]
         # agentcomplete / agentdump: the end of the agent's part in the call
         self.calls.pop(uid, None)
         reason = (m.get("Reason") or "").lower()
@@ -647,8 +655,11 @@ class AmiTranslator(TranslatorBase):
                     **env, call=call_id, agent=agent, target=target, kind=kind
                 )
             )
+        talk = None if event == "agentdump" else reported_ms(m.get("TalkTime"), self.stats)
         drafts.append(
-            lambda env: CallReleased(**env, call=call_id, agent=agent, queue=queue, by=by)
+            lambda env: CallReleased(
+                **env, call=call_id, agent=agent, queue=queue, by=by, talk_ms=talk
+            )
         )
         return drafts
 

@@ -32,6 +32,7 @@ from wallboard.adapters.base import (
     check_name,
     line,
     optional_name,
+    reported_ms,
 )
 from wallboard.adapters.timestamps import UTC, any_to_ms, datetime_to_ms, moment_to_ms
 from wallboard.core.clock import Clock
@@ -120,7 +121,6 @@ _AGENT_STATE_VERBS: Final = frozenset(
     }
 )
 MAX_LINE: Final = 8192
-_MAX_SECONDS: Final = 1_000_000_000  # a reported duration beyond this is not one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -319,19 +319,8 @@ class QueueLogTranslator(TranslatorBase):
         return AgentId(check_name(r.member, "agent"))
 
     def _ms(self, r: QueueLogRecord, index: int) -> int | None:
-        """A duration in whole seconds at ``data[index]``, in ms; None when absent. A value that
-        is no duration loses only itself (counted as ``bad_duration``), not the line's fact."""
-        text = r.arg(index)
-        if not text:
-            return None
-        try:
-            seconds = int(text)
-        except ValueError:
-            seconds = -1
-        if not 0 <= seconds <= _MAX_SECONDS:
-            self.stats.notes["bad_duration"] += 1
-            return None
-        return seconds * 1000
+        """The duration in whole seconds at ``data[index]``, in ms (see :func:`reported_ms`)."""
+        return reported_ms(r.arg(index), self.stats)
 
     def _remember(self, callid: str, call: _Call) -> None:
         if callid not in self.calls and len(self.calls) >= self.max_open_calls:

@@ -251,6 +251,27 @@ def parse_int(value: str | None, field: str) -> int:
         ) from None
 
 
+MAX_REPORTED_SECONDS: Final = 1_000_000_000
+"""The longest duration a platform may report (about 31 years): beyond, it is no duration."""
+
+
+def reported_ms(value: str | None, stats: TranslationStats) -> int | None:
+    """A duration a platform reports in whole seconds (queue_log's waittime, AMI's HoldTime…)
+    → ms; None when absent. A value that is no duration loses only itself, not the record's
+    fact: it is counted as the note ``bad_duration``."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        seconds = int(text)
+    except ValueError:
+        seconds = -1
+    if not 0 <= seconds <= MAX_REPORTED_SECONDS:
+        stats.notes["bad_duration"] += 1
+        return None
+    return seconds * 1000
+
+
 class Translator(Protocol):
     """Raw platform record → our events. Never raises for bad input; counts it instead."""
 

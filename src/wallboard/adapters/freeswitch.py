@@ -27,6 +27,7 @@ from wallboard.adapters.base import (
     TranslatorBase,
     check_name,
     offset,
+    reported_ms,
 )
 from wallboard.adapters.reconnect import ReconnectingClient
 from wallboard.adapters.timestamps import epoch_to_ms
@@ -252,24 +253,43 @@ class FreeswitchTranslator(TranslatorBase):
             if cause != "Cancel":
                 raise BadRecord(f"unknown CC-Cause {cause[:40]!r}", reason="unknown_cause")
             reason = (h.get("CC-Cancel-Reason") or "").strip().upper()
+            wait = self._span_ms(h, "CC-Member-Joined-Time", "CC-Member-Leaving-Time")
             diverted = CANCEL_TARGETS.get(reason)
             if diverted is not None:
                 target, why = diverted
                 return [
                     lambda env: CallDiverted(
-                        **env, call=call, queue=queue, target=target, cause=why
+                        **env, call=call, queue=queue, target=target, cause=why, wait_ms=wait
                     )
                 ]
             # BREAK_OUT: the caller's channel went away while waiting — an abandon.
-            return [lambda env: CallAbandoned(**env, call=call, queue=queue)]
+            return [lambda env: CallAbandoned(**env, call=call, queue=queue, wait_ms=wait)]
         agent = AgentId(check_name(h.get("CC-Agent"), "CC-Agent"))
         if action == "agent-offering":
             return [lambda env: CallRinging(**env, call=call, agent=agent, queue=queue)]
         if action == "bridge-agent-start":
             self.connected_calls.add(call)
-            return [lambda env: CallEstablished(**env, call=call, agent=agent, queue=queue)]
+            wait = self._span_ms(h, "CC-Member-Joined-Time", "CC-Agent-Answered-Time")
+            ring = self._span_ms(h, "CC-Agent-Called-Time", "CC-Agent-Answered-Time")
+            return [
+                lambda env: CallEstablished(
+                    **env, call=call, agent=agent, queue=queue, wait_ms=wait, ring_ms=ring
+                )
+            ]
         self.connected_calls.discard(call)
-        return [lambda env: CallReleased(**env, call=call, agent=agent, queue=queue)]
+        talk = self._span_ms(h, "CC-Agent-Answered-Time", "CC-Bridge-Terminated-Time")
+        return [lambda env: CallReleased(**env, call=call, agent=agent, queue=queue, talk_ms=talk)]
+
+    def _span_ms(self, h: dict[str, str], start: str, end: str) -> int | None:
+        """The time between two of mod_callcenter's epoch-second headers, in ms (None when
+        either is absent, or they are no span: counted as ``bad_duration``)."""
+        first, last = (h.get(start) or "").strip(), (h.get(end) or "").strip()
+        if not first or not last:
+            return None
+        if not (first.isdigit() and last.isdigit()) or int(last) < int(first):
+            self.stats.notes["bad_duration"] += 1
+            return None
+        return reported_ms(str(int(last) - int(first)), self.stats)
 
     def _agent_drafts(self, action: str, h: dict[str, str]) -> list[Draft]:
         agent = AgentId(check_name(h.get("CC-Agent"), "CC-Agent"))

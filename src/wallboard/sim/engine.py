@@ -89,6 +89,7 @@ SOURCES: Final = (SOURCE_VOICE, SOURCE_VOICE_VQ, SOURCE_INTERACTIONS, SOURCE_INT
 # Heap action kinds (indexes into Engine._handlers).
 _ARRIVAL, _ENTER_QUEUE, _ABANDON, _ANSWER, _HOLD, _RETRIEVE, _END_TALK = range(7)
 _ACW_END, _LOGIN, _REQUEST, _NR_END, _RANDOM_NR, _AGENT_CALL, _CONSULT_END, _DIALLED = range(7, 15)
+_TIMEOUT = 15
 
 # Contact stages.
 _AT_POINT, _WAITING, _OFFERED, _CONNECTED, _FINISHED = range(5)
@@ -167,6 +168,7 @@ class _QueueRt:
         "hold_dur",
         "hold_p",
         "id",
+        "max_wait",
         "max_waiting",
         "media",
         "n_waiting",
@@ -215,6 +217,7 @@ class _QueueRt:
         self.waiting: collections.deque[_Contact] = collections.deque()
         self.n_waiting = 0
         self.max_waiting = -1 if spec.max_waiting is None else spec.max_waiting
+        self.max_wait = -1 if spec.max_wait is None else int(spec.max_wait * 1000 + 0.5)
         self.pools: list[_Pool] = []
         self.rate_per_ms = 0.0
         self.seg_starts: list[int] = []
@@ -303,6 +306,7 @@ class _Contact:
         "call_id",
         "consult_ms",
         "direction",
+        "diverted_at",
         "entered_at",
         "handle_ms",
         "hold_at",
@@ -361,6 +365,7 @@ class _Contact:
         self.answer_ms = 0
         self.by_caller = True
         self.refused: str | None = None
+        self.diverted_at: int | None = None
 
 
 class Engine:
@@ -405,6 +410,7 @@ class Engine:
             self._on_agent_call,
             self._on_consult_end,
             self._on_dialled,
+            self._on_timeout,
         ]
         self.agents: list[_Agent] = []
         self.queues: list[_QueueRt] = []
@@ -614,6 +620,7 @@ class Engine:
             transferred=c.transferred,
             transferred_to=c.transfer_to.id if c.transferred and c.transfer_to else None,
             refused=c.refused,
+            diverted_at=c.diverted_at,
         )
 
     def _close(self, c: _Contact) -> None:
@@ -849,6 +856,9 @@ class Engine:
         if c.patience_ms >= 0:
             self._n = n = self._n + 1
             _heappush(self._heap, (t + c.patience_ms, n, _ABANDON, c, None))
+        if queue.max_wait >= 0:
+            self._n = n = self._n + 1
+            _heappush(self._heap, (t + queue.max_wait, n, _TIMEOUT, c, None))
 
     def _free_agent(self, queue: _QueueRt) -> _Agent | None:
         """The agent to route to: the first live entry of the best non-empty pool."""
@@ -894,6 +904,33 @@ class Engine:
                     target=target,
                 )
             )
+
+    def _on_timeout(self, c: _Contact, _: None, t: int) -> None:
+        """The call waited the queue's ``max_wait``: it is sent on to the overflow."""
+        if c.stage != _WAITING:
+            return
+        queue = c.queue
+        assert queue is not None
+        queue.n_waiting -= 1
+        c.diverted_at = t
+        if queue.vq is not None:
+            self._leave_vq(c, VirtualQueueExit.TIMEOUT, None, t)
+        s = self._voice
+        s.seq += 1
+        self._emit(
+            CallDiverted(
+                tenant=c.tenant.id,
+                source=s.id,
+                seq=s.seq,
+                id=_event_id(f"voice:{s.seq}"),
+                ts=t,
+                call=c.call_id,
+                queue=queue.id,
+                target="timeout",
+                cause=DiversionCause.TIMEOUT,
+            )
+        )
+        self._close(c)
 
     def _on_abandon(self, c: _Contact, _: None, t: int) -> None:
         if c.stage != _WAITING:

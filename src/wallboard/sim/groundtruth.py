@@ -49,6 +49,9 @@ class ContactRecord(msgspec.Struct, kw_only=True, gc=False):
     refused: str | None = None
     """Why the queue turned the call away at entry (``full``), at ``entered_at``: it never
     waited; None when it entered."""
+    diverted_at: int | None = None
+    """When the call, unanswered after the queue's ``max_wait``, was sent on (cause
+    ``timeout``); None if it was not."""
 
 
 class AgentInterval(msgspec.Struct, kw_only=True, gc=False):

@@ -109,6 +109,9 @@ class Queue(Struct, frozen=True, kw_only=True):
     max_waiting: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] | None = None
     """At most this many calls wait in the (voice) queue: a call that arrives when it is full
     is turned away (``call.refused``, reason ``full``). None: no limit."""
+    max_wait: Seconds | None = None
+    """A (voice) call still waiting after this long is sent on to the queue's overflow
+    (``call.diverted``, cause ``timeout``), unless the caller abandoned first. None: never."""
 
     @property
     def skill_name(self) -> str:
@@ -304,7 +307,14 @@ def _check_tenant(scenario: Scenario, tenant: Tenant, tpath: str) -> None:
         if profile is not None and profile not in scenario.profiles:
             raise _fail(f"{qpath}.arrivals.profile", f"unknown profile {profile!r}")
         if queue.media is not Media.VOICE:
-            for name in ("routing_point", "after_call_work", "hold", "transfer", "max_waiting"):
+            for name in (
+                "routing_point",
+                "after_call_work",
+                "hold",
+                "transfer",
+                "max_waiting",
+                "max_wait",
+            ):
                 if getattr(queue, name) is not None:
                     raise _fail(f"{qpath}.{name}", f"only voice queues have {name}")
         if queue.routing_point is not None:
