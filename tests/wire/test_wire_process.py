@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import sys
@@ -11,15 +12,13 @@ from pathlib import Path
 from wallboard.core.codec import decode, encode
 from wallboard.core.events import Event
 from wallboard.core.protocol import Hello, Subscribe, Welcome
+from wallboard.settings import PREFIX, Settings
 from wallboard.wire.security import client_tls
 
-PORT_VARIABLES = (
-    "WALLBOARD_METRICS_PORT",
-    "WALLBOARD_VOICE_PORT",
-    "WALLBOARD_VOICE_VQ_PORT",
-    "WALLBOARD_INTERACTIONS_PORT",
-    "WALLBOARD_INTERACTIONS_VQ_PORT",
-)
+FREE_PORTS = {
+    PREFIX + f.name.upper(): "0" for f in dataclasses.fields(Settings) if f.name.endswith("_port")
+}
+"""Every port setting at 0: the process picks free ports and prints them."""
 PROCESS_TIMEOUT = 60.0
 TOKEN = "globex-reader-5e1f0c2d9a8b7c6d"
 
@@ -37,7 +36,7 @@ async def _serve(host: str, env: dict[str, str]) -> asyncio.subprocess.Process:
         host,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, **dict.fromkeys(PORT_VARIABLES, "0"), **env},
+        env={**os.environ, **FREE_PORTS, **env},
     )
 
 
