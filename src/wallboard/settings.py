@@ -129,7 +129,7 @@ class Settings:
         1000,
         _positive_int,
         "Clients one wire server serves at once; more are refused with a server_full error. "
-        "Keep it below the open-files limit (ulimit -n).",
+        "The open-files limit is raised to match, up to the hard limit (ulimit -Hn).",
     )
     wire_tls_cert: str = _setting(
         "",

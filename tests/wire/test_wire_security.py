@@ -20,6 +20,7 @@ from wallboard.settings import Settings
 from wallboard.wire.client import WireClient
 from wallboard.wire.errors import Disconnected
 from wallboard.wire.security import client_tls
+from wallboard.wire.server import WireServer
 
 TOKEN_A = "token-of-acme-0123456789abcdef"
 TOKEN_ALL = "token-of-the-operator-fedcba9876543210"
@@ -159,6 +160,13 @@ async def test_the_wire_client_raises_a_refused_token_and_does_not_retry(
     assert sample(registry, "wallboard_wire_reconnects_total") == 0
 
 
+def _refusal(settings: Settings) -> str:
+    """The message of the ConfigError a server with ``settings`` stops with."""
+    with pytest.raises(ConfigError) as raised:
+        WireServer(source="voice", settings=settings)
+    return raised.value.message
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -173,22 +181,16 @@ async def test_the_wire_client_raises_a_refused_token_and_does_not_retry(
 def test_a_wrong_tokens_file_stops_the_server(
     tmp_path: Path, text: str | None, message: str
 ) -> None:
-    from wallboard.wire.server import WireServer
-
     path = tmp_path / "tokens"
     if text is not None:
         path.write_text(text)
-    with pytest.raises(ConfigError) as raised:
-        WireServer(source="voice", settings=Settings(wire_tokens_file=str(path)))
-    assert message in raised.value.message
-    assert str(path) in raised.value.message
+    refusal = _refusal(Settings(wire_tokens_file=str(path)))
+    assert message in refusal
+    assert str(path) in refusal
 
 
 async def test_tls_serves_trusting_clients_only(
-    make_server: ServerFactory,
-    tls_files: tuple[Path, Path],
-    registry: CollectorRegistry,
-    caplog: pytest.LogCaptureFixture,
+    make_server: ServerFactory, tls_files: tuple[Path, Path], registry: CollectorRegistry
 ) -> None:
     cert, key = tls_files
     server = await make_server(settings=Settings(wire_tls_cert=str(cert), wire_tls_key=str(key)))
@@ -229,12 +231,9 @@ async def test_tls_serves_trusting_clients_only(
 def test_a_wrong_tls_setting_stops_the_server(
     tls_files: tuple[Path, Path], cert: str, key: str, message: str
 ) -> None:
-    from wallboard.wire.server import WireServer
-
     files = {"cert": str(tls_files[0]), "key": str(tls_files[1]), "missing": "/nonexistent.pem"}
     settings = Settings(wire_tls_cert=files.get(cert, ""), wire_tls_key=files.get(key, ""))
-    with pytest.raises(ConfigError, match=message):
-        WireServer(source="voice", settings=settings)
+    assert message in _refusal(settings)
 
 
 async def test_listening_beyond_loopback_without_tls_and_tokens_warns(

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from types import TracebackType
-from typing import Self
+from typing import ClassVar, Self
 
 from prometheus_client import CollectorRegistry
 
@@ -31,6 +31,38 @@ from wallboard.wire.transport import TcpTransport, Transport
 
 logger = logging.getLogger(__name__)
 
+FILES_MARGIN = 256
+"""Open files the rest of a process may hold (files, pipes, other sockets) besides clients."""
+
+
+def _make_room_for_clients(clients: int) -> None:
+    """Raise the process's soft open-files limit so ``clients`` connections can be accepted.
+
+    Past that limit ``accept()`` fails and the connections wait in the listen queue with no
+    answer at all; within it, the connection cap answers them with ``server_full``.
+    """
+    try:
+        import resource
+    except ImportError:  # not a Unix: nothing to raise
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = clients + FILES_MARGIN
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    if soft < wanted:
+        logger.warning(
+            "the open-files limit (%d) is below the %d clients the wire servers may serve "
+            "(WALLBOARD_WIRE_MAX_CLIENTS) and %d other files: clients past it wait unanswered; "
+            "raise the limit (ulimit -n) or lower the cap",
+            soft,
+            clients,
+            FILES_MARGIN,
+        )
+
 
 class WireServer:
     """Fans one source's events out to subscribed clients, with resume and backpressure.
@@ -43,6 +75,9 @@ class WireServer:
     that bind clients to tenants (``wire_tokens_file``), the connection cap and backlog. A
     wrong certificate or tokens file raises :class:`~wallboard.core.errors.ConfigError` here.
     """
+
+    _clients_reserved: ClassVar[int] = 0
+    """Clients all listening wire servers of this process may serve at once, together."""
 
     def __init__(
         self,
@@ -254,6 +289,7 @@ class WireServer:
         """
         if self._listener is not None:
             raise RuntimeError("the wire server is already listening")
+        _make_room_for_clients(WireServer._clients_reserved + self.settings.wire_max_clients)
         self._listener = await asyncio.start_server(
             self._serve_tcp,
             host,
@@ -262,6 +298,7 @@ class WireServer:
             ssl=self._tls,
             ssl_handshake_timeout=self.settings.heartbeat_seconds if self._tls else None,
         )
+        WireServer._clients_reserved += self.settings.wire_max_clients
         if not is_loopback(host) and (self._tls is None or self.tokens is None):
             missing = " and ".join(
                 what
@@ -300,6 +337,7 @@ class WireServer:
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
+            WireServer._clients_reserved -= self.settings.wire_max_clients
         # Handlers of connections accepted just now start here and see ``_closing``.
         await asyncio.sleep(0)
         for session in tuple(self._sessions):
