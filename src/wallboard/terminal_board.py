@@ -247,21 +247,26 @@ def _cells(
 
 
 def _object_section(
+    engine: StatisticsEngine,
+    now_ms: int,
     title: str,
-    name: str,
+    object_type: str,
     columns: Sequence[Column],
-    rows: Sequence[tuple[str, str, list[Text]]],
+    objects: Sequence[tuple[str, str, Media]],
 ) -> _Section:
-    """A table of objects of several tenants: the tenant on its first row, then the name."""
-    out: list[list[Text]] = []
+    """A table of (tenant, object, media) of several tenants: the tenant on its first row,
+    then the name, then the columns' values."""
+    rows: list[list[Text]] = []
     previous = None
-    for tenant, object_id, cells in rows:
-        out.append([Text(tenant if tenant != previous else ""), Text(object_id), *cells])
+    for tenant, object_id, media in objects:
+        cells = _cells(engine, tenant, object_type, object_id, media, columns, now_ms)
+        rows.append([Text(tenant if tenant != previous else ""), Text(object_id), *cells])
         previous = tenant
     return _Section(
         title=title,
-        headers=["Tenant", name, *(c.title for c in columns)],
-        rows=out,
+        headers=["Tenant", "Group" if object_type == "agent_group" else "Queue"]
+        + [c.title for c in columns],
+        rows=rows,
         justify=[False, False, *(True for _ in columns)],
         priorities=[-1, -1, *(c.priority for c in columns)],
     )
@@ -309,7 +314,8 @@ def _agent_blocks(agents: Sequence[list[Text]], width: int) -> int:
     """How many blocks of (agent, state, reason, time) fit side by side."""
     widths = [max([len(h)] + [a[i].cell_len for a in agents]) for i, h in enumerate(_AGENT_HEADERS)]
     block = sum(widths) + GAP * (len(widths) - 1)
-    return max(1, (width + 2 * GAP) // (block + 2 * GAP))
+    between = 1 + 2 * GAP  # a blank column between two blocks, with its gaps
+    return max(1, (width + between) // (block + between))
 
 
 def _agent_section(
@@ -370,44 +376,31 @@ def render_board(
 ) -> RenderableType:
     """The board at ``now_ms``, fitted to ``width`` columns and ``height`` lines (None: as many
     as it takes): voice queues, chat and email queues, agent groups and agents."""
+    voice = Media.VOICE
     sections = {
         "voice": _object_section(
+            engine,
+            now_ms,
             "Voice queues",
-            "Queue",
+            "queue",
             QUEUE_COLUMNS,
-            [
-                (
-                    t.tenant,
-                    q,
-                    _cells(engine, t.tenant, "queue", q, Media.VOICE, QUEUE_COLUMNS, now_ms),
-                )
-                for t in objects
-                for q in t.queues
-            ],
+            [(t.tenant, q, voice) for t in objects for q in t.queues],
         ),
         "digital": _object_section(
+            engine,
+            now_ms,
             "Chat and email queues",
-            "Queue",
+            "queue",
             DIGITAL_COLUMNS,
-            [
-                (t.tenant, q, _cells(engine, t.tenant, "queue", q, m, DIGITAL_COLUMNS, now_ms))
-                for t in objects
-                for q, m in t.digital_queues
-            ],
+            [(t.tenant, q, m) for t in objects for q, m in t.digital_queues],
         ),
         "groups": _object_section(
+            engine,
+            now_ms,
             "Agent groups",
-            "Group",
+            "agent_group",
             GROUP_COLUMNS,
-            [
-                (
-                    t.tenant,
-                    g,
-                    _cells(engine, t.tenant, "agent_group", g, Media.VOICE, GROUP_COLUMNS, now_ms),
-                )
-                for t in objects
-                for g in t.agent_groups
-            ],
+            [(t.tenant, g, voice) for t in objects for g in t.agent_groups],
         ),
     }
     agents, logged_out = _agents(engine, objects, now_ms)

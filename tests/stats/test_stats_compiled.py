@@ -190,7 +190,8 @@ def test_compiled_state_and_accumulators_stay_out_of_the_collector_yet_are_freed
     # Compiled, the engine's own objects are outside the cyclic garbage collector (fewer
     # objects for each collection to walk); sound only while none can be part of a reference
     # cycle: an engine dropped must free all it held, run after run.
-    events, targets = _demo(tmp_path, 6, 1, StatisticsEngine)
+    # Two hours: the demo's day opens at 07:00 with its early shift only.
+    events, targets = _demo(tmp_path, 6, 2, StatisticsEngine)
     gc.collect()
     tracemalloc.start()
     try:
