@@ -21,11 +21,12 @@ $(STAMP): $(BIN)/python pyproject.toml
 	@touch $(STAMP)
 
 # The statistics engine's hot modules compiled by Cython (tools/compile-engine); the same code
-# runs as Python without them. Only what changed is rebuilt. Where it cannot be built (no C
+# runs as Python without them. Only what changed is rebuilt. It prints each module's progress;
+# the tools' warnings go to the log, shown when the build fails. Where it cannot be built (no C
 # compiler), the old builds are removed and the engine runs as Python: slower, same results.
 compile: $(STAMP) ## Compile the statistics engine's hot modules (Cython; runs as Python without)
-	@$(BIN)/python tools/compile-engine >$(VENV)/compile.log 2>&1 || { \
-		rm -f src/wallboard/stats/*.so; tail -n 3 $(VENV)/compile.log; \
+	@$(BIN)/python tools/compile-engine 2>$(VENV)/compile.log || { \
+		rm -f src/wallboard/stats/*.so; tail -n 20 $(VENV)/compile.log; \
 		echo "make compile: could not compile (log: $(VENV)/compile.log); the statistics engine runs as Python"; }
 
 demo: compile ## Set up and run the whole system in one process, fed by a simulated contact center

@@ -1,14 +1,15 @@
 """``wallboard demo``: a simulated contact center, computed live, on a board that refreshes.
 
-The simulator's ``demo`` scenario runs against the clock (real time, or faster) and hands each
-event straight to the statistics engine; every second the terminal board reads the values the
-engine computes. No server is needed: everything runs in this one process.
+The simulator's ``demo`` scenario runs on its own day's clock (real time, or faster) and hands
+each event straight to the statistics engine; every second the terminal board reads the values
+the engine computes at that simulated time. No server is needed: everything runs in this one
+process.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,14 +17,20 @@ from rich.console import Console
 from rich.live import Live
 
 from wallboard.core.clock import Clock
+from wallboard.core.errors import InvalidInput
 from wallboard.core.events import Event, Media
 from wallboard.sim.builtin import builtin_scenario
-from wallboard.sim.live import run_live
+from wallboard.sim.engine import Engine
+from wallboard.sim.live import advance
 from wallboard.sim.scenario import Scenario
 from wallboard.stats import GroupConfig, ObjectConfig, StatisticsEngine, standard_library
 from wallboard.terminal_board import BoardObjects, open_board_statistics, render_board
 
 REFRESH_SECONDS = 1.0
+
+MORNING_HOURS = 3.0
+"""The board opens at 10:00 of the scenario's day (opening at 07:00): agents at work, calls
+waiting."""
 
 
 @dataclass(frozen=True)
@@ -36,12 +43,14 @@ class DemoRun:
 
 
 def board_objects(scenario: Scenario) -> list[BoardObjects]:
-    """What the board shows of a scenario: each tenant's voice queues and agent groups."""
+    """What the board shows of a scenario: each tenant's queues, agent groups and agents."""
     return [
         BoardObjects(
             tenant=tenant.id,
             queues=[q.id for q in tenant.queues if q.media is Media.VOICE],
+            digital_queues=[(q.id, q.media) for q in tenant.queues if q.media is not Media.VOICE],
             agent_groups=[g.id for g in tenant.groups],
+            agents=[a for g in tenant.groups for a in g.agent_ids()],
         )
         for tenant in scenario.tenants
     ]
@@ -67,15 +76,22 @@ async def run_demo(
     speed: float = 1.0,
     duration: float | None = None,
     live: bool = True,
+    morning_hours: float = MORNING_HOURS,
 ) -> DemoRun:
     """Run until ``duration`` seconds of the clock pass (forever when None).
 
-    With ``live`` the board redraws in place every second; without, it is printed once at the
-    end (for logs and tests). Returns the engine and the simulated time, for inspection.
+    The scenario's day runs on its own simulated clock: its first ``morning_hours`` at once, so
+    the board opens on a busy center, then ``speed`` simulated seconds per second. Every value
+    is read at the simulated time the events carry. With ``live`` the board redraws in place
+    every second; without, it is printed once at the end (for logs and tests). Returns the
+    engine and the simulated time, for inspection.
     """
+    if not speed > 0:
+        raise InvalidInput("--speed must be above 0", field="speed")
     scenario = builtin_scenario("demo")
     objects = board_objects(scenario)
-    engine = engine_for(scenario, objects, clock.now_ms())
+    simulation = Engine(scenario, seed)
+    engine = engine_for(scenario, objects, simulation.start_ms)
     events = 0
 
     def take(event: Event) -> None:
@@ -83,41 +99,42 @@ async def run_demo(
         events += 1
         engine.apply(event)
 
-    def header() -> str:
+    def header(now_ms: int) -> str:
+        when = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC)
         return (
-            f"Wallboard demo — simulated contact center at {speed:g}x, seed {seed}, "
-            f"{events:,} events. Ctrl-C to stop."
+            f"Wallboard demo · simulated {when:%a %H:%M:%S} UTC, {speed:g}x · {events:,} events"
+            " · Ctrl-C stops"
         )
 
-    simulation = asyncio.create_task(
-        run_live(scenario, seed=seed, speed=speed, clock=clock, emit=take)
-    )
+    opened_ms = simulation.start_ms + round(morning_hours * 3_600_000)
+    advance(simulation, opened_ms, take)
     started = clock.monotonic()
-    start_ms = clock.now_ms()
 
     def simulated_now() -> int:
-        # At K times real speed, the simulated clock runs ahead of the wall clock: values that
-        # grow with time are read at the simulated time, as the events carry it.
-        return start_ms + int((clock.monotonic() - started) * 1000 * speed)
+        return opened_ms + int((clock.monotonic() - started) * 1000 * speed)
 
-    try:
-        with contextlib.ExitStack() as stack:
-            board = None
-            if live:
-                board = stack.enter_context(Live(console=console, auto_refresh=False, screen=False))
-            while duration is None or clock.monotonic() - started < duration:
-                if simulation.done():
-                    simulation.result()  # a failed simulation ends the demo with its error
-                    break
-                if board is not None:
-                    board.update(
-                        render_board(engine, objects, clock.now_ms(), header()), refresh=True
-                    )
-                await clock.sleep(REFRESH_SECONDS)
-    finally:
-        simulation.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await simulation
+    now_ms = opened_ms
+    with contextlib.ExitStack() as stack:
+        board = None
+        if live:
+            board = stack.enter_context(Live(console=console, auto_refresh=False, screen=False))
+        while True:
+            # Events up to the simulated now are applied before the board reads at that now,
+            # so nothing on the board is later than its reading time.
+            now_ms = simulated_now()
+            advance(simulation, now_ms, take)
+            if board is not None:
+                # The terminal's size now: the board follows a resize.
+                width, height = console.size
+                board.update(
+                    render_board(
+                        engine, objects, now_ms, header(now_ms), width=width, height=height
+                    ),
+                    refresh=True,
+                )
+            if duration is not None and clock.monotonic() - started >= duration:
+                break
+            await clock.sleep(REFRESH_SECONDS)
     if not live:
-        console.print(render_board(engine, objects, simulated_now(), header()))
-    return DemoRun(engine=engine, now_ms=simulated_now(), events=events)
+        console.print(render_board(engine, objects, now_ms, header(now_ms), width=console.width))
+    return DemoRun(engine=engine, now_ms=now_ms, events=events)

@@ -52,7 +52,9 @@ def test_cli_batch_is_deterministic_and_reports(tmp_path: Path) -> None:
 def test_adding_a_tenant_leaves_the_others_draws_alone(tmp_path: Path) -> None:
     """Generators are per queue and per agent: one tenant's calls do not depend on another's."""
     scenario = demo()
-    alone = Scenario(name="one", profiles=scenario.profiles, tenants=scenario.tenants[:1])
+    alone = Scenario(
+        name="one", start=scenario.start, profiles=scenario.profiles, tenants=scenario.tenants[:1]
+    )
     run_batch(scenario, seed=9, hours=2, out=tmp_path / "both")
     run_batch(alone, seed=9, hours=2, out=tmp_path / "alone")
 

@@ -93,6 +93,9 @@ def _with(path: str, value: Any) -> dict[str, Any]:
         ("tenants.0.groups.0.capacity", {"voice": 2}, "tenants[0].groups[0].capacity.voice", "one call"),
         ("tenants.0.groups.0.agents", 0, "tenants[0].groups[0].agents", ">= 1"),
         ("tenants.0.groups.0.shift", {"start": 5, "end": 2}, "tenants[0].groups[0].shift.end", "ends after"),
+        ("tenants.0.groups.0.shifts", [{"start": 0, "end": 8, "agents": 1}], "tenants[0].groups[0].shifts", "add up to 2"),
+        ("tenants.0.groups.0.shifts", [{"start": 0, "end": 8, "agents": 1}, {"start": 1}], "tenants[0].groups[0].shifts[1].agents", "how many"),
+        ("tenants.0.groups.0.shifts", [{"start": 3, "end": 1, "agents": 2}], "tenants[0].groups[0].shifts[0].end", "ends after"),
         ("start", "2026-01-05T08:00:00", "start", "time zone"),
     ],
 )  # fmt: skip

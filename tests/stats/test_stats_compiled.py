@@ -190,7 +190,8 @@ def test_compiled_state_and_accumulators_stay_out_of_the_collector_yet_are_freed
     # Compiled, the engine's own objects are outside the cyclic garbage collector (fewer
     # objects for each collection to walk); sound only while none can be part of a reference
     # cycle: an engine dropped must free all it held, run after run.
-    events, targets = _demo(tmp_path, 6, 1, StatisticsEngine)
+    # Two hours: the demo's day opens at 07:00 with its early shift only.
+    events, targets = _demo(tmp_path, 6, 2, StatisticsEngine)
     gc.collect()
     tracemalloc.start()
     try:
@@ -286,3 +287,22 @@ def test_an_event_class_laid_out_otherwise_stops_the_compiled_engine(pure: Modul
     with pytest.raises(ImportError, match=r"field 'id' of Elsewhere is not at byte 16"):
         engine.check_event_layouts([Elsewhere])
     pure.check_event_layouts([Elsewhere])  # (as Python, fields are read by name)
+
+
+def test_compile_engine_shows_each_module_and_keeps_the_tools_output_apart() -> None:
+    """``make compile`` shows this progress and keeps standard error for its log."""
+    if any(compiled.compiled_file(name) is None for name in compiled.compilable()):
+        pytest.skip("the engine is not compiled here (make compile)")
+    tool = Path(__file__).parents[2] / "tools" / "compile-engine"
+    done = subprocess.run(
+        [sys.executable, str(tool)], capture_output=True, text=True, timeout=900, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    for name in compiled.compilable():
+        assert any(
+            re.fullmatch(rf"compile-engine: {name}: (up to date|built) \(\d+ s\)", line)
+            for line in lines
+        ), done.stdout
+    assert re.fullmatch(r"compile-engine: done \(\d+ s\)", lines[-1])
+    assert "warning" not in done.stdout

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+
+import msgspec
 
 from wallboard.core.errors import InvalidInput
 from wallboard.core.events import Media
@@ -23,6 +26,7 @@ from wallboard.sim.scenario import (
     Transfer,
     check_scenario,
 )
+from wallboard.sim.staffing import Workload, requirement, staggered_shifts
 
 BANK_HALF_HOURS: tuple[float, ...] = (
     478.0, 535.2, 827.8, 1095.2, 1532.7, 1685.7, 1699.7, 1694.3, 1663.6, 1617.4,
@@ -46,139 +50,178 @@ _NOT_READY = RandomNotReady(
     reasons=["personal", "training", "coaching"],
 )
 _RING = Duration(dist="lognormal", mean=4, sd=2)
-_SHIFT = Shift(start=0, end=8.5, login_spread=600)
+
+DEMO_START = dt.datetime(2026, 1, 5, 7, 0, tzinfo=dt.UTC)
+"""The demo's day opens with its profile, at 07:00 on a Monday."""
+
+_BANK_WEIGHTS = [w * len(BANK_HALF_HOURS) / sum(BANK_HALF_HOURS) for w in BANK_HALF_HOURS]
+
+
+def _staffed(group: Group, *workloads: Queue | tuple[Queue, int, float]) -> Group:
+    """``group`` with agents and staggered 8.5-hour shifts that answer 80 % of its calls within
+    20 s in every half-hour of the day (chats and emails: within the given seconds, each agent
+    taking the given number at once), allowing 15 % for breaks and not-ready time."""
+    loads = []
+    for work in workloads:
+        queue, servers, threshold = work if isinstance(work, tuple) else (work, 1, 20.0)
+        loads.append(
+            Workload.of(
+                queue, _BANK_WEIGHTS, threshold_seconds=threshold, servers_per_agent=servers
+            )
+        )
+    shifts = staggered_shifts(
+        requirement(loads), interval_hours=0.5, shift_hours=8.5, login_spread=300
+    )
+    return msgspec.structs.replace(
+        group, agents=sum(s.agents or 0 for s in shifts), shift=Shift(), shifts=shifts
+    )
 
 
 def demo() -> Scenario:
-    """Two tenants, 50 agents, 6 queues: voice (with a routing point and virtual queues in
-    front), chat and email; shifts, breaks and lunch, random not-ready, transfers, hold,
-    outbound and internal calls; arrivals shaped by the bank's real intraday profile."""
+    """Two tenants, 6 queues: voice (with a routing point and virtual queues in front), chat and
+    email; staggered shifts staffed to the arrival profile (:func:`_staffed`), breaks and lunch,
+    random not-ready, transfers, hold, outbound and internal calls; arrivals shaped by the
+    bank's real intraday profile, from 07:00 to 21:00."""
+    retail = Queue(
+        id="retail",
+        routing_point="rp-retail",
+        virtual_queue="vq-retail",
+        arrivals=Arrivals(per_hour=100, profile="bank"),
+        handle_time=Duration(dist="lognormal", mean=240, sd=150),
+        answer_delay=_RING,
+        patience=Duration(dist="lognormal", mean=150, sd=100),
+        after_call_work=Duration(dist="lognormal", mean=20, sd=10),
+        hold=Hold(probability=0.15, duration=Duration(mean=40)),
+        transfer=Transfer(
+            probability=0.05,
+            to=["loans"],
+            consult_probability=0.5,
+            consult=Duration(mean=30),
+        ),
+    )
+    loans = Queue(
+        id="loans",
+        virtual_queue="vq-loans",
+        routing="skill_level",
+        arrivals=Arrivals(per_hour=35, profile="bank"),
+        handle_time=Duration(dist="lognormal", mean=360, sd=200),
+        answer_delay=_RING,
+        patience=Duration(mean=180),
+        after_call_work=Duration(dist="constant", mean=30),
+    )
+    acme_chat = Queue(
+        id="acme-chat",
+        media=Media.CHAT,
+        virtual_queue="vq-acme-chat",
+        arrivals=Arrivals(per_hour=50, profile="bank"),
+        handle_time=Duration(dist="lognormal", mean=600, sd=300),
+        answer_delay=Duration(dist="constant", mean=5),
+        patience=Duration(mean=240),
+    )
+    acme_email = Queue(
+        id="acme-email",
+        media=Media.EMAIL,
+        arrivals=Arrivals(per_hour=20, profile="bank"),
+        handle_time=Duration(dist="lognormal", mean=480, sd=240),
+        answer_delay=Duration(dist="constant", mean=10),
+    )
     acme = Tenant(
         id="acme",
-        queues=[
-            Queue(
-                id="retail",
-                routing_point="rp-retail",
-                virtual_queue="vq-retail",
-                arrivals=Arrivals(per_hour=100, profile="bank"),
-                handle_time=Duration(dist="lognormal", mean=240, sd=150),
-                answer_delay=_RING,
-                patience=Duration(dist="lognormal", mean=150, sd=100),
-                after_call_work=Duration(dist="lognormal", mean=20, sd=10),
-                hold=Hold(probability=0.15, duration=Duration(mean=40)),
-                transfer=Transfer(
-                    probability=0.05,
-                    to=["loans"],
-                    consult_probability=0.5,
-                    consult=Duration(mean=30),
-                ),
-            ),
-            Queue(
-                id="loans",
-                virtual_queue="vq-loans",
-                routing="skill_level",
-                arrivals=Arrivals(per_hour=35, profile="bank"),
-                handle_time=Duration(dist="lognormal", mean=360, sd=200),
-                answer_delay=_RING,
-                patience=Duration(mean=180),
-                after_call_work=Duration(dist="constant", mean=30),
-            ),
-            Queue(
-                id="acme-chat",
-                media=Media.CHAT,
-                virtual_queue="vq-acme-chat",
-                arrivals=Arrivals(per_hour=50, profile="bank"),
-                handle_time=Duration(dist="lognormal", mean=600, sd=300),
-                answer_delay=Duration(dist="constant", mean=5),
-                patience=Duration(mean=240),
-            ),
-            Queue(
-                id="acme-email",
-                media=Media.EMAIL,
-                arrivals=Arrivals(per_hour=20),
-                handle_time=Duration(dist="lognormal", mean=480, sd=240),
-                answer_delay=Duration(dist="constant", mean=10),
-            ),
-        ],
+        queues=[retail, loans, acme_chat, acme_email],
         groups=[
-            Group(
-                id="retail",
-                agents=14,
-                skills={"retail": 8, "loans": 3},
-                shift=_SHIFT,
-                breaks=_BREAKS,
-                not_ready=_NOT_READY,
-                outbound=AgentCalls(
-                    per_hour=0.4,
-                    handle_time=Duration(dist="lognormal", mean=180, sd=90),
-                    answer_probability=0.7,
+            _staffed(
+                Group(
+                    id="retail",
+                    agents=1,
+                    skills={"retail": 8, "loans": 3},
+                    breaks=_BREAKS,
+                    not_ready=_NOT_READY,
+                    outbound=AgentCalls(
+                        per_hour=0.4,
+                        handle_time=Duration(dist="lognormal", mean=180, sd=90),
+                        answer_probability=0.7,
+                    ),
+                    internal=AgentCalls(per_hour=0.3, handle_time=Duration(mean=90)),
                 ),
-                internal=AgentCalls(per_hour=0.3, handle_time=Duration(mean=90)),
+                retail,
             ),
-            Group(
-                id="loans",
-                agents=8,
-                skills={"loans": 8, "retail": 4},
-                shift=_SHIFT,
-                breaks=_BREAKS,
-                not_ready=_NOT_READY,
+            _staffed(
+                Group(
+                    id="loans",
+                    agents=1,
+                    skills={"loans": 8, "retail": 4},
+                    breaks=_BREAKS,
+                    not_ready=_NOT_READY,
+                ),
+                loans,
             ),
-            Group(
-                id="digital",
-                agents=6,
-                skills={"acme-chat": 5, "acme-email": 5, "retail": 2},
-                capacity={Media.VOICE: 1, Media.CHAT: 3, Media.EMAIL: 2},
-                shift=_SHIFT,
-                breaks=_BREAKS,
-                not_ready=_NOT_READY,
+            _staffed(
+                Group(
+                    id="digital",
+                    agents=1,
+                    skills={"acme-chat": 5, "acme-email": 5, "retail": 2},
+                    capacity={Media.VOICE: 1, Media.CHAT: 3, Media.EMAIL: 2},
+                    breaks=_BREAKS,
+                    not_ready=_NOT_READY,
+                ),
+                (acme_chat, 3, 60.0),
+                (acme_email, 2, 3600.0),
             ),
         ],
+    )
+    support = Queue(
+        id="support",
+        virtual_queue="vq-support",
+        arrivals=Arrivals(per_hour=110, profile="bank"),
+        handle_time=Duration(mean=300),
+        answer_delay=_RING,
+        patience=Duration(mean=150),
+        after_call_work=Duration(dist="constant", mean=20),
+        hold=Hold(probability=0.1, duration=Duration(mean=60)),
+    )
+    globex_chat = Queue(
+        id="globex-chat",
+        media=Media.CHAT,
+        virtual_queue="vq-globex-chat",
+        arrivals=Arrivals(per_hour=40, profile="bank"),
+        handle_time=Duration(dist="lognormal", mean=420, sd=200),
+        answer_delay=Duration(dist="constant", mean=4),
+        patience=Duration(mean=300),
     )
     globex = Tenant(
         id="globex",
-        queues=[
-            Queue(
-                id="support",
-                virtual_queue="vq-support",
-                arrivals=Arrivals(per_hour=110, profile="bank"),
-                handle_time=Duration(mean=300),
-                answer_delay=_RING,
-                patience=Duration(mean=150),
-                after_call_work=Duration(dist="constant", mean=20),
-                hold=Hold(probability=0.1, duration=Duration(mean=60)),
-            ),
-            Queue(
-                id="globex-chat",
-                media=Media.CHAT,
-                virtual_queue="vq-globex-chat",
-                arrivals=Arrivals(per_hour=40, profile="bank"),
-                handle_time=Duration(dist="lognormal", mean=420, sd=200),
-                answer_delay=Duration(dist="constant", mean=4),
-                patience=Duration(mean=300),
-            ),
-        ],
+        queues=[support, globex_chat],
         groups=[
-            Group(
-                id="support",
-                agents=14,
-                skills={"support": 5},
-                shift=_SHIFT,
-                breaks=_BREAKS,
-                not_ready=_NOT_READY,
-                internal=AgentCalls(per_hour=0.2, handle_time=Duration(mean=60)),
+            _staffed(
+                Group(
+                    id="support",
+                    agents=1,
+                    skills={"support": 5},
+                    breaks=_BREAKS,
+                    not_ready=_NOT_READY,
+                    internal=AgentCalls(per_hour=0.2, handle_time=Duration(mean=60)),
+                ),
+                support,
             ),
-            Group(
-                id="chat",
-                agents=8,
-                skills={"globex-chat": 5, "support": 2},
-                capacity={Media.VOICE: 1, Media.CHAT: 4},
-                shift=_SHIFT,
-                breaks=_BREAKS,
-                not_ready=_NOT_READY,
+            _staffed(
+                Group(
+                    id="chat",
+                    agents=1,
+                    skills={"globex-chat": 5, "support": 2},
+                    capacity={Media.VOICE: 1, Media.CHAT: 4},
+                    breaks=_BREAKS,
+                    not_ready=_NOT_READY,
+                ),
+                (globex_chat, 4, 60.0),
             ),
         ],
     )
-    return Scenario(name="demo", profiles={"bank": BANK_PROFILE}, tenants=[acme, globex])
+    return Scenario(
+        name="demo",
+        start=DEMO_START,
+        profiles={"bank": BANK_PROFILE},
+        tenants=[acme, globex],
+    )
 
 
 def large(tenants: int = 10) -> Scenario:

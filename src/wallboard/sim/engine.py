@@ -247,6 +247,7 @@ class _Agent:
         "pending",
         "queues",
         "rng",
+        "shift",
         "st",
         "st_reason",
         "st_since",
@@ -273,6 +274,7 @@ class _Agent:
         )
         self.home = self.media[0]
         self.rng = Random(f"{seed}/{tenant.id}/agent/{agent_id}")
+        self.shift = group.shift
         self.calls: list[tuple[str, AgentCalls]] = []
         self.queues: list[_QueueRt] = []
         self.voice_pools: list[_Pool] = []
@@ -476,9 +478,12 @@ class Engine:
                 media: _distinct(canonical[id(p)] for q, p in served if q.media is media)
                 for media in (Media.VOICE, Media.CHAT, Media.EMAIL)
             }
-            for i, agent_id in enumerate(group.agent_ids(), 1):
+            for agent_id, (shift, place, count) in zip(
+                group.agent_ids(), group.agent_shifts(), strict=True
+            ):
                 dn_number += 1
                 agent = _Agent(tenant, group, agent_id, str(dn_number), self.seed)
+                agent.shift = shift
                 agent.index = len(self.agents)
                 self.agents.append(agent)
                 if group.outbound is not None:
@@ -489,9 +494,9 @@ class Engine:
                 agent.voice_pools = by_media[Media.VOICE]
                 agent.chat_pools = by_media[Media.CHAT]
                 agent.email_pools = by_media[Media.EMAIL]
-                login_ms = self.start_ms + int(group.shift.start * 3_600_000)
-                if group.shift.login_spread > 0:
-                    login_ms += int(group.shift.login_spread * 1000 * (i - 1) / group.agents)
+                login_ms = self.start_ms + int(shift.start * 3_600_000)
+                if shift.login_spread > 0:
+                    login_ms += int(shift.login_spread * 1000 * place / count)
                 self._push(login_ms, _LOGIN, agent, None)
 
     def _plan_arrivals(
@@ -1324,11 +1329,7 @@ class Engine:
         )
         # Everything the agent will do on its own: breaks, logout, random not-ready, calls.
         rng = a.rng
-        end_ms = (
-            self.start_ms + int(group.shift.end * 3_600_000)
-            if group.shift.end is not None
-            else None
-        )
+        end_ms = self.start_ms + int(a.shift.end * 3_600_000) if a.shift.end is not None else None
         for brk in group.breaks:
             jitter = (rng.random() * 2 - 1) * brk.jitter_minutes * 60_000
             at = t + int(brk.after * 3_600_000 + jitter)

@@ -19,6 +19,17 @@ MAX_SLEEP_SECONDS = 1.0
 """Longest nap between two looks at the clock, so a stop or a speed-up is noticed quickly."""
 
 
+def advance(engine: Engine, now_ms: int, emit: Callable[[Event], object]) -> None:
+    """Do everything due at or before ``now_ms``, handing each event to ``emit``."""
+    engine.run_until(now_ms + 1)
+    for event in engine.events:
+        emit(event)
+    engine.events.clear()
+    # Ground truth is for batch mode; live mode does not keep it.
+    engine.records.clear()
+    engine.intervals.clear()
+
+
 async def run_live(
     scenario: Scenario,
     *,
@@ -41,14 +52,8 @@ async def run_live(
         sim_now = engine.start_ms + int((clock.monotonic() - origin) * 1000 * speed)
         if end_ms is not None:
             sim_now = min(sim_now, end_ms)
-        # Everything due at or before now (batch mode too stops just before its end).
-        engine.run_until(sim_now + 1 if end_ms is None else min(sim_now + 1, end_ms))
-        for event in engine.events:
-            emit(event)
-        engine.events.clear()
-        # Ground truth is for batch mode; live mode does not keep it.
-        engine.records.clear()
-        engine.intervals.clear()
+        # Batch mode too stops just before its end.
+        advance(engine, sim_now if end_ms is None else min(sim_now, end_ms - 1), emit)
         if end_ms is not None and sim_now >= end_ms:
             return engine
         due = engine.next_time()

@@ -125,6 +125,8 @@ class Shift(Struct, frozen=True, kw_only=True):
     end: Annotated[float, msgspec.Meta(gt=0)] | None = None
     login_spread: Seconds = 0.0
     """Agents log in at evenly spread moments over this many seconds after ``start``."""
+    agents: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
+    """In a group's ``shifts``: how many of the group's agents work this shift."""
 
 
 class Break(Struct, frozen=True, kw_only=True):
@@ -170,6 +172,9 @@ class Group(Struct, frozen=True, kw_only=True):
     """Contacts at once per media: voice at most 1, and an agent on a call takes no chat or
     email (and one with a chat or email takes no call)."""
     shift: Shift = Shift()
+    shifts: list[Shift] = []
+    """Staggered shifts instead of ``shift``: each says how many agents work it (``agents``),
+    taken in agent order; the counts add up to the group's ``agents``."""
     breaks: list[Break] = []
     not_ready: RandomNotReady | None = None
     outbound: AgentCalls | None = None
@@ -179,6 +184,15 @@ class Group(Struct, frozen=True, kw_only=True):
         """The ids of the group's agents, as they appear in events."""
         width = max(3, len(str(self.agents)))
         return [f"{self.id}-{i:0{width}d}" for i in range(1, self.agents + 1)]
+
+    def agent_shifts(self) -> list[tuple[Shift, int, int]]:
+        """Each agent's shift, in agent order, with the agent's place among the shift's agents
+        and their number (logins are spread over the shift's agents)."""
+        if not self.shifts:
+            return [(self.shift, i, self.agents) for i in range(self.agents)]
+        return [
+            (shift, i, shift.agents or 0) for shift in self.shifts for i in range(shift.agents or 0)
+        ]
 
 
 class Tenant(Struct, frozen=True, kw_only=True):
@@ -346,8 +360,16 @@ def _check_tenant(scenario: Scenario, tenant: Tenant, tpath: str) -> None:
             raise _fail(f"{gpath}.capacity.workitem", "the simulator knows voice, chat and email")
         if not any(group.capacity.values()):
             raise _fail(f"{gpath}.capacity", "an agent needs capacity for at least one media")
-        if group.shift.end is not None and group.shift.end <= group.shift.start:
-            raise _fail(f"{gpath}.shift.end", "a shift ends after it starts")
+        if group.shifts and group.shift != Shift():
+            raise _fail(f"{gpath}.shifts", "give either shift or shifts")
+        named = [(f"{gpath}.shifts[{si}]", s) for si, s in enumerate(group.shifts)]
+        for spath, shift in named or [(f"{gpath}.shift", group.shift)]:
+            if shift.end is not None and shift.end <= shift.start:
+                raise _fail(f"{spath}.end", "a shift ends after it starts")
+            if named and shift.agents is None:
+                raise _fail(f"{spath}.agents", "each of a group's shifts says how many agents")
+        if group.shifts and sum(s.agents or 0 for s in group.shifts) != group.agents:
+            raise _fail(f"{gpath}.shifts", f"the shifts' agents must add up to {group.agents}")
         for bi, brk in enumerate(group.breaks):
             if brk.reason in ("", None):
                 raise _fail(f"{gpath}.breaks[{bi}].reason", "a break needs a reason code")
