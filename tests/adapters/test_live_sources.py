@@ -468,12 +468,21 @@ async def test_freeswitch_source_serves_callcenter_events() -> None:
 # --- HTTP sources ---------------------------------------------------------------------------------------
 
 
-async def check_ops(http: httpx.AsyncClient, platform: str) -> None:
-    assert (await http.get("/healthz")).status_code == 200
-    ready = await http.get("/readyz")
-    assert ready.status_code == 200, ready.text
-    metrics = (await http.get("/metrics")).text
-    assert f'wallboard_adapter_events_total{{platform="{platform}"}}' in metrics
+async def check_ops(source: LiveSource, platform: str) -> None:
+    """The operations endpoints answer on the metrics port, and only there: the webhook port,
+    which faces the internet, serves nothing but the webhook."""
+    assert source.http is not None
+    assert source.webhook is not None
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{source.http.port}") as ops:
+        assert (await ops.get("/healthz")).status_code == 200
+        ready = await ops.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert "warnings" not in ready.json()
+        metrics = (await ops.get("/metrics")).text
+        assert f'wallboard_adapter_events_total{{platform="{platform}"}}' in metrics
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{source.webhook.port}") as hook:
+        for path in ("/metrics", "/healthz", "/readyz", "/docs", "/openapi.json"):
+            assert (await hook.get(path)).status_code == 404, path
 
 
 async def test_twilio_source_serves_taskrouter_callbacks() -> None:
@@ -483,12 +492,13 @@ async def test_twilio_source_serves_taskrouter_callbacks() -> None:
         clock=SystemClock(),
         registry=CollectorRegistry(),
         http_port=0,
+        webhook_port=0,
         auth_token="token",
         public_url="https://wallboard.example/twilio/taskrouter/events",
     )
     async with source:
-        assert source.http is not None
-        base = f"http://127.0.0.1:{source.http.port}"
+        assert source.webhook is not None
+        base = f"http://127.0.0.1:{source.webhook.port}"
         async with subscribed(source.port) as client, httpx.AsyncClient(base_url=base) as http:
             forms = [
                 callback(
@@ -533,7 +543,7 @@ async def test_twilio_source_serves_taskrouter_callbacks() -> None:
             )
             assert forged.status_code == 403
             events = await take(client, 4)
-            await check_ops(http, "twilio")
+            await check_ops(source, "twilio")
     assert client.welcome is not None
     assert [type(e) for e in events] == [AgentLogin, AgentReady, CallQueued, CallEstablished]
     assert gapless(events, client.welcome.seq + 1)
@@ -565,6 +575,7 @@ async def test_amazon_connect_source_receives_firehose_deliveries() -> None:
         clock=SystemClock(),
         registry=CollectorRegistry(),
         http_port=0,
+        webhook_port=0,
         access_key="k3y",
     )
     headers = {
@@ -573,8 +584,8 @@ async def test_amazon_connect_source_receives_firehose_deliveries() -> None:
         "X-Amz-Firehose-Protocol-Version": "1.0",
     }
     async with source:
-        assert source.http is not None
-        base = f"http://127.0.0.1:{source.http.port}"
+        assert source.webhook is not None
+        base = f"http://127.0.0.1:{source.webhook.port}"
         async with subscribed(source.port) as client, httpx.AsyncClient(base_url=base) as http:
             post: Callable[..., Awaitable[httpx.Response]] = http.post
             first = firehose_body(
@@ -620,7 +631,7 @@ async def test_amazon_connect_source_receives_firehose_deliveries() -> None:
             not_json = await post("/amazon-connect/firehose", content=b"{", headers=headers)
             assert not_json.status_code == 400
             events = await take(client, 3)
-            await check_ops(http, "amazon-connect")
+            await check_ops(source, "amazon-connect")
     assert client.welcome is not None
     assert [type(e) for e in events] == [CallQueued, CallEstablished, CallReleased]
     assert gapless(events, client.welcome.seq + 1)
@@ -637,7 +648,8 @@ async def test_a_source_that_cannot_listen_says_where_and_leaves_nothing_open() 
             settings=SETTINGS,
             clock=SystemClock(),
             registry=CollectorRegistry(),
-            http_port=port,
+            webhook_port=port,
+            auth_token="token",
         )
         with pytest.raises(Exception, match=f"127.0.0.1:{port}"):
             await source.start()
