@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,7 +31,7 @@ from wallboard.adapters.asterisk_queue_log import (
     QueueLogTranslator,
     row_to_record,
 )
-from wallboard.adapters.base import MAX_TRACKED, BadRecord, TranslatorBase, offset
+from wallboard.adapters.base import MAX_TRACKED, BadRecord, EventSink, TranslatorBase, offset
 from wallboard.adapters.freeswitch import EslClient, EslConnection, FreeswitchTranslator
 from wallboard.adapters.live import (
     STATE_VERSION,
@@ -433,17 +434,19 @@ class _WebhookSource(LiveSource):
     def __init__(
         self,
         translator: TranslatorBase,
+        router: Callable[[EventSink], APIRouter],
         *,
         insecure_no_auth: bool,
-        settings: Settings,
-        clock: Clock,
         webhook_port: int,
         **serve: Any,
     ) -> None:
-        super().__init__(
-            translator, settings=settings, clock=clock, webhook_port=webhook_port, **serve
-        )
+        super().__init__(translator, webhook_port=webhook_port, **serve)
         self.insecure_no_auth = insecure_no_auth
+        # Built now, so missing credentials are refused before anything listens.
+        self.router = router(self.publish_one)
+
+    def routes(self) -> list[APIRouter]:
+        return [self.router]
 
     def warnings(self) -> dict[str, str]:
         return {"webhook_auth": f"the webhook {INSECURE_WARNING}"} if self.insecure_no_auth else {}
@@ -463,7 +466,6 @@ class AmazonConnectSource(_WebhookSource):
         self,
         *,
         tenant: str,
-        settings: Settings,
         clock: Clock,
         webhook_port: int,
         source: str | None = None,
@@ -473,35 +475,29 @@ class AmazonConnectSource(_WebhookSource):
         max_tracked: int = MAX_TRACKED,
         **serve: Any,
     ) -> None:
-        translator = AmazonConnectTranslator(
+        self.connect = AmazonConnectTranslator(
             tenant=tenant,
             source=source,
             clock=clock,
             first_seq=seq_base(clock),
             max_tracked=max_tracked,
         )
+        self.path = path
         super().__init__(
-            translator,
+            self.connect,
+            lambda sink: firehose_router(
+                self.connect,
+                sink,
+                path=path,
+                access_key=access_key,
+                insecure_no_auth=insecure_no_auth,
+                now_ms=clock.now_ms,
+            ),
             insecure_no_auth=insecure_no_auth,
-            settings=settings,
             clock=clock,
             webhook_port=webhook_port,
             **serve,
         )
-        self.connect = translator
-        # Built now, so a missing access key is refused before anything listens.
-        self._router = firehose_router(
-            self.connect,
-            self.publish_one,
-            path=path,
-            access_key=access_key,
-            insecure_no_auth=insecure_no_auth,
-            now_ms=self.clock.now_ms,
-        )
-        self.path = path
-
-    def routes(self) -> list[APIRouter]:
-        return [self._router]
 
 
 class TwilioSource(_WebhookSource):
@@ -514,7 +510,6 @@ class TwilioSource(_WebhookSource):
         self,
         *,
         tenant: str,
-        settings: Settings,
         clock: Clock,
         webhook_port: int,
         source: str | None = None,
@@ -525,32 +520,27 @@ class TwilioSource(_WebhookSource):
         max_tracked: int = MAX_TRACKED,
         **serve: Any,
     ) -> None:
-        translator = TwilioTranslator(
+        self.twilio = TwilioTranslator(
             tenant=tenant,
             source=source,
             clock=clock,
             first_seq=seq_base(clock),
             max_tracked=max_tracked,
         )
+        self.public_url = public_url
+        self.path = path
         super().__init__(
-            translator,
+            self.twilio,
+            lambda sink: taskrouter_router(
+                self.twilio,
+                sink,
+                path=path,
+                auth_token=auth_token,
+                insecure_no_auth=insecure_no_auth,
+                public_url=public_url,
+            ),
             insecure_no_auth=insecure_no_auth,
-            settings=settings,
             clock=clock,
             webhook_port=webhook_port,
             **serve,
         )
-        self.twilio = translator
-        self.public_url = public_url
-        self._router = taskrouter_router(
-            self.twilio,
-            self.publish_one,
-            path=path,
-            auth_token=auth_token,
-            insecure_no_auth=insecure_no_auth,
-            public_url=public_url,
-        )
-        self.path = path
-
-    def routes(self) -> list[APIRouter]:
-        return [self._router]
