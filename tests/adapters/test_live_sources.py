@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import gzip
 import json
+import logging
 import shutil
 import time
 import uuid
@@ -657,3 +658,42 @@ async def test_a_source_that_cannot_listen_says_where_and_leaves_nothing_open() 
     finally:
         blocker.close()
         await blocker.wait_closed()
+
+
+async def test_the_webhook_holds_a_bounded_number_of_connections(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    source = TwilioSource(
+        tenant="t1",
+        settings=SETTINGS,
+        clock=SystemClock(),
+        registry=CollectorRegistry(),
+        webhook_port=0,
+        webhook_max_connections=3,
+        insecure_no_auth=True,
+    )
+    head = (
+        b"POST /twilio/taskrouter/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+    )
+    async with source:
+        assert source.webhook is not None
+        port = source.webhook.port
+        # Callers that send a head and never the whole body hold their connections...
+        slow = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
+        for _, writer in slow:
+            writer.write(head + b"EventType=")
+            await writer.drain()
+        await asyncio.sleep(0.2)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            # ... and beyond the limit the next caller is told to come back, not held too.
+            refused = await http.post("/twilio/taskrouter/events", content=b"EventType=x")
+            for _, writer in slow:
+                writer.close()
+                await writer.wait_closed()
+            await asyncio.sleep(0.2)
+            accepted = await http.post("/twilio/taskrouter/events", content=b"EventType=x")
+    assert refused.status_code == 503
+    assert accepted.status_code == 204
+    # The callers that left half-way are no failure of ours: no error, no traceback.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import socket
 from collections import Counter
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -219,3 +220,18 @@ def test_firehose_publishes_good_records_once_among_bad_ones(
         assert answer.json()["requestId"] == (f"request-{n}" if right_key else "")
     if right_key:
         firehose.expected += good
+
+
+@BUDGET
+@given(declared=st.integers(1, 10_000_000), sent=st.binary(max_size=3000), which=st.booleans())
+def test_callers_that_leave_half_way_leave_no_trace(
+    twilio: Endpoint, firehose: Endpoint, declared: int, sent: bytes, which: bool
+) -> None:
+    endpoint, key = (twilio, "") if which else (firehose, f"X-Amz-Firehose-Access-Key: {KEY}\r\n")
+    path = endpoint.url.split(str(endpoint.running.webhook), 1)[1]
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{key}Content-Length: {declared}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", endpoint.running.webhook), timeout=5) as caller:
+        caller.sendall(head + sent[: max(declared - 1, 0)])
+    # The fixtures check, at the end, that the process logged no traceback for any of them.

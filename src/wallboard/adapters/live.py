@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 STATE_VERSION: Final = 1
 HTTP_START_TIMEOUT: Final = 10.0
 HTTP_STOP_TIMEOUT: Final = 5.0
+WEBHOOK_MAX_CONNECTIONS: Final = 256
+"""Connections the webhook server holds at once; a request beyond gets 503 (the platforms retry).
+With the body limits, this bounds what callers can make the process hold."""
 
 
 def seq_base(clock: Clock) -> int:
@@ -185,8 +188,11 @@ class _EmbeddedUvicorn(uvicorn.Server):
 class EmbeddedHttp:
     """A uvicorn server for one app, running as a task of the current event loop."""
 
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    def __init__(
+        self, app: FastAPI, host: str, port: int, max_connections: int | None = None
+    ) -> None:
         self.app = app
+        self.max_connections = max_connections
         self.host = host
         self._requested_port = port
         self._socket: socket.socket | None = None
@@ -215,7 +221,12 @@ class EmbeddedHttp:
             ) from None
         self._socket = sock
         config = uvicorn.Config(
-            self.app, log_config=None, access_log=False, lifespan="off", ws="none"
+            self.app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            limit_concurrency=self.max_connections,
         )
         server = self._server = _EmbeddedUvicorn(config)
         self._task = asyncio.create_task(server.serve(sockets=[sock]), name="adapter-http")
@@ -282,6 +293,7 @@ class LiveSource:
         http_port: int | None = None,
         webhook_host: str = "127.0.0.1",
         webhook_port: int | None = None,
+        webhook_max_connections: int = WEBHOOK_MAX_CONNECTIONS,
         restart_delay: float = 1.0,
     ) -> None:
         self.translator = translator
@@ -293,6 +305,7 @@ class LiveSource:
         self.http_port = http_port
         self.webhook_host = webhook_host
         self.webhook_port = webhook_port
+        self.webhook_max_connections = webhook_max_connections
         self.restart_delay = restart_delay
         self.registry = registry or REGISTRY
         self.server = WireServer(
@@ -381,7 +394,9 @@ class LiveSource:
                 hooks = _app(f"Wallboard {self.platform} source")
                 for router in routes:
                     hooks.include_router(router)
-                self.webhook = EmbeddedHttp(hooks, self.webhook_host, self.webhook_port)
+                self.webhook = EmbeddedHttp(
+                    hooks, self.webhook_host, self.webhook_port, self.webhook_max_connections
+                )
                 await self.webhook.start()
             for reader in self.readers():
                 self._readers.append(

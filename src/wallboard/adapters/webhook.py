@@ -13,6 +13,7 @@ import logging
 from typing import Any, Final, Protocol
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from wallboard.adapters.base import BadRecord, BadRecordCounter, Location, TranslationStats
 from wallboard.core.errors import ConfigError
@@ -54,10 +55,14 @@ async def read_body(request: Request, limit: int) -> bytes:
         if len(text) > _MAX_LENGTH_DIGITS or int(text) > limit:
             raise RequestRefused(413, f"body of {text:.20} bytes is larger than {limit} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise RequestRefused(413, f"body is larger than {limit} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise RequestRefused(413, f"body is larger than {limit} bytes")
+    except ClientDisconnect:
+        # Nobody is left to answer; said so without a traceback, which a caller could flood.
+        raise RequestRefused(400, "the caller left before sending the whole body") from None
     return bytes(body)
 
 
