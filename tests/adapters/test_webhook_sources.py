@@ -34,6 +34,7 @@ from wallboard.adapters.base import BadRecord, BoundedMap, line
 from wallboard.adapters.twilio import (
     KNOWN_EVENT_TYPES,
     TwilioTranslator,
+    parse_form,
     signature_matches,
     taskrouter_router,
     twilio_signature,
@@ -258,6 +259,16 @@ def test_deeply_nested_json_is_a_bad_record_at_any_depth() -> None:
         "too_deep",
         "record",
     ]
+
+
+def test_a_deeply_nested_twilio_record_is_a_bad_record() -> None:
+    for body, reason in (
+        (b'{"EventType": ' + deep_json(10_000) + b"}", "too_deep"),
+        (b'{"EventType": [1]}', "bad_field"),
+    ):
+        with pytest.raises(BadRecord) as refused:
+            parse_form(body)
+        assert refused.value.reason == reason
 
 
 def test_importing_deeply_nested_json_is_a_clear_error(tmp_path: Path) -> None:
