@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import gzip
 import json
+import logging
 import shutil
 import time
 import uuid
@@ -468,12 +469,21 @@ async def test_freeswitch_source_serves_callcenter_events() -> None:
 # --- HTTP sources ---------------------------------------------------------------------------------------
 
 
-async def check_ops(http: httpx.AsyncClient, platform: str) -> None:
-    assert (await http.get("/healthz")).status_code == 200
-    ready = await http.get("/readyz")
-    assert ready.status_code == 200, ready.text
-    metrics = (await http.get("/metrics")).text
-    assert f'wallboard_adapter_events_total{{platform="{platform}"}}' in metrics
+async def check_ops(source: LiveSource, platform: str) -> None:
+    """The operations endpoints answer on the metrics port, and only there: the webhook port,
+    which faces the internet, serves nothing but the webhook."""
+    assert source.http is not None
+    assert source.webhook is not None
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{source.http.port}") as ops:
+        assert (await ops.get("/healthz")).status_code == 200
+        ready = await ops.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert "warnings" not in ready.json()
+        metrics = (await ops.get("/metrics")).text
+        assert f'wallboard_adapter_events_total{{platform="{platform}"}}' in metrics
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{source.webhook.port}") as hook:
+        for path in ("/metrics", "/healthz", "/readyz", "/docs", "/openapi.json"):
+            assert (await hook.get(path)).status_code == 404, path
 
 
 async def test_twilio_source_serves_taskrouter_callbacks() -> None:
@@ -483,12 +493,13 @@ async def test_twilio_source_serves_taskrouter_callbacks() -> None:
         clock=SystemClock(),
         registry=CollectorRegistry(),
         http_port=0,
+        webhook_port=0,
         auth_token="token",
         public_url="https://wallboard.example/twilio/taskrouter/events",
     )
     async with source:
-        assert source.http is not None
-        base = f"http://127.0.0.1:{source.http.port}"
+        assert source.webhook is not None
+        base = f"http://127.0.0.1:{source.webhook.port}"
         async with subscribed(source.port) as client, httpx.AsyncClient(base_url=base) as http:
             forms = [
                 callback(
@@ -533,7 +544,7 @@ async def test_twilio_source_serves_taskrouter_callbacks() -> None:
             )
             assert forged.status_code == 403
             events = await take(client, 4)
-            await check_ops(http, "twilio")
+            await check_ops(source, "twilio")
     assert client.welcome is not None
     assert [type(e) for e in events] == [AgentLogin, AgentReady, CallQueued, CallEstablished]
     assert gapless(events, client.welcome.seq + 1)
@@ -565,6 +576,7 @@ async def test_amazon_connect_source_receives_firehose_deliveries() -> None:
         clock=SystemClock(),
         registry=CollectorRegistry(),
         http_port=0,
+        webhook_port=0,
         access_key="k3y",
     )
     headers = {
@@ -573,8 +585,8 @@ async def test_amazon_connect_source_receives_firehose_deliveries() -> None:
         "X-Amz-Firehose-Protocol-Version": "1.0",
     }
     async with source:
-        assert source.http is not None
-        base = f"http://127.0.0.1:{source.http.port}"
+        assert source.webhook is not None
+        base = f"http://127.0.0.1:{source.webhook.port}"
         async with subscribed(source.port) as client, httpx.AsyncClient(base_url=base) as http:
             post: Callable[..., Awaitable[httpx.Response]] = http.post
             first = firehose_body(
@@ -620,7 +632,7 @@ async def test_amazon_connect_source_receives_firehose_deliveries() -> None:
             not_json = await post("/amazon-connect/firehose", content=b"{", headers=headers)
             assert not_json.status_code == 400
             events = await take(client, 3)
-            await check_ops(http, "amazon-connect")
+            await check_ops(source, "amazon-connect")
     assert client.welcome is not None
     assert [type(e) for e in events] == [CallQueued, CallEstablished, CallReleased]
     assert gapless(events, client.welcome.seq + 1)
@@ -637,7 +649,8 @@ async def test_a_source_that_cannot_listen_says_where_and_leaves_nothing_open() 
             settings=SETTINGS,
             clock=SystemClock(),
             registry=CollectorRegistry(),
-            http_port=port,
+            webhook_port=port,
+            auth_token="token",
         )
         with pytest.raises(Exception, match=f"127.0.0.1:{port}"):
             await source.start()
@@ -645,3 +658,42 @@ async def test_a_source_that_cannot_listen_says_where_and_leaves_nothing_open() 
     finally:
         blocker.close()
         await blocker.wait_closed()
+
+
+async def test_the_webhook_holds_a_bounded_number_of_connections(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    source = TwilioSource(
+        tenant="t1",
+        settings=SETTINGS,
+        clock=SystemClock(),
+        registry=CollectorRegistry(),
+        webhook_port=0,
+        webhook_max_connections=3,
+        insecure_no_auth=True,
+    )
+    head = (
+        b"POST /twilio/taskrouter/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+    )
+    async with source:
+        assert source.webhook is not None
+        port = source.webhook.port
+        # Callers that send a head and never the whole body hold their connections...
+        slow = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
+        for _, writer in slow:
+            writer.write(head + b"EventType=")
+            await writer.drain()
+        await asyncio.sleep(0.2)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            # ... and beyond the limit the next caller is told to come back, not held too.
+            refused = await http.post("/twilio/taskrouter/events", content=b"EventType=x")
+            for _, writer in slow:
+                writer.close()
+                await writer.wait_closed()
+            await asyncio.sleep(0.2)
+            accepted = await http.post("/twilio/taskrouter/events", content=b"EventType=x")
+    assert refused.status_code == 503
+    assert accepted.status_code == 204
+    # The callers that left half-way are no failure of ours: no error, no traceback.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
-import hmac
 import json
 import logging
 import zlib
@@ -42,7 +41,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from wallboard.adapters.base import (
+    MAX_TRACKED,
     BadRecord,
+    BoundedMap,
     Draft,
     EventSink,
     Location,
@@ -51,6 +52,13 @@ from wallboard.adapters.base import (
     optional_name,
 )
 from wallboard.adapters.timestamps import datetime_to_ms
+from wallboard.adapters.webhook import (
+    RequestRefused,
+    read_body,
+    required_secret,
+    same_secret,
+    translate_guarded,
+)
 from wallboard.core.clock import Clock
 from wallboard.core.events import (
     AgentAfterCallWork,
@@ -106,6 +114,31 @@ def ci(mapping: Any, *keys: str) -> Any:
     return current
 
 
+MAX_JSON_DEPTH: Final = 64
+"""Deepest nesting of a record accepted: Amazon Connect's records are under ten levels deep,
+and a deeper one would exhaust the stack of whatever walks it later."""
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects, found without recursion."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                return level
+            pending.extend((child, level + 1) for child in item)
+    return deepest
+
+
+def _too_deep() -> BadRecord:
+    return BadRecord(f"JSON nested more than {MAX_JSON_DEPTH} levels deep", reason="too_deep")
+
+
 def iter_json_records(text: str) -> Iterator[tuple[dict[str, Any] | BadRecord, int]]:
     """Records of a file: one JSON object per line, a JSON array, or objects back to back
     (how Firehose writes them). Yields each object with its character offset."""
@@ -119,14 +152,20 @@ def iter_json_records(text: str) -> Iterator[tuple[dict[str, Any] | BadRecord, i
             return
         try:
             value, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, RecursionError) as error:
             yield (
-                BadRecord(f"not valid JSON: {error.msg} at char {error.pos}", reason="bad_json"),
+                BadRecord(f"not valid JSON: {error.msg} at char {error.pos}", reason="bad_json")
+                if isinstance(error, json.JSONDecodeError)
+                else _too_deep(),
                 position,
             )
             # Resynchronise on the next line that opens a record (a "{" in column 0).
             restart = text.find("\n{", position + 1)
             position = length if restart < 0 else restart + 1
+            continue
+        if _depth(value) > MAX_JSON_DEPTH:
+            yield _too_deep(), position
+            position = end
             continue
         if isinstance(value, list):
             for item in value:
@@ -171,10 +210,13 @@ class AmazonConnectTranslator(TranslatorBase):
         source: str | None = None,
         clock: Clock | None = None,
         first_seq: int = 1,
+        max_tracked: int = MAX_TRACKED,
     ) -> None:
         super().__init__(tenant=tenant, source=source, clock=clock, first_seq=first_seq)
-        self.agent_status: dict[str, str] = {}
-        self.contacts: dict[str, str] = {}  # contactId -> last step (queued / connected)
+        # Keyed by what the records name, so bounded (the least recently used is forgotten).
+        self.agent_status: BoundedMap[str, str] = self.bounded(max_tracked)
+        # contactId -> last step (queued / connected)
+        self.contacts: BoundedMap[str, str] = self.bounded(max_tracked)
 
     def translate(self, record: Any, location: Location) -> list[Event]:
         self.stats.records += 1
@@ -384,35 +426,23 @@ FIREHOSE_MAX_BODY: Final = 64 * 1024 * 1024
 """Largest request body accepted, after decompression (Firehose buffers up to 64 MiB)."""
 
 
-class FirehoseRequestError(Exception):
-    """A Firehose request we refuse as a whole; Firehose retries it (status and message sent)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+MAX_REQUEST_ID: Final = 256
+"""Longest request id remembered (Firehose's are UUIDs): the memory of delivered ids is bounded."""
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
     """The body, decompressed when gzip, refused beyond ``limit`` bytes either way."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise FirehoseRequestError(413, f"body of {declared} bytes is larger than {limit}")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise FirehoseRequestError(413, f"body is larger than {limit} bytes")
+    body = await read_body(request, limit)
     if request.headers.get("content-encoding", "").strip().lower() == "gzip":
         inflater = zlib.decompressobj(wbits=31)
         try:
-            plain = inflater.decompress(bytes(body), limit + 1)
+            plain = inflater.decompress(body, limit + 1)
         except zlib.error as error:
-            raise FirehoseRequestError(400, f"body is not valid gzip: {error}") from None
+            raise RequestRefused(400, f"body is not valid gzip: {error}") from None
         if len(plain) > limit or inflater.unconsumed_tail:
-            raise FirehoseRequestError(413, f"decompressed body is larger than {limit} bytes")
+            raise RequestRefused(413, f"decompressed body is larger than {limit} bytes")
         return plain
-    return bytes(body)
+    return body
 
 
 def parse_firehose_request(body: bytes) -> tuple[str, list[Any]]:
@@ -420,14 +450,18 @@ def parse_firehose_request(body: bytes) -> tuple[str, list[Any]]:
     try:
         value = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise FirehoseRequestError(400, f"body is not valid JSON: {error}") from None
+        raise RequestRefused(400, f"body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise RequestRefused(400, "body is JSON nested too deeply") from None
     if not isinstance(value, dict):
-        raise FirehoseRequestError(400, "body is not a JSON object")
+        raise RequestRefused(400, "body is not a JSON object")
     request_id, records = value.get("requestId"), value.get("records")
     if not isinstance(request_id, str) or not request_id:
-        raise FirehoseRequestError(400, "requestId is missing or not a string")
+        raise RequestRefused(400, "requestId is missing or not a string")
+    if len(request_id) > MAX_REQUEST_ID:
+        raise RequestRefused(400, f"requestId is longer than {MAX_REQUEST_ID} characters")
     if not isinstance(records, list):
-        raise FirehoseRequestError(400, "records is missing or not an array")
+        raise RequestRefused(400, "records is missing or not an array")
     return request_id, records
 
 
@@ -437,6 +471,7 @@ def firehose_router(
     *,
     path: str = "/amazon-connect/firehose",
     access_key: str | None = None,
+    insecure_no_auth: bool = False,
     max_body: int = FIREHOSE_MAX_BODY,
     remembered_requests: int = 1000,
     now_ms: Callable[[], int] | None = None,
@@ -448,16 +483,27 @@ def firehose_router(
     cannot be decoded or translated is counted as bad and the delivery still succeeds: sending
     it again would not help. A request is refused as a whole (Firehose retries it) only when the
     access key is wrong (401), the body is not a delivery request (400) or too large (413).
-    The ids of the last ``remembered_requests`` delivered requests are kept, so a retry of a
-    request already delivered (its answer was lost) is acknowledged without publishing twice.
+    Without an access key the router is refused (:class:`ConfigError`) unless
+    ``insecure_no_auth``. The ids of the last ``remembered_requests`` delivered requests are
+    kept, so a retry of a request already delivered (its answer was lost) is acknowledged
+    without publishing twice.
     """
+    key = required_secret(
+        access_key,
+        insecure_no_auth=insecure_no_auth,
+        what="Firehose access key (--access-key or FIREHOSE_ACCESS_KEY)",
+        field="access_key",
+    )
     router = APIRouter()
     delivered: collections.OrderedDict[str, None] = collections.OrderedDict()
     counter = {"requests": 0}
     clock_ms: Callable[[], int] = now_ms or (lambda: 0)
 
     def answer(request_id: str, status: int = 200, error: str | None = None) -> JSONResponse:
-        content: dict[str, Any] = {"requestId": request_id, "timestamp": clock_ms()}
+        content: dict[str, Any] = {
+            "requestId": request_id[:MAX_REQUEST_ID],
+            "timestamp": clock_ms(),
+        }
         if error is not None:
             content["errorMessage"] = error
         return JSONResponse(content, status_code=status)
@@ -466,20 +512,25 @@ def firehose_router(
     async def receive(request: Request) -> Response:
         counter["requests"] += 1
         header_id = request.headers.get("x-amz-firehose-request-id", "")
-        if access_key is not None:
+        if key is not None:
             given = request.headers.get("x-amz-firehose-access-key", "")
-            if not hmac.compare_digest(given.encode(), access_key.encode()):
+            if not same_secret(given, key):
                 translator.stats.notes["firehose_bad_access_key"] += 1
                 return answer(header_id, 401, "bad X-Amz-Firehose-Access-Key")
         try:
             request_id, records = parse_firehose_request(await _read_body(request, max_body))
-        except FirehoseRequestError as error:
+        except RequestRefused as error:
             translator.stats.notes["firehose_refused_request"] += 1
-            logger.warning("Firehose request %s refused: %s", header_id or "?", error.message)
+            logger.warning("Firehose request %.80s refused: %s", header_id or "?", error.message)
             return answer(header_id, error.status, error.message)
         if request_id in delivered:
             translator.stats.notes["firehose_repeated_request"] += 1
             return answer(request_id)
+        # Remembered before its records are published: whatever happens to one record, the
+        # others are published once, and a retry publishes none of them again.
+        delivered[request_id] = None
+        while len(delivered) > remembered_requests:
+            delivered.popitem(last=False)
         origin = f"firehose request {request_id}"
         for index, record in enumerate(records):
             location = Location("record", index, origin)
@@ -503,11 +554,8 @@ def firehose_router(
                     translator.stats.records += 1
                     translator.bad.record(item, where)
                     continue
-                for event in translator.translate(item, where):
+                for event in translate_guarded(translator, item, where):
                     await sink(event)
-        delivered[request_id] = None
-        while len(delivered) > remembered_requests:
-            delivered.popitem(last=False)
         return answer(request_id)
 
     return router

@@ -23,9 +23,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, ClassVar, Final, Protocol, TypedDict
+from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from typing import Any, ClassVar, Final, Protocol, TypedDict, TypeVar
 
 from wallboard.core.clock import Clock
 from wallboard.core.errors import InvalidInput
@@ -272,6 +272,55 @@ def reported_ms(value: str | None, stats: TranslationStats) -> int | None:
     return seconds * 1000
 
 
+MAX_TRACKED: Final = 100_000
+"""Most entries a translator keeps per kind of thing it follows (tasks, contacts, agents)."""
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class BoundedMap(MutableMapping[_K, _V]):
+    """A dict of at most ``limit`` entries that forgets the least recently used one first.
+
+    Translators follow things named by their input (a task, a contact, an agent). A thing that
+    never ends (a task whose completion was lost, or ids an attacker makes up) would be kept
+    forever; here it is forgotten once ``limit`` newer ones were used, and ``on_forget`` is
+    called so the loss is counted. Live things are used again and again, so they stay.
+    """
+
+    def __init__(self, limit: int = MAX_TRACKED, on_forget: Callable[[], None] | None = None):
+        if limit < 1:
+            raise ValueError("a bounded map holds at least one entry")
+        self.limit = limit
+        self._on_forget = on_forget
+        self._data: OrderedDict[_K, _V] = OrderedDict()
+
+    def __getitem__(self, key: _K) -> _V:
+        value = self._data[key]
+        self._data.move_to_end(key)
+        return value
+
+    def __setitem__(self, key: _K, value: _V) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.limit:
+            self._data.popitem(last=False)
+            if self._on_forget is not None:
+                self._on_forget()
+
+    def __delitem__(self, key: _K) -> None:
+        del self._data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Iterator[_K]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 class Translator(Protocol):
     """Raw platform record → our events. Never raises for bad input; counts it instead."""
 
@@ -308,6 +357,14 @@ class TranslatorBase:
             max_future_ms=max_future_ms,
             first_seq=first_seq,
         )
+
+    def bounded(self, limit: int = MAX_TRACKED) -> BoundedMap[Any, Any]:
+        """A :class:`BoundedMap` whose forgotten entries are counted as ``forgotten_state``."""
+
+        def forgotten() -> None:
+            self.stats.notes["forgotten_state"] += 1
+
+        return BoundedMap(limit, forgotten)
 
     def _reject(self, error: BadRecord, location: Location) -> list[Event]:
         self.bad.record(error, location)

@@ -3,8 +3,9 @@
 :class:`LiveSource` owns the pieces every platform shares: the :class:`WireServer` the
 translated events go to (clients subscribe and resume there, as with the simulator), the
 supervised reader task (restarted after a failure, never killing the process), an optional
-HTTP server (the platform's webhook routes, if any, plus ``/healthz``, ``/readyz`` and
-``/metrics``), metrics, and restart state.
+HTTP server of ``/healthz``, ``/readyz`` and ``/metrics`` (internal, on the metrics port), the
+platform's webhook server, if it has one (internet-facing, so on its own port and serving the
+webhook routes only), metrics, and restart state.
 
 Restart safety. Sequence numbers must never make a client take a new event for one it has seen.
 Sources that can re-read their input (a queue_log file or table) save a consistent snapshot --
@@ -50,6 +51,9 @@ logger = logging.getLogger(__name__)
 STATE_VERSION: Final = 1
 HTTP_START_TIMEOUT: Final = 10.0
 HTTP_STOP_TIMEOUT: Final = 5.0
+WEBHOOK_MAX_CONNECTIONS: Final = 256
+"""Connections the webhook server holds at once; a request beyond gets 503 (the platforms retry).
+With the body limits, this bounds what callers can make the process hold."""
 
 
 def seq_base(clock: Clock) -> int:
@@ -184,8 +188,11 @@ class _EmbeddedUvicorn(uvicorn.Server):
 class EmbeddedHttp:
     """A uvicorn server for one app, running as a task of the current event loop."""
 
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    def __init__(
+        self, app: FastAPI, host: str, port: int, max_connections: int | None = None
+    ) -> None:
         self.app = app
+        self.max_connections = max_connections
         self.host = host
         self._requested_port = port
         self._socket: socket.socket | None = None
@@ -214,7 +221,12 @@ class EmbeddedHttp:
             ) from None
         self._socket = sock
         config = uvicorn.Config(
-            self.app, log_config=None, access_log=False, lifespan="off", ws="none"
+            self.app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            limit_concurrency=self.max_connections,
         )
         server = self._server = _EmbeddedUvicorn(config)
         self._task = asyncio.create_task(server.serve(sockets=[sock]), name="adapter-http")
@@ -250,11 +262,16 @@ class EmbeddedHttp:
 Reader = Callable[[], Coroutine[Any, Any, None]]
 
 
+def _app(title: str) -> FastAPI:
+    # No generated documentation: nothing but the routes given is served.
+    return FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+
+
 class LiveSource:
     """Runs one platform's reader → translator → wire server; use as ``async with``.
 
-    Start-up order: the HTTP server (webhook routes and operations endpoints) when
-    ``http_port`` is given; the readers; :meth:`wait_caught_up` (a source re-reading its input
+    Start-up order: the operations endpoints when ``http_port`` is given; the webhook server on
+    ``webhook_port`` when the source has routes; the readers; :meth:`wait_caught_up` (a source re-reading its input
     after a restart publishes what it re-read before anyone can subscribe); the wire server on
     ``host:port``; background tasks. :meth:`close` stops the readers first, so the last state
     saved matches what was published.
@@ -274,6 +291,9 @@ class LiveSource:
         port: int = 0,
         http_host: str = "127.0.0.1",
         http_port: int | None = None,
+        webhook_host: str = "127.0.0.1",
+        webhook_port: int | None = None,
+        webhook_max_connections: int = WEBHOOK_MAX_CONNECTIONS,
         restart_delay: float = 1.0,
     ) -> None:
         self.translator = translator
@@ -283,6 +303,9 @@ class LiveSource:
         self.requested_port = port
         self.http_host = http_host
         self.http_port = http_port
+        self.webhook_host = webhook_host
+        self.webhook_port = webhook_port
+        self.webhook_max_connections = webhook_max_connections
         self.restart_delay = restart_delay
         self.registry = registry or REGISTRY
         self.server = WireServer(
@@ -295,6 +318,7 @@ class LiveSource:
         )
         self._metrics = _MetricsFeed(AdapterMetrics(self.registry), self.platform)
         self.http: EmbeddedHttp | None = None
+        self.webhook: EmbeddedHttp | None = None
         self._readers: list[asyncio.Task[None]] = []
         self._background: list[asyncio.Task[None]] = []
         self._closing = False
@@ -311,8 +335,13 @@ class LiveSource:
         return []
 
     def routes(self) -> list[APIRouter]:
-        """HTTP routes of the platform (webhooks), served next to the operations endpoints."""
+        """HTTP routes of the platform (webhooks), served alone on ``webhook_port``."""
         return []
+
+    def warnings(self) -> dict[str, str]:
+        """What an operator must know about how the source runs: logged at start, shown on
+        ``/readyz`` (without failing it)."""
+        return {}
 
     def checks(self) -> dict[str, ReadinessCheck]:
         """Readiness checks; ``wire`` (listening) is always one."""
@@ -351,18 +380,24 @@ class LiveSource:
 
     async def start(self) -> None:
         try:
+            for name, text in self.warnings().items():
+                logger.warning("%s source %s: %s", self.platform, name, text)
             if self.http_port is not None:
-                app = FastAPI(
-                    title=f"Wallboard {self.platform} source",
-                    docs_url=None,
-                    redoc_url=None,
-                    openapi_url=None,
-                )
-                for router in self.routes():
-                    app.include_router(router)
-                app.include_router(ops_router(self._all_checks(), self.registry))
-                self.http = EmbeddedHttp(app, self.http_host, self.http_port)
+                ops = _app(f"Wallboard {self.platform} source operations")
+                ops.include_router(ops_router(self._all_checks(), self.registry, self.warnings()))
+                self.http = EmbeddedHttp(ops, self.http_host, self.http_port)
                 await self.http.start()
+            routes = self.routes()
+            if routes:
+                if self.webhook_port is None:
+                    raise ConfigError(f"the {self.platform} source needs a webhook port")
+                hooks = _app(f"Wallboard {self.platform} source")
+                for router in routes:
+                    hooks.include_router(router)
+                self.webhook = EmbeddedHttp(
+                    hooks, self.webhook_host, self.webhook_port, self.webhook_max_connections
+                )
+                await self.webhook.start()
             for reader in self.readers():
                 self._readers.append(
                     asyncio.create_task(self._keep_reading(reader), name=f"{self.platform}-reader")
@@ -399,6 +434,8 @@ class LiveSource:
         try:
             await self.save_state()
         finally:
+            if self.webhook is not None:
+                await self.webhook.close()
             if self.http is not None:
                 await self.http.close()
             self.listening = False

@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,7 +31,7 @@ from wallboard.adapters.asterisk_queue_log import (
     QueueLogTranslator,
     row_to_record,
 )
-from wallboard.adapters.base import BadRecord, offset
+from wallboard.adapters.base import MAX_TRACKED, BadRecord, EventSink, TranslatorBase, offset
 from wallboard.adapters.freeswitch import EslClient, EslConnection, FreeswitchTranslator
 from wallboard.adapters.live import (
     STATE_VERSION,
@@ -42,6 +43,7 @@ from wallboard.adapters.live import (
 )
 from wallboard.adapters.timestamps import UTC
 from wallboard.adapters.twilio import TwilioTranslator, taskrouter_router
+from wallboard.adapters.webhook import INSECURE_WARNING
 from wallboard.core.clock import Clock
 from wallboard.core.errors import ConfigError
 from wallboard.core.events import Event
@@ -425,11 +427,37 @@ class FreeswitchSource(LiveSource):
 # --- HTTP sources -----------------------------------------------------------------------------------
 
 
-class AmazonConnectSource(LiveSource):
+class _WebhookSource(LiveSource):
+    """A source fed by an internet-facing endpoint: it runs only with credentials, unless the
+    operator said ``insecure_no_auth``, which is logged at start and shown on ``/readyz``."""
+
+    def __init__(
+        self,
+        translator: TranslatorBase,
+        router: Callable[[EventSink], APIRouter],
+        *,
+        insecure_no_auth: bool,
+        webhook_port: int,
+        **serve: Any,
+    ) -> None:
+        super().__init__(translator, webhook_port=webhook_port, **serve)
+        self.insecure_no_auth = insecure_no_auth
+        # Built now, so missing credentials are refused before anything listens.
+        self.router = router(self.publish_one)
+
+    def routes(self) -> list[APIRouter]:
+        return [self.router]
+
+    def warnings(self) -> dict[str, str]:
+        return {"webhook_auth": f"the webhook {INSECURE_WARNING}"} if self.insecure_no_auth else {}
+
+
+class AmazonConnectSource(_WebhookSource):
     """An Amazon Data Firehose HTTP endpoint: agent event stream records and contact events.
 
     Firehose delivers only to HTTPS on port 443: put a TLS-terminating proxy in front and point
-    the stream's HTTP endpoint URL at ``<proxy>/amazon-connect/firehose``.
+    the stream's HTTP endpoint URL at ``<proxy>/amazon-connect/firehose``. Requests must carry
+    ``access_key`` in ``X-Amz-Firehose-Access-Key``.
     """
 
     platform: ClassVar[str] = "amazon-connect"
@@ -438,36 +466,43 @@ class AmazonConnectSource(LiveSource):
         self,
         *,
         tenant: str,
-        settings: Settings,
         clock: Clock,
-        http_port: int,
+        webhook_port: int,
         source: str | None = None,
         access_key: str | None = None,
+        insecure_no_auth: bool = False,
         path: str = "/amazon-connect/firehose",
+        max_tracked: int = MAX_TRACKED,
         **serve: Any,
     ) -> None:
-        translator = AmazonConnectTranslator(
-            tenant=tenant, source=source, clock=clock, first_seq=seq_base(clock)
+        self.connect = AmazonConnectTranslator(
+            tenant=tenant,
+            source=source,
+            clock=clock,
+            first_seq=seq_base(clock),
+            max_tracked=max_tracked,
         )
-        super().__init__(translator, settings=settings, clock=clock, http_port=http_port, **serve)
-        self.connect = translator
-        self.access_key = access_key
         self.path = path
-
-    def routes(self) -> list[APIRouter]:
-        return [
-            firehose_router(
+        super().__init__(
+            self.connect,
+            lambda sink: firehose_router(
                 self.connect,
-                self.publish_one,
-                path=self.path,
-                access_key=self.access_key,
-                now_ms=self.clock.now_ms,
-            )
-        ]
+                sink,
+                path=path,
+                access_key=access_key,
+                insecure_no_auth=insecure_no_auth,
+                now_ms=clock.now_ms,
+            ),
+            insecure_no_auth=insecure_no_auth,
+            clock=clock,
+            webhook_port=webhook_port,
+            **serve,
+        )
 
 
-class TwilioSource(LiveSource):
-    """The TaskRouter Event Callback URL: each callback's events are served at once."""
+class TwilioSource(_WebhookSource):
+    """The TaskRouter Event Callback URL: each callback's events are served at once. Requests
+    must carry an ``X-Twilio-Signature`` made with ``auth_token``."""
 
     platform: ClassVar[str] = "twilio"
 
@@ -475,31 +510,37 @@ class TwilioSource(LiveSource):
         self,
         *,
         tenant: str,
-        settings: Settings,
         clock: Clock,
-        http_port: int,
+        webhook_port: int,
         source: str | None = None,
         auth_token: str | None = None,
+        insecure_no_auth: bool = False,
         public_url: str | None = None,
         path: str = "/twilio/taskrouter/events",
+        max_tracked: int = MAX_TRACKED,
         **serve: Any,
     ) -> None:
-        translator = TwilioTranslator(
-            tenant=tenant, source=source, clock=clock, first_seq=seq_base(clock)
+        self.twilio = TwilioTranslator(
+            tenant=tenant,
+            source=source,
+            clock=clock,
+            first_seq=seq_base(clock),
+            max_tracked=max_tracked,
         )
-        super().__init__(translator, settings=settings, clock=clock, http_port=http_port, **serve)
-        self.twilio = translator
-        self.auth_token = auth_token
         self.public_url = public_url
         self.path = path
-
-    def routes(self) -> list[APIRouter]:
-        return [
-            taskrouter_router(
+        super().__init__(
+            self.twilio,
+            lambda sink: taskrouter_router(
                 self.twilio,
-                self.publish_one,
-                path=self.path,
-                auth_token=self.auth_token,
-                public_url=self.public_url,
-            )
-        ]
+                sink,
+                path=path,
+                auth_token=auth_token,
+                insecure_no_auth=insecure_no_auth,
+                public_url=public_url,
+            ),
+            insecure_no_auth=insecure_no_auth,
+            clock=clock,
+            webhook_port=webhook_port,
+            **serve,
+        )

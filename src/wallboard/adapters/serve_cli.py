@@ -74,6 +74,8 @@ def _run(build: Callable[[], LiveSource]) -> None:
                 where = f"wire {source.host}:{source.port}"
                 if source.http is not None:
                     where += f", http {source.http_host}:{source.http.port}"
+                if source.webhook is not None:
+                    where += f", webhook {source.webhook_host}:{source.webhook.port}"
                 typer.echo(f"serving {source.platform} source {source.server.source} on {where}")
                 await asyncio.Event().wait()
         sys.stderr.write(json.dumps(source.summary()) + "\n")
@@ -147,7 +149,24 @@ ESL_PASSWORD = typer.Option(
     help="Event socket password; better given in the ESL_PASSWORD environment variable.",
 )
 HTTP_PORT = typer.Option(
-    8088, "--http-port", help="Port of the platform's HTTP endpoint (and /healthz, /metrics)."
+    8088,
+    "--http-port",
+    help="Port of the platform's webhook endpoint (it serves nothing else; /healthz, /readyz "
+    "and /metrics are on --metrics-port).",
+)
+WEBHOOK_HOST = typer.Option(
+    "127.0.0.1",
+    "--http-host",
+    help="Address of the webhook endpoint (a TLS proxy in front makes it public).",
+)
+METRICS_HOST = typer.Option(
+    "127.0.0.1", "--metrics-host", help="Address of /healthz, /readyz and /metrics."
+)
+INSECURE_NO_AUTH = typer.Option(
+    False,
+    "--insecure-no-auth",
+    help="Run the webhook without checking who calls it: anyone who reaches it can publish "
+    "events. For a test on a private network only; logged, and shown on /readyz.",
 )
 FIREHOSE_ACCESS_KEY = typer.Option(
     None,
@@ -155,15 +174,16 @@ FIREHOSE_ACCESS_KEY = typer.Option(
     envvar="FIREHOSE_ACCESS_KEY",
     show_default=False,
     help="Access key the Firehose stream sends in X-Amz-Firehose-Access-Key; requests without "
-    "it get 401. Better given in the FIREHOSE_ACCESS_KEY environment variable.",
+    "it get 401. Required (or --insecure-no-auth). Better given in the FIREHOSE_ACCESS_KEY "
+    "environment variable.",
 )
 TWILIO_AUTH_TOKEN = typer.Option(
     None,
     "--auth-token",
     envvar="TWILIO_AUTH_TOKEN",
     show_default=False,
-    help="Account auth token: X-Twilio-Signature is checked (403 otherwise). Better given in "
-    "the TWILIO_AUTH_TOKEN environment variable.",
+    help="Account auth token: X-Twilio-Signature is checked (403 otherwise). Required (or "
+    "--insecure-no-auth). Better given in the TWILIO_AUTH_TOKEN environment variable.",
 )
 PUBLIC_URL = typer.Option(
     None,
@@ -311,9 +331,12 @@ def serve_amazon_connect(
     source: str | None = SOURCE,
     http_port: int = HTTP_PORT,
     access_key: str | None = FIREHOSE_ACCESS_KEY,
+    insecure_no_auth: bool = INSECURE_NO_AUTH,
     host: str = HOST,
     port: int | None = PORT,
-    http_host: str = HTTP_HOST,
+    http_host: str = WEBHOOK_HOST,
+    metrics_host: str = METRICS_HOST,
+    metrics_port: int | None = METRICS_PORT,
 ) -> None:
     """Amazon Connect through an Amazon Data Firehose HTTP endpoint at /amazon-connect/firehose:
     agent event stream records and contact events. Firehose calls only HTTPS on port 443: put
@@ -325,8 +348,11 @@ def serve_amazon_connect(
             tenant=tenant,
             source=source,
             access_key=access_key,
-            http_port=http_port,
-            **_serving(settings, host=host, port=port, http_host=http_host),
+            insecure_no_auth=insecure_no_auth,
+            webhook_host=http_host,
+            webhook_port=http_port,
+            http_port=_metrics_port(metrics_port, settings),
+            **_serving(settings, host=host, port=port, http_host=metrics_host),
         )
 
     _run(build)
@@ -338,10 +364,13 @@ def serve_twilio(
     source: str | None = SOURCE,
     http_port: int = HTTP_PORT,
     auth_token: str | None = TWILIO_AUTH_TOKEN,
+    insecure_no_auth: bool = INSECURE_NO_AUTH,
     public_url: str | None = PUBLIC_URL,
     host: str = HOST,
     port: int | None = PORT,
-    http_host: str = HTTP_HOST,
+    http_host: str = WEBHOOK_HOST,
+    metrics_host: str = METRICS_HOST,
+    metrics_port: int | None = METRICS_PORT,
 ) -> None:
     """Twilio TaskRouter: the workspace's Event Callback URL at /twilio/taskrouter/events."""
     settings = _settings()
@@ -351,9 +380,12 @@ def serve_twilio(
             tenant=tenant,
             source=source,
             auth_token=auth_token,
+            insecure_no_auth=insecure_no_auth,
             public_url=public_url,
-            http_port=http_port,
-            **_serving(settings, host=host, port=port, http_host=http_host),
+            webhook_host=http_host,
+            webhook_port=http_port,
+            http_port=_metrics_port(metrics_port, settings),
+            **_serving(settings, host=host, port=port, http_host=metrics_host),
         )
 
     _run(build)

@@ -9,8 +9,9 @@ the fields of the task (``TaskSid``, ``TaskChannelUniqueName``, ``TaskQueueSid``
 (chat, sms, email, custom) become interaction events.
 
 The endpoint answers ``204 No Content`` as Twilio asks, and checks ``X-Twilio-Signature``
-(HMAC-SHA1 of the URL followed by the sorted parameters, keyed by the auth token) when a token
-is configured.
+(base64 of the HMAC-SHA1, keyed by the account's auth token, of the URL Twilio called followed by
+each parameter's name and value, sorted by name); it does not exist without a token unless
+``insecure_no_auth`` is given.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ import json
 import logging
 from collections.abc import Mapping
 from typing import ClassVar, Final
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Request, Response
 
 from wallboard.adapters.base import (
+    MAX_TRACKED,
     BadRecord,
+    BoundedMap,
     Draft,
     EventSink,
     Location,
@@ -36,6 +39,13 @@ from wallboard.adapters.base import (
     optional_name,
 )
 from wallboard.adapters.timestamps import epoch_to_ms
+from wallboard.adapters.webhook import (
+    RequestRefused,
+    read_body,
+    required_secret,
+    same_secret,
+    translate_guarded,
+)
 from wallboard.core.clock import Clock
 from wallboard.core.events import (
     AgentAfterCallWork,
@@ -95,7 +105,68 @@ IGNORED_PREFIXES: Final = (
     "task-queue.timeout",
     "task-queue.expression",
 )
+KNOWN_EVENT_TYPES: Final = frozenset(
+    {
+        "activity.created",
+        "activity.updated",
+        "activity.deleted",
+        "reservation.created",
+        "reservation.accepted",
+        "reservation.rejected",
+        "reservation.timeout",
+        "reservation.canceled",
+        "reservation.rescinded",
+        "reservation.completed",
+        "reservation.failed",
+        "reservation.wrapup",
+        "task.created",
+        "task.updated",
+        "task.canceled",
+        "task.wrapup",
+        "task.completed",
+        "task.deleted",
+        "task.system-deleted",
+        "task.transfer-initiated",
+        "task.transfer-attempt-failed",
+        "task.transfer-failed",
+        "task.transfer-canceled",
+        "task.transfer-completed",
+        "task-channel.created",
+        "task-channel.updated",
+        "task-channel.deleted",
+        "task-queue.created",
+        "task-queue.updated",
+        "task-queue.deleted",
+        "task-queue.entered",
+        "task-queue.moved",
+        "task-queue.timeout",
+        "task-queue.expression.updated",
+        "worker.activity.update",
+        "worker.attributes.update",
+        "worker.capacity.update",
+        "worker.channel.availability.update",
+        "worker.created",
+        "worker.deleted",
+        "workflow.created",
+        "workflow.updated",
+        "workflow.deleted",
+        "workflow.entered",
+        "workflow.target-matched",
+        "workflow.timeout",
+        "workflow.skipped",
+        "workspace.created",
+        "workspace.updated",
+        "workspace.deleted",
+    }
+)
+"""TaskRouter's event types (its Events reference): the only names counted one by one, so what
+a poster makes up cannot grow the counters; any other name is counted as ``other``."""
 MAX_BODY: Final = 64 * 1024
+"""Largest callback body accepted (a TaskRouter callback is a few KiB)."""
+
+
+def _event_label(event_type: str) -> str:
+    return event_type if event_type in KNOWN_EVENT_TYPES else "other"
 
 
 class TwilioTranslator(TranslatorBase):
@@ -112,13 +183,15 @@ class TwilioTranslator(TranslatorBase):
         available_activities: frozenset[str] = DEFAULT_AVAILABLE_ACTIVITIES,
         offline_activities: frozenset[str] = DEFAULT_OFFLINE_ACTIVITIES,
         first_seq: int = 1,
+        max_tracked: int = MAX_TRACKED,
     ) -> None:
         super().__init__(tenant=tenant, source=source, clock=clock, first_seq=first_seq)
         self.available = frozenset(a.lower() for a in available_activities)
         self.offline = frozenset(a.lower() for a in offline_activities)
-        self.logged_in: set[str] = set()
-        self.accepted: dict[str, str] = {}  # TaskSid -> WorkerSid of the accepted reservation
-        self.task_media: dict[str, Media] = {}
+        # Each keyed by what the callbacks name, so each is bounded (least recently used goes).
+        self.logged_in: BoundedMap[str, None] = self.bounded(max_tracked)
+        self.accepted: BoundedMap[str, str] = self.bounded(max_tracked)  # TaskSid -> WorkerSid
+        self.task_media: BoundedMap[str, Media] = self.bounded(max_tracked)
 
     def translate(self, form: Mapping[str, str], location: Location) -> list[Event]:
         self.stats.records += 1
@@ -145,7 +218,7 @@ class TwilioTranslator(TranslatorBase):
         if event_type == "worker.activity.update":
             return self._worker_activity(f)
         if event_type.startswith(IGNORED_PREFIXES):
-            self.stats.ignored[event_type] += 1
+            self.stats.ignored[_event_label(event_type)] += 1
             return []
         if not event_type.startswith(("task.", "task-queue.", "reservation.")):
             raise BadRecord(f"unknown EventType {event_type[:40]!r}", reason="unknown_event_type")
@@ -197,7 +270,7 @@ class TwilioTranslator(TranslatorBase):
             self.accepted.pop(call, None)
             self.stats.ignored["task.completed_voice"] += 1
             return []
-        self.stats.ignored[event_type] += 1
+        self.stats.ignored[_event_label(event_type)] += 1
         return []
 
     def _interaction(
@@ -261,7 +334,7 @@ class TwilioTranslator(TranslatorBase):
                     **env, interaction=item, media=medium, agent=owner, queue=queue, outcome=outcome
                 )
             ]
-        self.stats.ignored[event_type] += 1
+        self.stats.ignored[_event_label(event_type)] += 1
         return []
 
     def _worker_activity(self, f: Mapping[str, str]) -> list[Draft]:
@@ -269,12 +342,12 @@ class TwilioTranslator(TranslatorBase):
         activity = check_name(f.get("WorkerActivityName"), "WorkerActivityName")
         name = activity.lower()
         if name in self.offline:
-            self.logged_in.discard(worker)
+            self.logged_in.pop(worker, None)
             return [lambda env: AgentLogout(**env, agent=worker)]
         drafts: list[Draft] = []
         if worker not in self.logged_in:
-            self.logged_in.add(worker)
             drafts.append(lambda env: AgentLogin(**env, agent=worker))
+        self.logged_in[worker] = None
         if name in self.available:
             drafts.append(lambda env: AgentReady(**env, agent=worker))
         else:
@@ -292,20 +365,64 @@ def parse_form(body: bytes) -> dict[str, str]:
             value = json.loads(text)
         except json.JSONDecodeError as error:
             raise BadRecord(f"not valid JSON: {error.msg}", reason="bad_json") from None
+        except RecursionError:
+            raise BadRecord("JSON nested too deeply", reason="too_deep") from None
         if not isinstance(value, dict):
             raise BadRecord("not a JSON object", reason="not_an_object")
+        if any(isinstance(v, (dict, list)) for v in value.values()):
+            raise BadRecord("a parameter is not a plain value", reason="bad_field")
         return {str(k): str(v) for k, v in value.items()}
+    return dict(form_pairs(text))
+
+
+def form_pairs(text: str) -> list[tuple[str, str]]:
+    """The parameters of a form-encoded body, in order, repeated names kept."""
     try:
-        return dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True))
+        return parse_qsl(text, keep_blank_values=True, strict_parsing=True)
     except ValueError:
         raise BadRecord("not a form-encoded body", reason="bad_form") from None
 
 
 def twilio_signature(auth_token: str, url: str, params: Mapping[str, str]) -> str:
-    """Twilio's request signature: base64(HMAC-SHA1(token, url + key1 + value1 + …))."""
-    payload = url + "".join(f"{key}{params[key]}" for key in sorted(params))
+    """Twilio's request signature: base64(HMAC-SHA1(token, url + key1 + value1 + …)), the
+    parameters sorted by name (then value, for a name given more than once)."""
+    return _signature(auth_token, url, list(params.items()))
+
+
+def _signature(auth_token: str, url: str, pairs: list[tuple[str, str]]) -> str:
+    payload = url + "".join(f"{key}{value}" for key, value in sorted(set(pairs)))
     digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
+
+
+def _url_variants(url: str) -> list[str]:
+    """The URL as signed, with and without its scheme's default port: Twilio's own validators
+    accept both, since a proxy may add or drop the port."""
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    try:
+        port = parts.port
+    except ValueError:
+        return [url]
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.username or default is None:
+        return [url]
+    if port is None:
+        return [url, urlunsplit(parts._replace(netloc=f"{host}:{default}"))]
+    if port == default:
+        return [url, urlunsplit(parts._replace(netloc=host))]
+    return [url]
+
+
+def signature_matches(auth_token: str, url: str, pairs: list[tuple[str, str]], given: str) -> bool:
+    """Whether ``given`` (X-Twilio-Signature) signs this URL and these parameters; compared in
+    constant time."""
+    found = False
+    for variant in _url_variants(url):
+        found |= same_secret(given, _signature(auth_token, variant, pairs))
+    return found
 
 
 def taskrouter_router(
@@ -315,34 +432,49 @@ def taskrouter_router(
     path: str = "/twilio/taskrouter/events",
     auth_token: str | None = None,
     public_url: str | None = None,
+    insecure_no_auth: bool = False,
+    max_body: int = MAX_BODY,
 ) -> APIRouter:
     """A FastAPI router that receives TaskRouter event callbacks and passes events to ``sink``.
 
-    ``public_url`` is the URL Twilio calls (behind a proxy it differs from what we see); the
-    signature is computed over it when given.
+    ``X-Twilio-Signature`` is checked with ``auth_token`` (403 otherwise); without a token the
+    router is refused (:class:`ConfigError`) unless ``insecure_no_auth``. ``public_url`` is the
+    URL Twilio calls (behind a proxy it differs from what we see); the signature is computed over
+    it when given. A body over ``max_body`` bytes is refused (413) before it is read.
     """
+    token = required_secret(
+        auth_token,
+        insecure_no_auth=insecure_no_auth,
+        what="Twilio auth token (--auth-token or TWILIO_AUTH_TOKEN)",
+        field="auth_token",
+    )
     router = APIRouter()
     counter = {"requests": 0}
+
+    def refuse(status: int, reason: str, message: str) -> Response:
+        translator.stats.notes[reason] += 1
+        return Response(status_code=status, content=message, media_type="text/plain")
 
     @router.post(path, response_class=Response)
     async def receive(request: Request) -> Response:
         counter["requests"] += 1
         location = Location("request", counter["requests"], "taskrouter")
-        body = await request.body()
         try:
-            form = parse_form(body)
+            body = await read_body(request, max_body)
+        except RequestRefused as error:
+            return refuse(error.status, "refused_request", error.message)
+        try:
+            pairs = form_pairs(body.decode("utf-8", "replace"))
         except BadRecord as error:
             translator.stats.records += 1
             translator.bad.record(error, location)
-            return Response(status_code=400, content=error.message)
-        if auth_token is not None:
+            return Response(status_code=400, content=error.message, media_type="text/plain")
+        if token is not None:
             url = public_url or str(request.url)
-            expected = twilio_signature(auth_token, url, form)
             given = request.headers.get("X-Twilio-Signature", "")
-            if not hmac.compare_digest(expected, given):
-                translator.stats.notes["bad_signature"] += 1
-                return Response(status_code=403, content="bad X-Twilio-Signature")
-        for event in translator.translate(form, location):
+            if not signature_matches(token, url, pairs, given):
+                return refuse(403, "bad_signature", "bad X-Twilio-Signature")
+        for event in translate_guarded(translator, dict(pairs), location):
             await sink(event)
         # Twilio retries on errors; a record we could not use is counted, not refused.
         return Response(status_code=204)

@@ -22,10 +22,16 @@ CHECK_TIMEOUT_SECONDS = 2.0
 def ops_router(
     checks: Mapping[str, ReadinessCheck] | None = None,
     registry: CollectorRegistry = REGISTRY,
+    warnings: Mapping[str, str] | None = None,
 ) -> APIRouter:
-    """Routes for the three endpoints; mount on the process's own app or on a small one."""
+    """Routes for the three endpoints; mount on the process's own app or on a small one.
+
+    ``warnings`` (name → text) are shown on ``/readyz`` without making it fail: what an operator
+    must know about how the process runs (an endpoint without authentication, for one).
+    """
     router = APIRouter(tags=["operations"])
     named_checks = dict(checks or {})
+    named_warnings = dict(warnings or {})
 
     @router.get("/healthz", summary="Liveness: the process is running")
     async def healthz() -> dict[str, str]:
@@ -45,10 +51,10 @@ def ops_router(
                 continue
             results[name] = "ok" if ok else "failing"
         ready = all(result == "ok" for result in results.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": results},
-            status_code=200 if ready else 503,
-        )
+        body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": results}
+        if named_warnings:
+            body["warnings"] = named_warnings
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:
