@@ -3,6 +3,8 @@ opens busy and fits the terminal."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import fcntl
 import io
 import json
@@ -119,6 +121,37 @@ async def test_the_board_opens_on_the_simulated_morning() -> None:
     assert waiting_or_talking > 5
 
 
+async def test_the_board_stops_at_the_end_of_the_simulated_day() -> None:
+    """The simulator has no next day's shifts: past the day, calls would come to no agent."""
+    clock = FakeClock()
+    out = io.StringIO()
+    demo = asyncio.create_task(
+        run_demo(
+            clock=clock,
+            console=Console(file=out, width=120),
+            speed=3600,
+            duration=15,
+            live=False,
+        )
+    )
+    for _ in range(15):
+        await asyncio.sleep(0)
+        await clock.advance(1)
+    run = await demo
+    scenario = builtin_scenario("demo")
+    closing = dt.datetime(2026, 1, 5, 21, 30, tzinfo=dt.UTC)
+    assert scenario.start.hour == 7
+    assert run.now_ms == int(closing.timestamp() * 1000)
+    assert "simulated Mon 21:30:00 UTC, the day is over" in out.getvalue()
+    logged_in = run.engine.value(
+        "acme", "agent_group", "retail", "group.agents_logged_in", run.now_ms
+    )
+    assert logged_in == 0
+    offered = run.engine.value("acme", "queue", "retail", "queue.offered", run.now_ms)
+    assert isinstance(offered, int)
+    assert offered > 1000
+
+
 def _lines(renderable: object, width: int, height: int) -> list[str]:
     out = io.StringIO()
     Console(file=out, width=width, height=height, color_system=None).print(renderable)
@@ -168,6 +201,9 @@ async def test_a_larger_terminal_shows_everything_and_a_smaller_one_says_what_is
     assert "not shown: " in text, "narrow: the columns left out are named"
     assert text.splitlines()[-1].startswith("Too small to show: ")
     assert "agents" in small[-1]
+    tiny = _lines(render_board(run.engine, objects, run.now_ms, "header", height=1), 80, 1)
+    assert len(tiny) == 1
+    assert tiny[0].startswith("Too small to show: voice queues")
 
 
 def test_the_demo_day_is_a_well_run_center_with_a_busy_spell(tmp_path: Path) -> None:

@@ -32,6 +32,10 @@ MORNING_HOURS = 3.0
 """The board opens at 10:00 of the scenario's day (opening at 07:00): agents at work, calls
 waiting."""
 
+CLOSING_MINUTES = 30
+"""The day ends this long after the last shift, once the last contacts are done. The simulator
+has no next day's shifts, so the board stops there rather than show calls nobody answers."""
+
 
 @dataclass(frozen=True)
 class DemoRun:
@@ -68,6 +72,18 @@ def engine_for(
     return engine
 
 
+def _last_shift_end_ms(scenario: Scenario) -> int:
+    """When the last shift of the scenario ends, in ms after its start."""
+    ends = [
+        shift.end
+        for tenant in scenario.tenants
+        for group in tenant.groups
+        for shift, _, _ in group.agent_shifts()
+        if shift.end is not None
+    ]
+    return round(max(ends) * 3_600_000)
+
+
 async def run_demo(
     *,
     clock: Clock,
@@ -101,17 +117,19 @@ async def run_demo(
 
     def header(now_ms: int) -> str:
         when = dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC)
+        state = "the day is over" if now_ms >= closed_ms else f"{speed:g}x"
         return (
-            f"Wallboard demo · simulated {when:%a %H:%M:%S} UTC, {speed:g}x · {events:,} events"
+            f"Wallboard demo · simulated {when:%a %H:%M:%S} UTC, {state} · {events:,} events"
             " · Ctrl-C stops"
         )
 
     opened_ms = simulation.start_ms + round(morning_hours * 3_600_000)
+    closed_ms = simulation.start_ms + _last_shift_end_ms(scenario) + CLOSING_MINUTES * 60_000
     advance(simulation, opened_ms, take)
     started = clock.monotonic()
 
     def simulated_now() -> int:
-        return opened_ms + int((clock.monotonic() - started) * 1000 * speed)
+        return min(opened_ms + int((clock.monotonic() - started) * 1000 * speed), closed_ms)
 
     now_ms = opened_ms
     with contextlib.ExitStack() as stack:

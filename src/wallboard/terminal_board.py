@@ -407,6 +407,8 @@ def render_board(
     blocks = _agent_blocks(agents, width)
     needed = {name: len(s.rows) for name, s in sections.items()}
     needed["agents"] = -(-len(agents) // blocks) if any(t.agents for t in objects) else 0
+    if height is not None and height < 2:
+        header = ""  # the one line says what is missing
     if height is None:
         rows = dict(needed)
     else:
