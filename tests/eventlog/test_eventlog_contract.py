@@ -53,10 +53,12 @@ def line(n: int, tenant: str = "acme") -> bytes:
 
 async def test_records_are_numbered_from_one_and_read_back_byte_for_byte(log: EventLog) -> None:
     assert await log.last_seq(VOICE) == 0
+    assert await log.first_seq(VOICE) == 1
     for n in range(1, 6):
         published = await log.publish(VOICE, A, f"e{n}", line(n))
         assert (published.seq, published.duplicate) == (n, False)
     assert await log.last_seq(VOICE) == 5
+    assert await log.first_seq(VOICE) == 1
     records = await log.read(VOICE, after=0)
     assert [r.seq for r in records] == [1, 2, 3, 4, 5]
     assert [r.data for r in records] == [line(n) for n in range(1, 6)]
@@ -176,6 +178,7 @@ async def test_memory_log_trims_by_count_and_age_and_reports_the_gap() -> None:
     for n in range(1, 6):
         await log.publish(VOICE, A, f"e{n}", line(n))
     assert [r.seq for r in await log.read(VOICE, after=2)] == [3, 4, 5]
+    assert await log.first_seq(VOICE) == 3
     with pytest.raises(ResumeGap, match=r"1\.\.2"):
         await log.read(VOICE, after=0)
     clock.set_ms(clock.now_ms() + 61_000)
@@ -205,6 +208,9 @@ async def test_jetstream_log_reports_records_trimmed_by_retention(nats_url: str)
             await log.publish(VOICE, A, f"e{n}", line(n))
         kept = await log.read(VOICE, after=58)
         assert [r.seq for r in kept] == [59]
+        first = await log.first_seq(VOICE)
+        assert 1 < first <= 59
+        assert (await log.read(VOICE, after=first - 1))[0].seq == first
         with pytest.raises(ResumeGap):
             await log.read(VOICE, after=0)
     finally:

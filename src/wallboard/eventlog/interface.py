@@ -101,6 +101,10 @@ class EventLog(Protocol):
         """The sequence of the newest record of ``stream`` (0 when it holds none yet)."""
         ...
 
+    async def first_seq(self, stream: StreamName) -> int:
+        """The sequence of the oldest record kept (``last_seq + 1`` when none is kept)."""
+        ...
+
     async def close(self) -> None:
         """Release connections and wake waiting readers; the log is unusable afterwards."""
         ...

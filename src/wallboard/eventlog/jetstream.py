@@ -247,12 +247,19 @@ class JetStreamEventLog:
             with contextlib.suppress(*_NATS_ERRORS):
                 await cursor.subscription.unsubscribe()
 
-    async def last_seq(self, stream: StreamName) -> int:
+    async def _state(self, stream: StreamName) -> tuple[int, int]:
         try:
             info = await self._js.stream_info(self.stream_name(stream))
         except _NATS_ERRORS as exc:
             raise Unavailable(f"NATS: stream info of {stream} failed: {exc!r}") from exc
-        return int(info.state.last_seq)
+        last = int(info.state.last_seq)
+        return (int(info.state.first_seq) if info.state.messages else last + 1), last
+
+    async def last_seq(self, stream: StreamName) -> int:
+        return (await self._state(stream))[1]
+
+    async def first_seq(self, stream: StreamName) -> int:
+        return (await self._state(stream))[0]
 
     async def delete_streams(self) -> None:
         """Remove this prefix's streams and everything in them (tests, teardown)."""

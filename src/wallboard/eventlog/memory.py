@@ -160,6 +160,11 @@ class MemoryEventLog:
     async def last_seq(self, stream: StreamName) -> int:
         return self._stream(stream).next_seq - 1
 
+    async def first_seq(self, stream: StreamName) -> int:
+        s = self._stream(stream)
+        self._trim(s, self._clock.now_ms())
+        return self._first_seq(s)
+
     async def close(self) -> None:
         if self._closed:
             return
