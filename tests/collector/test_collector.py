@@ -22,6 +22,7 @@ from wallboard.sim.builtin import builtin_scenario
 from wallboard.stats import standard_library
 from wallboard.stats.replay import replay
 from wallboard.store.memory import MemoryValueStore
+from wallboard.store.values import Checkpoint
 
 DEFINITIONS = standard_library()
 
@@ -125,6 +126,26 @@ async def test_restarting_from_checkpoints_at_many_points_changes_nothing(
         collector = Collector(log, store, DEFINITIONS, settings(checkpoint_s=3600))
         await run_until_caught_up(collector, log)
     assert await read_all_values(store, ["acme", "globex"]) == expected_values(lines)
+
+
+async def test_a_collector_restored_with_nothing_new_to_read_writes_the_same_values(
+    lines: list[bytes],
+) -> None:
+    log = MemoryEventLog()
+    await publish(log, lines)
+    first = MemoryValueStore()
+    await run_until_caught_up(Collector(log, first, DEFINITIONS, settings()), log)
+    # A second store holding only the checkpoints: every value must be computed again, at
+    # the time of the newest event, without a single event to apply.
+    second = MemoryValueStore()
+    for tenant in ("acme", "globex", "~collector-0"):
+        stored = await first.get_checkpoint(TenantId(tenant), "collector")
+        assert stored is not None
+        await second.put_checkpoint(TenantId(tenant), Checkpoint("collector", stored.blob))
+    collector = Collector(log, second, DEFINITIONS, settings())
+    await run_until_caught_up(collector, log)
+    assert sum(w.events for w in collector.tenants.values()) == len(lines)
+    assert await read_all_values(second, ["acme", "globex"]) == expected_values(lines)
 
 
 async def test_crashes_at_random_points_lose_and_double_count_nothing(lines: list[bytes]) -> None:

@@ -31,12 +31,15 @@ from collections.abc import Callable, Mapping, Sequence
 import msgspec
 
 from wallboard.collector.tenant import CHECKPOINT_NAME, TenantWork
+from prometheus_client import REGISTRY, CollectorRegistry
+
 from wallboard.core.clock import Clock, SystemClock
 from wallboard.core.codec import decode_event
 from wallboard.core.errors import InvalidInput, MalformedMessage, ResumeGap
 from wallboard.core.events import Event, UnknownEvent
 from wallboard.core.ids import TenantId
 from wallboard.eventlog.interface import EventLog, LogRecord, StreamName
+from wallboard.ops.metrics import counter, gauge, histogram
 from wallboard.stats import DefinitionSet
 from wallboard.stats.state import ObjectConfig
 from wallboard.store.interface import ValueStore
@@ -89,6 +92,44 @@ def shard(tenant: str, replicas: int) -> int:
     return zlib.crc32(tenant.encode()) % replicas
 
 
+class CollectorMetrics:
+    """The collector's Prometheus metrics (``wallboard_collector_*``)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.events = counter(
+            "collector", "events", "Records applied to the engine.", registry=registry
+        )
+        self.bad_records = counter(
+            "collector", "bad_records", "Records skipped as malformed or invalid.", registry=registry
+        )
+        self.log_lag = gauge(
+            "collector",
+            "log_lag",
+            "Records in the log not yet taken, per stream.",
+            "events",
+            labels=("stream",),
+            registry=registry,
+        )
+        self.checkpoint_age = gauge(
+            "collector",
+            "checkpoint_age",
+            "Time since the oldest tenant's last checkpoint.",
+            "seconds",
+            registry=registry,
+        )
+        self.value_delay = histogram(
+            "collector",
+            "value_delay",
+            "From a tenant's newest event to its values being in the store (event time to "
+            "write time).",
+            registry=registry,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0),
+        )
+        self.tenants = gauge(
+            "collector", "tenants", "Tenants this collector computes.", registry=registry
+        )
+
+
 class CollectorState(msgspec.Struct, frozen=True):
     """The collector's own record: where to start reading each stream after a restart."""
 
@@ -110,6 +151,7 @@ class Collector:
         objects: Mapping[str, ObjectConfig] | None = None,
         clock: Clock | None = None,
         on_bad_record: Callable[[str, int, str], None] | None = None,
+        registry: CollectorRegistry = REGISTRY,
     ) -> None:
         self.settings = settings or CollectorSettings()
         self.settings.check()
@@ -134,6 +176,7 @@ class Collector:
         self.records_read = 0
         self.caught_up: dict[str, bool] = {s.value: False for s in self.settings.streams}
         self._lock = asyncio.Lock()
+        self.metrics = CollectorMetrics(registry)
 
     @property
     def state_tenant(self) -> TenantId:
@@ -268,42 +311,75 @@ class Collector:
         for st in streams:
             self._position_read[st] = fetched[st]
         idle_since: dict[str, float] = {}
+        # At most one read outstanding per stream: a read is never cancelled while it runs
+        # (one that waits for an idle stream simply stays pending until it has an answer).
+        reads: dict[str, asyncio.Task[list[LogRecord]]] = {}
         loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            ask = [
-                st
-                for st in streams
-                if not buffers[st] and now - idle_since.get(st, -1e9) >= self.IDLE_POLL_S
-            ]
-            if ask:
-                results = await asyncio.gather(*(self._fetch(st, fetched[st], 0.0) for st in ask))
-                for st, records in zip(ask, results, strict=True):
-                    self._buffer(st, records, buffers, fetched, idle_since, loop.time())
-            if not any(buffers.values()):
-                await self._wait_for_records(streams, buffers, fetched, idle_since)
-                continue
-            async with self._lock:
-                # A bounded slice at a time, so that values are written while a backlog is read.
-                for _ in range(self.settings.apply_slice):
-                    heads = [(b[0][0], rank[st], b[0][1], st) for st, b in buffers.items() if b]
-                    if not heads:
-                        break
-                    if any(not buffers[st] and st not in idle_since for st in streams):
-                        break  # a stream with more to fetch may hold an earlier record
-                    _, _, seq, st = min(heads)
-                    _, _, record, event = buffers[st].popleft()
-                    await self._take(st, record, event)
-                    self._position_read[st] = seq
-            await asyncio.sleep(0)
+
+        def read(st: str, wait_s: float) -> None:
+            if st not in reads:
+                reads[st] = asyncio.create_task(self._fetch(st, fetched[st], wait_s))
+
+        def take_answers() -> None:
+            for st, task in list(reads.items()):
+                if task.done():
+                    del reads[st]
+                    self._buffer(st, task.result(), buffers, fetched, idle_since, loop.time())
+
+        try:
+            while True:
+                now = loop.time()
+                for st in streams:
+                    if not buffers[st] and now - idle_since.get(st, -1e9) >= self.IDLE_POLL_S:
+                        read(st, 0.0)
+                # Streams with more to fetch must answer before anything is merged past them.
+                needed = [
+                    reads[st]
+                    for st in streams
+                    if not buffers[st] and st not in idle_since and st in reads
+                ]
+                if needed:
+                    await asyncio.wait(needed)
+                take_answers()
+                if not any(buffers.values()):
+                    for st in streams:
+                        read(st, 1.0)
+                    await asyncio.wait(reads.values(), return_when=asyncio.FIRST_COMPLETED)
+                    take_answers()
+                    continue
+                async with self._lock:
+                    # A bounded slice at a time, so that values are written while a backlog
+                    # is read.
+                    for _ in range(self.settings.apply_slice):
+                        heads = [
+                            (b[0][0], rank[st], b[0][1], st) for st, b in buffers.items() if b
+                        ]
+                        if not heads:
+                            break
+                        if any(not buffers[st] and st not in idle_since for st in streams):
+                            break  # a stream with more to fetch may hold an earlier record
+                        _, _, seq, st = min(heads)
+                        _, _, record, event = buffers[st].popleft()
+                        await self._take(st, record, event)
+                        self._position_read[st] = seq
+                await asyncio.sleep(0)
+        finally:
+            for task in reads.values():
+                task.cancel()
 
     IDLE_POLL_S = 0.1
 
     async def _fetch(self, stream: str, after: int, wait_s: float) -> list[LogRecord]:
+        """The next records of a stream. An empty answer is final only when the stream holds
+        nothing after ``after``: a read may come back empty while records exist (a consumer
+        still being created, a slow server), and a stream taken for idle must really be."""
         try:
-            return await self._log.read(
-                StreamName(stream), after=after, limit=self.settings.read_batch, wait_s=wait_s
-            )
+            while True:
+                records = await self._log.read(
+                    StreamName(stream), after=after, limit=self.settings.read_batch, wait_s=wait_s
+                )
+                if records or await self._log.last_seq(StreamName(stream)) <= after:
+                    return records
         except ResumeGap as exc:
             # Retention trimmed records no checkpoint covers: say so loudly and go on from
             # what is kept (the values of the affected tenants miss those events).
@@ -339,24 +415,6 @@ class Collector:
             ts = event.ts if isinstance(event, Event) else 0
             buffers[stream].append((ts, record.seq, record, event))
 
-    async def _wait_for_records(
-        self,
-        streams: list[str],
-        buffers: dict[str, collections.deque[tuple[int, int, LogRecord, object]]],
-        fetched: dict[str, int],
-        idle_since: dict[str, float],
-    ) -> None:
-        """Everything is read: wait until any stream has a record."""
-        waits = {asyncio.create_task(self._fetch(st, fetched[st], 1.0)): st for st in streams}
-        try:
-            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in waits:
-                task.cancel()
-        now = asyncio.get_running_loop().time()
-        for task in done:
-            self._buffer(waits[task], task.result(), buffers, fetched, idle_since, now)
-
     async def _take(self, stream: str, record: LogRecord, event: object) -> None:
         if event is None:
             return  # another collector's tenant
@@ -370,10 +428,12 @@ class Collector:
             return
         self._first_seen.setdefault(record.tenant, {}).setdefault(stream, record.seq)
         assert isinstance(event, Event | UnknownEvent)
-        work.apply(stream, record.seq, event)
+        if work.apply(stream, record.seq, event):
+            self.metrics.events.inc()
 
     def _bad(self, stream: str, seq: int, why: str) -> None:
         self.bad_records += 1
+        self.metrics.bad_records.inc()
         log.warning("collector: skipped record %s/%d: %s", stream, seq, why)
         if self._on_bad_record is not None:
             self._on_bad_record(stream, seq, why)
@@ -411,6 +471,10 @@ class Collector:
                     continue
                 saved = work.checkpoint() if due else None
                 await self._store.apply(TenantId(tenant), changes, checkpoint=saved)
+                if changes and work.newest_ts:
+                    delay = (self._clock.now_ms() - work.newest_ts) / 1000
+                    if 0 <= delay < 3600:  # replays of old events measure nothing useful
+                        self.metrics.value_delay.observe(delay)
                 if saved is not None:
                     self._durable[tenant] = dict(work.positions)
                     work.events_at_checkpoint = work.events
@@ -419,6 +483,19 @@ class Collector:
             if self._state_dirty or checkpoint:
                 await self._save_state()
                 self._state_dirty = False
+            self.metrics.tenants.set(len(self.tenants))
+            if self._last_checkpoint:
+                oldest = min(self._last_checkpoint.values())
+                self.metrics.checkpoint_age.set(self._clock.monotonic() - oldest)
+
+    async def measure_lag(self) -> dict[str, int]:
+        """Records of each stream not yet taken (also set on the log-lag gauge)."""
+        lag = {}
+        for stream in self.settings.streams:
+            last = await self._log.last_seq(stream)
+            lag[stream.value] = max(0, last - self.read_position(stream))
+            self.metrics.log_lag.labels(stream.value).set(lag[stream.value])
+        return lag
 
 
 async def read_all_values(

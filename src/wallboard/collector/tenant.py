@@ -34,6 +34,8 @@ class TenantCheckpoint(msgspec.Struct, frozen=True):
     """Log stream → the sequence of the last record of this tenant applied to the engine."""
     events: int
     engine: bytes
+    newest_ts: int = 0
+    """The newest event time applied: the time values are read at with the events clock."""
 
 
 def store_value(value: object) -> Value:
@@ -101,7 +103,7 @@ class TenantWork:
         engine = StatisticsEngine.restore(
             saved.engine, definitions, lateness_ms=lateness_ms, time_zones={tenant: time_zone}
         )
-        return cls(
+        work = cls(
             tenant,
             definitions,
             engine=engine,
@@ -110,6 +112,8 @@ class TenantWork:
             lateness_ms=lateness_ms,
             time_zone=time_zone,
         )
+        work.newest_ts = saved.newest_ts
+        return work
 
     def checkpoint(self) -> Checkpoint:
         """The tenant's state now; the caller notes it durable once the store has it."""
@@ -118,6 +122,7 @@ class TenantWork:
             positions=dict(self.positions),
             events=self.events,
             engine=self.engine.snapshot(),
+            newest_ts=self.newest_ts,
         )
         return Checkpoint(CHECKPOINT_NAME, msgspec.msgpack.encode(saved))
 

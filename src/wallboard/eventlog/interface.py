@@ -80,6 +80,16 @@ class EventLog(Protocol):
         """
         ...
 
+    async def publish_many(
+        self, stream: StreamName, records: Sequence[tuple[TenantId, str, bytes]]
+    ) -> list[Published]:
+        """Publish ``(tenant, event id, data)`` records in order, as :meth:`publish` each.
+
+        Every record is checked before any is sent. On Unavailable some may have landed; a
+        retry of the whole batch is de-duplicated.
+        """
+        ...
+
     async def read(
         self,
         stream: StreamName,

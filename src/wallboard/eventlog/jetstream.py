@@ -34,6 +34,7 @@ from nats.js.api import (
     ConsumerConfig,
     DeliverPolicy,
     DiscardPolicy,
+    PubAck,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -51,6 +52,12 @@ from wallboard.eventlog.interface import (
     tenant_of_token,
 )
 
+def _message_id(tenant: str, event_id: str) -> str:
+    """JetStream's de-duplication id of a record: a header value may not hold CR or LF, an
+    event id may, so a digest of the pair."""
+    return hashlib.sha256(f"{tenant}\x00{event_id}".encode()).hexdigest()
+
+
 _PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,31}")
 _NATS_ERRORS = (nats.errors.Error, asyncio.TimeoutError, OSError)
 
@@ -64,7 +71,7 @@ class JetStreamSettings:
     """Subject prefix and (upper-cased) stream name prefix: several installations can share a
     NATS server under different prefixes."""
     max_age_s: float = 7 * 24 * 3600.0
-    max_bytes: int = 10 * 1024**3
+    max_bytes: int = 1024**3
     """Per stream; the oldest records go first."""
     replicas: int = 1
     dedupe_window_s: float = 2 * 3600.0
@@ -83,6 +90,12 @@ class JetStreamSettings:
             raise InvalidInput("dedupe_window_s must be positive and at most max_age_s")
         if not 0 < self.request_timeout_s <= 300:
             raise InvalidInput("request_timeout_s must be within 0..300 s")
+
+
+async def _unsubscribe(cursor: _Cursor) -> None:
+    # On failure the server still removes the idle ephemeral consumer by itself.
+    with contextlib.suppress(*_NATS_ERRORS):
+        await cursor.subscription.unsubscribe()
 
 
 @dataclasses.dataclass(slots=True)
@@ -159,19 +172,35 @@ class JetStreamEventLog:
     async def publish(
         self, stream: StreamName, tenant: TenantId, event_id: str, data: bytes
     ) -> Published:
-        check_record(tenant, event_id, data)
-        # A header value may not hold CR or LF, an event id may: use a digest of the pair.
-        msg_id = hashlib.sha256(f"{tenant}\x00{event_id}".encode()).hexdigest()
+        return (await self.publish_many(stream, [(tenant, event_id, data)]))[0]
+
+    async def publish_many(
+        self, stream: StreamName, records: Sequence[tuple[TenantId, str, bytes]]
+    ) -> list[Published]:
+        for tenant, event_id, data in records:
+            check_record(tenant, event_id, data)
+        name = self.stream_name(stream)
+        futures: list[asyncio.Future[PubAck]] = []
         try:
-            ack = await self._js.publish(
-                self.subject(stream, tenant),
-                data,
-                stream=self.stream_name(stream),
-                headers={"Nats-Msg-Id": msg_id},
-            )
+            # Sent in order on one connection, so the stream numbers them in order; the
+            # acknowledgements are awaited together (one round trip per batch, not per record).
+            for tenant, event_id, data in records:
+                futures.append(
+                    await self._js.publish_async(
+                        self.subject(stream, tenant),
+                        data,
+                        stream=name,
+                        headers={"Nats-Msg-Id": _message_id(tenant, event_id)},
+                        wait_stall=self._settings.request_timeout_s,
+                    )
+                )
+            async with asyncio.timeout(self._settings.request_timeout_s):
+                acks = await asyncio.gather(*futures)
         except _NATS_ERRORS as exc:
+            for future in futures:
+                future.cancel()  # frees its place among the client's pending publishes
             raise Unavailable(f"NATS: publish to {stream} failed: {exc!r}") from exc
-        return Published(seq=ack.seq, duplicate=bool(ack.duplicate))
+        return [Published(seq=ack.seq, duplicate=bool(ack.duplicate)) for ack in acks]
 
     async def read(
         self,
@@ -196,6 +225,12 @@ class JetStreamEventLog:
                 msgs = await cursor.subscription.fetch(limit, timeout=max(wait_s, 0.05))
             except (TimeoutError, nats.errors.TimeoutError):
                 return []  # nothing within the wait: not an error
+            except asyncio.CancelledError:
+                # A fetch cancelled midway may have taken messages it never returns: the next
+                # read must start a consumer at its own position instead of going on with this.
+                self._cursors.pop(key, None)
+                asyncio.get_running_loop().create_task(_unsubscribe(cursor))
+                raise
         except _NATS_ERRORS as exc:
             await self._drop(key)
             raise Unavailable(f"NATS: read of {stream} failed: {exc!r}") from exc
@@ -243,9 +278,7 @@ class JetStreamEventLog:
     async def _drop(self, key: tuple[StreamName, frozenset[TenantId] | None]) -> None:
         cursor = self._cursors.pop(key, None)
         if cursor is not None:
-            # On failure the server still removes the idle ephemeral consumer by itself.
-            with contextlib.suppress(*_NATS_ERRORS):
-                await cursor.subscription.unsubscribe()
+            await _unsubscribe(cursor)
 
     async def _state(self, stream: StreamName) -> tuple[int, int]:
         try:

@@ -95,6 +95,13 @@ class MemoryEventLog:
         s.changed = asyncio.Event()
         return Published(seq=seq, duplicate=False)
 
+    async def publish_many(
+        self, stream: StreamName, records: Sequence[tuple[TenantId, str, bytes]]
+    ) -> list[Published]:
+        for tenant, event_id, data in records:
+            check_record(tenant, event_id, data)
+        return [await self.publish(stream, *record) for record in records]
+
     def _trim(self, s: _Stream, now: int) -> None:
         s.head = max(s.head, len(s.records) - self._max_records)
         if self._max_age_ms is not None:
