@@ -189,10 +189,14 @@ class Settings:
         "This collector's ordinal, 0 to replicas-1 (a StatefulSet pod's index).",
     )
     collector_checkpoint_seconds: float = _setting(
-        5.0, _positive_float, "A tenant's state is checkpointed at least this often while it changes."
+        5.0,
+        _positive_float,
+        "A tenant's state is checkpointed at least this often while it changes.",
     )
     collector_checkpoint_events: int = _setting(
-        50000, _positive_int, "A tenant's state is checkpointed at least every this many of its events."
+        50000,
+        _positive_int,
+        "A tenant's state is checkpointed at least every this many of its events.",
     )
     collector_flush_ms: int = _setting(
         100, _positive_int, "Changed values are written to the value store this often."

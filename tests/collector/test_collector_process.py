@@ -109,11 +109,16 @@ async def progress(store: RedisValueStore) -> dict[str, int]:
     return msgspec.msgpack.decode(stored.blob, type=CollectorState).start
 
 
+def started(log_file: Path) -> int:
+    """How many collectors the log file says have started reading."""
+    return log_file.read_text().count("reading nats://")
+
+
 async def wait_until_reading(log_file: Path, already: int, proc: subprocess.Popen[bytes]) -> None:
     for _ in range(3000):  # a minute: a loaded machine starts a process slowly
-        if log_file.read_text().count("reading nats://") > already:
+        if await asyncio.to_thread(started, log_file) > already:
             return
-        assert proc.poll() is None, log_file.read_text()[-3000:]
+        assert proc.poll() is None, log_file.read_text()[-3000:]  # noqa: ASYNC240 (failing)
         await asyncio.sleep(0.02)
     raise AssertionError("the collector did not start")
 

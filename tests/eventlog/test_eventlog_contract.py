@@ -36,7 +36,9 @@ async def log(request: pytest.FixtureRequest) -> AsyncIterator[EventLog]:
         return
     url = request.getfixturevalue("nats_url")
     prefix = f"wbtest-{uuid.uuid4().hex[:10]}"
-    js = await JetStreamEventLog.connect(JetStreamSettings(url=url, prefix=prefix, max_bytes=64 * 1024**2))
+    js = await JetStreamEventLog.connect(
+        JetStreamSettings(url=url, prefix=prefix, max_bytes=64 * 1024**2)
+    )
     try:
         yield js
     finally:

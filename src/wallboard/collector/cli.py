@@ -29,11 +29,15 @@ def _read_document(path: str, variable: str) -> object:
         text = Path(path).read_text("utf-8")
         return yaml.safe_load(text)
     except OSError as exc:
-        raise ConfigError(f"{variable}: cannot read {path}: {exc.strerror}", variable=variable) from None
+        raise ConfigError(
+            f"{variable}: cannot read {path}: {exc.strerror}", variable=variable
+        ) from None
     except UnicodeDecodeError:
         raise ConfigError(f"{variable}: {path} is not UTF-8 text", variable=variable) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{variable}: {path} is not valid YAML: {exc}", variable=variable) from None
+        raise ConfigError(
+            f"{variable}: {path} is not valid YAML: {exc}", variable=variable
+        ) from None
 
 
 def collector_inputs(settings: Settings) -> tuple[object, dict[str, object]]:

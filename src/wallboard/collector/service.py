@@ -29,10 +29,9 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 
 import msgspec
-
-from wallboard.collector.tenant import CHECKPOINT_NAME, TenantWork
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from wallboard.collector.tenant import CHECKPOINT_NAME, TenantWork
 from wallboard.core.clock import Clock, SystemClock
 from wallboard.core.codec import decode_event
 from wallboard.core.errors import InvalidInput, MalformedMessage, ResumeGap
@@ -100,7 +99,10 @@ class CollectorMetrics:
             "collector", "events", "Records applied to the engine.", registry=registry
         )
         self.bad_records = counter(
-            "collector", "bad_records", "Records skipped as malformed or invalid.", registry=registry
+            "collector",
+            "bad_records",
+            "Records skipped as malformed or invalid.",
+            registry=registry,
         )
         self.log_lag = gauge(
             "collector",
@@ -351,9 +353,7 @@ class Collector:
                     # A bounded slice at a time, so that values are written while a backlog
                     # is read.
                     for _ in range(self.settings.apply_slice):
-                        heads = [
-                            (b[0][0], rank[st], b[0][1], st) for st, b in buffers.items() if b
-                        ]
+                        heads = [(b[0][0], rank[st], b[0][1], st) for st, b in buffers.items() if b]
                         if not heads:
                             break
                         if any(not buffers[st] and st not in idle_since for st in streams):

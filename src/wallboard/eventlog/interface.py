@@ -101,8 +101,9 @@ class EventLog(Protocol):
     ) -> list[LogRecord]:
         """Records of ``stream`` with a sequence above ``after``, oldest first, at most ``limit``.
 
-        ``tenants`` keeps only those tenants' records (None: every tenant). With ``wait_s`` > 0
-        and nothing to return yet, waits up to that long for a record to arrive. Raises
+        ``tenants`` keeps only those tenants' records (None: every tenant). When the log holds
+        such records, at least one is returned; when it holds none, the read waits up to
+        ``wait_s`` for one to arrive, then returns what came (possibly nothing). Raises
         ResumeGap when records just above ``after`` were trimmed by retention.
         """
         ...

@@ -28,6 +28,7 @@ import nats
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -51,6 +52,7 @@ from wallboard.eventlog.interface import (
     subject_token,
     tenant_of_token,
 )
+
 
 def _message_id(tenant: str, event_id: str) -> str:
     """JetStream's de-duplication id of a record: a header value may not hold CR or LF, an
@@ -221,27 +223,44 @@ class JetStreamEventLog:
                     await self._drop(key)
                 cursor = await self._open(stream, key[1], after)
                 self._cursors[key] = cursor
-            try:
-                msgs = await cursor.subscription.fetch(limit, timeout=max(wait_s, 0.05))
-            except (TimeoutError, nats.errors.TimeoutError):
-                return []  # nothing within the wait: not an error
-            except asyncio.CancelledError:
-                # A fetch cancelled midway may have taken messages it never returns: the next
-                # read must start a consumer at its own position instead of going on with this.
-                self._cursors.pop(key, None)
-                asyncio.get_running_loop().create_task(_unsubscribe(cursor))
-                raise
+            while True:
+                try:
+                    msgs = await self._fetch(cursor, limit, wait_s)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    return []  # nothing within the wait: not an error
+                except asyncio.CancelledError:
+                    # A fetch cancelled midway may have taken messages it never returns: the
+                    # next read must start a consumer at its own position, not go on with this.
+                    self._cursors.pop(key, None)
+                    asyncio.get_running_loop().create_task(_unsubscribe(cursor))
+                    raise
+                records = []
+                for msg in msgs:
+                    seq = msg.metadata.sequence.stream
+                    cursor.position = max(cursor.position, seq)
+                    tenant = tenant_of_token(msg.subject.rsplit(".", 1)[1])
+                    if cursor.client_filter is None or tenant in cursor.client_filter:
+                        records.append(LogRecord(stream, seq, tenant, msg.data))
+                # Filtered here, a batch may hold none of the reader's tenants: go on to the
+                # next one rather than answer "nothing" while theirs may follow.
+                if records or cursor.client_filter is None or not msgs:
+                    return records
         except _NATS_ERRORS as exc:
             await self._drop(key)
             raise Unavailable(f"NATS: read of {stream} failed: {exc!r}") from exc
-        records = []
-        for msg in msgs:
-            seq = msg.metadata.sequence.stream
-            cursor.position = max(cursor.position, seq)
-            tenant = tenant_of_token(msg.subject.rsplit(".", 1)[1])
-            if cursor.client_filter is None or tenant in cursor.client_filter:
-                records.append(LogRecord(stream, seq, tenant, msg.data))
-        return records
+
+    async def _fetch(self, cursor: _Cursor, limit: int, wait_s: float) -> list[Msg]:
+        """A batch from the consumer. An empty answer within a short wait is not taken for
+        "nothing there": a consumer that was just created, or a busy server, may not have
+        delivered yet, so while the consumer has records pending the fetch is repeated with
+        the request timeout."""
+        try:
+            return await cursor.subscription.fetch(limit, timeout=max(wait_s, 0.05))
+        except (TimeoutError, nats.errors.TimeoutError):
+            info = await cursor.subscription.consumer_info()
+            if not info.num_pending:
+                raise
+        return await cursor.subscription.fetch(limit, timeout=self._settings.request_timeout_s)
 
     async def _open(
         self, stream: StreamName, tenants: frozenset[TenantId] | None, after: int
