@@ -9,6 +9,7 @@ import typer
 
 from wallboard.adapters.cli import app as import_app
 from wallboard.adapters.serve_cli import app as source_app
+from wallboard.collector.cli import app as serve_app
 from wallboard.core.errors import ConfigError
 from wallboard.db.cli import app as db_app
 from wallboard.replay_cli import app as stats_app
@@ -30,6 +31,7 @@ app.add_typer(stats_app, name="stats")
 app.add_typer(import_app, name="import")
 app.add_typer(source_app, name="source")
 app.command("watch")(watch)
+app.add_typer(serve_app, name="serve")
 
 
 @app.callback()

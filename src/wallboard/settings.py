@@ -38,6 +38,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be a whole number, 0 or more")
+    return value
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         value = text.strip().lower()
@@ -149,6 +156,64 @@ class Settings:
         _text,
         "Web origins (https://board.example.com, comma-separated; * for any) whose pages may "
         "open the wire WebSocket. Empty: same-origin pages and non-browser clients only.",
+    )
+
+    nats_url: str = _setting(
+        "nats://127.0.0.1:4222",
+        _text,
+        "NATS server with JetStream holding the event log between fanouts and collectors.",
+    )
+    log_prefix: str = _setting(
+        "wallboard",
+        _text,
+        "Subject prefix of the event log (streams are named <PREFIX>_<source>), so several "
+        "installations can share a NATS server.",
+    )
+    log_max_age_hours: float = _setting(
+        168.0, _positive_float, "The event log drops records older than this, per stream."
+    )
+    log_max_bytes: int = _setting(
+        1024**3,
+        _positive_int,
+        "The event log drops its oldest records beyond this size, per stream (JetStream reserves it).",
+    )
+    log_replicas: int = _setting(
+        1, _positive_int, "Copies of each event log stream kept by a NATS cluster (1 to 5)."
+    )
+    collector_replicas: int = _setting(
+        1, _positive_int, "Collectors sharing the tenants; each takes the tenants of its ordinal."
+    )
+    collector_ordinal: int = _setting(
+        0,
+        _non_negative_int,
+        "This collector's ordinal, 0 to replicas-1 (a StatefulSet pod's index).",
+    )
+    collector_checkpoint_seconds: float = _setting(
+        5.0,
+        _positive_float,
+        "A tenant's state is checkpointed at least this often while it changes.",
+    )
+    collector_checkpoint_events: int = _setting(
+        50000,
+        _positive_int,
+        "A tenant's state is checkpointed at least every this many of its events.",
+    )
+    collector_flush_ms: int = _setting(
+        100, _positive_int, "Changed values are written to the value store this often."
+    )
+    collector_clock: str = _setting(
+        "wall",
+        _choice("wall", "events"),
+        "Time values are read at: wall (live) or events (the newest event's, for replays).",
+    )
+    collector_time_zone: str = _setting(
+        "UTC", _text, "IANA time zone of the tenants' days (where 'today' resets at midnight)."
+    )
+    collector_definitions: str = _setting(
+        "", _text, "YAML/JSON statistic definitions to compute; empty: the standard library."
+    )
+    collector_objects: str = _setting(
+        "", _text, "YAML/JSON {tenant: {agent_groups, queue_groups, time_zone…}} configuration."
     )
 
     @classmethod

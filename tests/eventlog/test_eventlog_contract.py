@@ -14,6 +14,7 @@ from wallboard.core.ids import TenantId
 from wallboard.eventlog.interface import (
     MAX_RECORD_BYTES,
     EventLog,
+    LogRecord,
     StreamName,
     subject_token,
     tenant_of_token,
@@ -35,7 +36,9 @@ async def log(request: pytest.FixtureRequest) -> AsyncIterator[EventLog]:
         return
     url = request.getfixturevalue("nats_url")
     prefix = f"wbtest-{uuid.uuid4().hex[:10]}"
-    js = await JetStreamEventLog.connect(JetStreamSettings(url=url, prefix=prefix))
+    js = await JetStreamEventLog.connect(
+        JetStreamSettings(url=url, prefix=prefix, max_bytes=64 * 1024**2)
+    )
     try:
         yield js
     finally:
@@ -51,18 +54,40 @@ def line(n: int, tenant: str = "acme") -> bytes:
     )
 
 
+async def read_all(log: EventLog, stream: StreamName) -> list[LogRecord]:
+    """Every record, in as many reads as it takes (a read may return fewer than its limit)."""
+    records: list[LogRecord] = []
+    while batch := await log.read(stream, after=records[-1].seq if records else 0, limit=1000):
+        records += batch
+    return records
+
+
 async def test_records_are_numbered_from_one_and_read_back_byte_for_byte(log: EventLog) -> None:
     assert await log.last_seq(VOICE) == 0
+    assert await log.first_seq(VOICE) == 1
     for n in range(1, 6):
         published = await log.publish(VOICE, A, f"e{n}", line(n))
         assert (published.seq, published.duplicate) == (n, False)
     assert await log.last_seq(VOICE) == 5
+    assert await log.first_seq(VOICE) == 1
     records = await log.read(VOICE, after=0)
     assert [r.seq for r in records] == [1, 2, 3, 4, 5]
     assert [r.data for r in records] == [line(n) for n in range(1, 6)]
     assert {r.tenant for r in records} == {A}
     assert [r.seq for r in await log.read(VOICE, after=3)] == [4, 5]
     assert await log.read(VOICE, after=5) == []
+
+
+async def test_a_batch_is_published_in_order_and_resent_copies_are_found(log: EventLog) -> None:
+    batch = [(A, f"e{n}", line(n)) for n in range(1, 301)]
+    published = await log.publish_many(VOICE, batch)
+    assert [p.seq for p in published] == list(range(1, 301))
+    again = await log.publish_many(VOICE, [batch[5], (A, "e301", line(301)), batch[0]])
+    assert [(p.seq, p.duplicate) for p in again] == [(6, True), (301, False), (1, True)]
+    assert [r.data for r in await read_all(log, VOICE)] == [line(n) for n in range(1, 302)]
+    with pytest.raises(InvalidInput, match="data"):
+        await log.publish_many(VOICE, [(A, "e400", line(400)), (A, "e401", b"")])
+    assert await log.last_seq(VOICE) == 301  # checked before anything was sent
 
 
 async def test_streams_are_independent(log: EventLog) -> None:
@@ -176,6 +201,7 @@ async def test_memory_log_trims_by_count_and_age_and_reports_the_gap() -> None:
     for n in range(1, 6):
         await log.publish(VOICE, A, f"e{n}", line(n))
     assert [r.seq for r in await log.read(VOICE, after=2)] == [3, 4, 5]
+    assert await log.first_seq(VOICE) == 3
     with pytest.raises(ResumeGap, match=r"1\.\.2"):
         await log.read(VOICE, after=0)
     clock.set_ms(clock.now_ms() + 61_000)
@@ -205,6 +231,9 @@ async def test_jetstream_log_reports_records_trimmed_by_retention(nats_url: str)
             await log.publish(VOICE, A, f"e{n}", line(n))
         kept = await log.read(VOICE, after=58)
         assert [r.seq for r in kept] == [59]
+        first = await log.first_seq(VOICE)
+        assert 1 < first <= 59
+        assert (await log.read(VOICE, after=first - 1))[0].seq == first
         with pytest.raises(ResumeGap):
             await log.read(VOICE, after=0)
     finally:

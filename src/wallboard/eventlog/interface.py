@@ -80,6 +80,16 @@ class EventLog(Protocol):
         """
         ...
 
+    async def publish_many(
+        self, stream: StreamName, records: Sequence[tuple[TenantId, str, bytes]]
+    ) -> list[Published]:
+        """Publish ``(tenant, event id, data)`` records in order, as :meth:`publish` each.
+
+        Every record is checked before any is sent. On Unavailable some may have landed; a
+        retry of the whole batch is de-duplicated.
+        """
+        ...
+
     async def read(
         self,
         stream: StreamName,
@@ -91,14 +101,19 @@ class EventLog(Protocol):
     ) -> list[LogRecord]:
         """Records of ``stream`` with a sequence above ``after``, oldest first, at most ``limit``.
 
-        ``tenants`` keeps only those tenants' records (None: every tenant). With ``wait_s`` > 0
-        and nothing to return yet, waits up to that long for a record to arrive. Raises
+        ``tenants`` keeps only those tenants' records (None: every tenant). When the log holds
+        such records, at least one is returned; when it holds none, the read waits up to
+        ``wait_s`` for one to arrive, then returns what came (possibly nothing). Raises
         ResumeGap when records just above ``after`` were trimmed by retention.
         """
         ...
 
     async def last_seq(self, stream: StreamName) -> int:
         """The sequence of the newest record of ``stream`` (0 when it holds none yet)."""
+        ...
+
+    async def first_seq(self, stream: StreamName) -> int:
+        """The sequence of the oldest record kept (``last_seq + 1`` when none is kept)."""
         ...
 
     async def close(self) -> None:

@@ -28,12 +28,14 @@ import nats
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
     DeliverPolicy,
     DiscardPolicy,
+    PubAck,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -51,6 +53,13 @@ from wallboard.eventlog.interface import (
     tenant_of_token,
 )
 
+
+def _message_id(tenant: str, event_id: str) -> str:
+    """JetStream's de-duplication id of a record: a header value may not hold CR or LF, an
+    event id may, so a digest of the pair."""
+    return hashlib.sha256(f"{tenant}\x00{event_id}".encode()).hexdigest()
+
+
 _PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,31}")
 _NATS_ERRORS = (nats.errors.Error, asyncio.TimeoutError, OSError)
 
@@ -64,7 +73,7 @@ class JetStreamSettings:
     """Subject prefix and (upper-cased) stream name prefix: several installations can share a
     NATS server under different prefixes."""
     max_age_s: float = 7 * 24 * 3600.0
-    max_bytes: int = 10 * 1024**3
+    max_bytes: int = 1024**3
     """Per stream; the oldest records go first."""
     replicas: int = 1
     dedupe_window_s: float = 2 * 3600.0
@@ -83,6 +92,12 @@ class JetStreamSettings:
             raise InvalidInput("dedupe_window_s must be positive and at most max_age_s")
         if not 0 < self.request_timeout_s <= 300:
             raise InvalidInput("request_timeout_s must be within 0..300 s")
+
+
+async def _unsubscribe(cursor: _Cursor) -> None:
+    # On failure the server still removes the idle ephemeral consumer by itself.
+    with contextlib.suppress(*_NATS_ERRORS):
+        await cursor.subscription.unsubscribe()
 
 
 @dataclasses.dataclass(slots=True)
@@ -159,19 +174,35 @@ class JetStreamEventLog:
     async def publish(
         self, stream: StreamName, tenant: TenantId, event_id: str, data: bytes
     ) -> Published:
-        check_record(tenant, event_id, data)
-        # A header value may not hold CR or LF, an event id may: use a digest of the pair.
-        msg_id = hashlib.sha256(f"{tenant}\x00{event_id}".encode()).hexdigest()
+        return (await self.publish_many(stream, [(tenant, event_id, data)]))[0]
+
+    async def publish_many(
+        self, stream: StreamName, records: Sequence[tuple[TenantId, str, bytes]]
+    ) -> list[Published]:
+        for tenant, event_id, data in records:
+            check_record(tenant, event_id, data)
+        name = self.stream_name(stream)
+        futures: list[asyncio.Future[PubAck]] = []
         try:
-            ack = await self._js.publish(
-                self.subject(stream, tenant),
-                data,
-                stream=self.stream_name(stream),
-                headers={"Nats-Msg-Id": msg_id},
-            )
+            # Sent in order on one connection, so the stream numbers them in order; the
+            # acknowledgements are awaited together (one round trip per batch, not per record).
+            for tenant, event_id, data in records:
+                futures.append(
+                    await self._js.publish_async(
+                        self.subject(stream, tenant),
+                        data,
+                        stream=name,
+                        headers={"Nats-Msg-Id": _message_id(tenant, event_id)},
+                        wait_stall=self._settings.request_timeout_s,
+                    )
+                )
+            async with asyncio.timeout(self._settings.request_timeout_s):
+                acks = await asyncio.gather(*futures)
         except _NATS_ERRORS as exc:
+            for future in futures:
+                future.cancel()  # frees its place among the client's pending publishes
             raise Unavailable(f"NATS: publish to {stream} failed: {exc!r}") from exc
-        return Published(seq=ack.seq, duplicate=bool(ack.duplicate))
+        return [Published(seq=ack.seq, duplicate=bool(ack.duplicate)) for ack in acks]
 
     async def read(
         self,
@@ -192,21 +223,44 @@ class JetStreamEventLog:
                     await self._drop(key)
                 cursor = await self._open(stream, key[1], after)
                 self._cursors[key] = cursor
-            try:
-                msgs = await cursor.subscription.fetch(limit, timeout=max(wait_s, 0.05))
-            except (TimeoutError, nats.errors.TimeoutError):
-                return []  # nothing within the wait: not an error
+            while True:
+                try:
+                    msgs = await self._fetch(cursor, limit, wait_s)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    return []  # nothing within the wait: not an error
+                except asyncio.CancelledError:
+                    # A fetch cancelled midway may have taken messages it never returns: the
+                    # next read must start a consumer at its own position, not go on with this.
+                    self._cursors.pop(key, None)
+                    asyncio.get_running_loop().create_task(_unsubscribe(cursor))
+                    raise
+                records = []
+                for msg in msgs:
+                    seq = msg.metadata.sequence.stream
+                    cursor.position = max(cursor.position, seq)
+                    tenant = tenant_of_token(msg.subject.rsplit(".", 1)[1])
+                    if cursor.client_filter is None or tenant in cursor.client_filter:
+                        records.append(LogRecord(stream, seq, tenant, msg.data))
+                # Filtered here, a batch may hold none of the reader's tenants: go on to the
+                # next one rather than answer "nothing" while theirs may follow.
+                if records or cursor.client_filter is None or not msgs:
+                    return records
         except _NATS_ERRORS as exc:
             await self._drop(key)
             raise Unavailable(f"NATS: read of {stream} failed: {exc!r}") from exc
-        records = []
-        for msg in msgs:
-            seq = msg.metadata.sequence.stream
-            cursor.position = max(cursor.position, seq)
-            tenant = tenant_of_token(msg.subject.rsplit(".", 1)[1])
-            if cursor.client_filter is None or tenant in cursor.client_filter:
-                records.append(LogRecord(stream, seq, tenant, msg.data))
-        return records
+
+    async def _fetch(self, cursor: _Cursor, limit: int, wait_s: float) -> list[Msg]:
+        """A batch from the consumer. An empty answer within a short wait is not taken for
+        "nothing there": a consumer that was just created, or a busy server, may not have
+        delivered yet, so while the consumer has records pending the fetch is repeated with
+        the request timeout."""
+        try:
+            return await cursor.subscription.fetch(limit, timeout=max(wait_s, 0.05))
+        except (TimeoutError, nats.errors.TimeoutError):
+            info = await cursor.subscription.consumer_info()
+            if not info.num_pending:
+                raise
+        return await cursor.subscription.fetch(limit, timeout=self._settings.request_timeout_s)
 
     async def _open(
         self, stream: StreamName, tenants: frozenset[TenantId] | None, after: int
@@ -243,16 +297,21 @@ class JetStreamEventLog:
     async def _drop(self, key: tuple[StreamName, frozenset[TenantId] | None]) -> None:
         cursor = self._cursors.pop(key, None)
         if cursor is not None:
-            # On failure the server still removes the idle ephemeral consumer by itself.
-            with contextlib.suppress(*_NATS_ERRORS):
-                await cursor.subscription.unsubscribe()
+            await _unsubscribe(cursor)
 
-    async def last_seq(self, stream: StreamName) -> int:
+    async def _state(self, stream: StreamName) -> tuple[int, int]:
         try:
             info = await self._js.stream_info(self.stream_name(stream))
         except _NATS_ERRORS as exc:
             raise Unavailable(f"NATS: stream info of {stream} failed: {exc!r}") from exc
-        return int(info.state.last_seq)
+        last = int(info.state.last_seq)
+        return (int(info.state.first_seq) if info.state.messages else last + 1), last
+
+    async def last_seq(self, stream: StreamName) -> int:
+        return (await self._state(stream))[1]
+
+    async def first_seq(self, stream: StreamName) -> int:
+        return (await self._state(stream))[0]
 
     async def delete_streams(self) -> None:
         """Remove this prefix's streams and everything in them (tests, teardown)."""

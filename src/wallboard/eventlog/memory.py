@@ -95,6 +95,13 @@ class MemoryEventLog:
         s.changed = asyncio.Event()
         return Published(seq=seq, duplicate=False)
 
+    async def publish_many(
+        self, stream: StreamName, records: Sequence[tuple[TenantId, str, bytes]]
+    ) -> list[Published]:
+        for tenant, event_id, data in records:
+            check_record(tenant, event_id, data)
+        return [await self.publish(stream, *record) for record in records]
+
     def _trim(self, s: _Stream, now: int) -> None:
         s.head = max(s.head, len(s.records) - self._max_records)
         if self._max_age_ms is not None:
@@ -159,6 +166,11 @@ class MemoryEventLog:
 
     async def last_seq(self, stream: StreamName) -> int:
         return self._stream(stream).next_seq - 1
+
+    async def first_seq(self, stream: StreamName) -> int:
+        s = self._stream(stream)
+        self._trim(s, self._clock.now_ms())
+        return self._first_seq(s)
 
     async def close(self) -> None:
         if self._closed:

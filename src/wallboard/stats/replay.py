@@ -94,3 +94,7 @@ def _objects_named(event: Event) -> list[tuple[str, str]]:
     if isinstance(vq, str):
         found.append(("virtual_queue", vq))
     return found
+
+
+objects_named = _objects_named
+"""The objects an event names, as the engine files them (public for the collector)."""

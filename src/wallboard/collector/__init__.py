@@ -1,0 +1,1 @@
+"""The collector service: event log → statistics engine → value store, exactly once."""
