@@ -65,7 +65,7 @@ class Site:
 
 @pytest.fixture
 async def site(nats_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Site]:
-    run_batch(builtin_scenario("demo"), seed=2, hours=3, out=tmp_path)
+    run_batch(builtin_scenario("demo"), seed=2, hours=6, out=tmp_path)
     lines = (tmp_path / "events.jsonl").read_bytes().splitlines()
     site = Site(nats_url, redis_url, lines)
     log = await JetStreamEventLog.connect(
@@ -93,12 +93,13 @@ async def site(nats_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[S
 
 
 def start_collector(site: Site, log_file: Path, checkpoint_events: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "wallboard.cli", "serve", "collector"],
-        env=site.env(WALLBOARD_COLLECTOR_CHECKPOINT_EVENTS=str(checkpoint_events)),
-        stdout=subprocess.DEVNULL,
-        stderr=log_file.open("ab"),
-    )
+    with log_file.open("ab") as log:  # the child writes to its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "wallboard.cli", "serve", "collector"],
+            env=site.env(WALLBOARD_COLLECTOR_CHECKPOINT_EVENTS=str(checkpoint_events)),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
 
 
 async def progress(store: RedisValueStore) -> dict[str, int]:
@@ -162,11 +163,11 @@ async def test_sigkill_at_many_points_loses_and_double_counts_nothing(
             # Let the run make some progress (a checkpoint), then kill it at a random moment:
             # mid-batch, between checkpoints, while writing values.
             before = await progress(store)
-            for _ in range(200):
+            for _ in range(1000):
                 if await progress(store) != before or proc.poll() is not None:
                     break
-                await asyncio.sleep(0.025)
-            await asyncio.sleep(rng.uniform(0, 0.08))
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(rng.uniform(0, 0.03))
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             done = sum((await progress(store)).values())
