@@ -910,16 +910,24 @@ class Engine:
                 )
             )
 
-    def _on_timeout(self, c: _Contact, _: None, t: int) -> None:
-        """The call waited the queue's ``max_wait``: it is sent on to the overflow."""
+    def _stop_waiting(self, c: _Contact, reason: VirtualQueueExit, t: int) -> _QueueRt | None:
+        """A contact leaves its queue unanswered — first its virtual queue, as when it is
+        routed; None when it no longer waits (answered, or gone for another reason first)."""
         if c.stage != _WAITING:
-            return
+            return None
         queue = c.queue
         assert queue is not None
         queue.n_waiting -= 1
-        c.diverted_at = t
         if queue.vq is not None:
-            self._leave_vq(c, VirtualQueueExit.TIMEOUT, None, t)
+            self._leave_vq(c, reason, None, t)
+        return queue
+
+    def _on_timeout(self, c: _Contact, _: None, t: int) -> None:
+        """The call waited the queue's ``max_wait``: it is sent on to the overflow."""
+        queue = self._stop_waiting(c, VirtualQueueExit.TIMEOUT, t)
+        if queue is None:
+            return
+        c.diverted_at = t
         s = self._voice
         s.seq += 1
         self._emit(
@@ -938,15 +946,10 @@ class Engine:
         self._close(c)
 
     def _on_abandon(self, c: _Contact, _: None, t: int) -> None:
-        if c.stage != _WAITING:
+        queue = self._stop_waiting(c, VirtualQueueExit.ABANDONED, t)
+        if queue is None:
             return
-        queue = c.queue
-        assert queue is not None
-        queue.n_waiting -= 1
         c.abandoned_at = t
-        # The contact leaves its virtual queue first, as when it is routed.
-        if queue.vq is not None:
-            self._leave_vq(c, VirtualQueueExit.ABANDONED, None, t)
         if queue.voice:
             s = self._voice
             s.seq += 1
