@@ -5,7 +5,8 @@ what was drawn, then a probe line, and reads every answer. Across all examples: 
 error has a known code; the connection either goes on (the probe is answered) or ends after a
 fatal error; no traceback is logged and no internal error counted; the server holds no more
 than it should; and a well-behaved subscriber connected all along receives every event.
-The budget is fixed (examples, sizes) so that the suite stays well under a minute.
+The client gets the same treatment from a hostile server. The budget is fixed (examples,
+sizes) so that the suite stays well under a minute.
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 from wire_helpers import TIMEOUT, RawPeer, agent_ready, sample, wait_until
 
-from conftest import ServerFactory
+from conftest import ServerFactory, UpstreamFactory
 from wallboard.core.codec import Message, decode, encode
 from wallboard.core.events import Event
 from wallboard.core.protocol import Error, Heartbeat, Hello, Subscribe, Welcome
 from wallboard.settings import Settings
+from wallboard.wire.client import WireClient
 from wallboard.wire.server import WireServer
 from wallboard.wire.websocket import websocket_config, websocket_endpoint
 
@@ -255,10 +257,12 @@ def _bounded_memory() -> Any:
     assert peak - start < MEMORY_BOUND, f"grew by {(peak - start) / 2**20:.1f} MiB"
 
 
-def _no_tracebacks(caplog: pytest.LogCaptureFixture, registry: CollectorRegistry) -> None:
+def _no_tracebacks(
+    caplog: pytest.LogCaptureFixture, registry: CollectorRegistry, side: str = "server"
+) -> None:
     bad = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert not bad, [r.getMessage() for r in bad]
-    assert sample(registry, "wallboard_wire_internal_errors_total", side="server") == 0
+    assert sample(registry, "wallboard_wire_internal_errors_total", side=side) == 0
 
 
 async def test_tcp_lines(
@@ -355,3 +359,50 @@ async def test_websocket_frames(
                 raise
     await witness.check()
     _no_tracebacks(caplog, registry)
+
+
+async def test_the_client_survives_a_hostile_server(
+    scripted_upstream: UpstreamFactory,
+    registry: CollectorRegistry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What a server sends after its welcome, drawn as above, interleaved with real events:
+    the client delivers the real events, in order, and skips or counts everything else."""
+    caplog.set_level(logging.INFO)
+    examples = draw(frames, EXAMPLES // 3)
+    script: list[bytes] = [encode(Welcome(server="hostile", source="voice", seq=0, oldest=1))]
+    expected: list[Event] = []
+    for number, lines in enumerate(examples, start=1):
+        # A fatal error from the server would end the subscription: not what is tested here.
+        script += [line for line in lines if b'"fatal"' not in line and b"welcome" not in line]
+        event = agent_ready(10_000 + number)
+        expected.append(event)
+        script.append(encode(event)[:-1])
+
+    async def hostile(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readline()  # hello
+        writer.write(script[0])
+        await reader.readline()  # subscribe
+        for line in script[1:]:
+            writer.write(line + b"\n")
+            await writer.drain()
+        while await reader.readline():  # heartbeats, until the client hangs up
+            pass
+
+    port = await scripted_upstream(hostile)
+    received: list[Event] = []
+    async with WireClient("127.0.0.1", port, registry=registry, reconnect=False) as client:
+        async with asyncio.timeout(TIMEOUT * 4):
+            async for event in client:
+                if isinstance(event, Event) and event.seq > 10_000:
+                    received.append(event)
+                if len(received) == len(expected):
+                    break
+    assert received == expected
+    assert (
+        sample(
+            registry, "wallboard_wire_malformed_messages_total", side="client", reason="bad_json"
+        )
+        > 0
+    )
+    _no_tracebacks(caplog, registry, side="client")
