@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from typing import ClassVar, Final
 
 from wallboard.adapters.base import (
+    VOICE_ONLY,
     BadRecord,
     Draft,
     Location,
@@ -571,7 +572,9 @@ class AmiTranslator(TranslatorBase):
             remaining = self.membership.remove(agent, member.queue)
             if remaining == ():
                 self.agent_paused.pop(agent, None)
-                drafts.append(lambda env: AgentLogout(**env, agent=agent, reason="removed"))
+                drafts.append(
+                    lambda env: AgentLogout(**env, agent=agent, media=VOICE_ONLY, reason="removed")
+                )
             elif remaining:
                 qs = tuple(map(QueueId, remaining))
                 drafts.append(lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs))

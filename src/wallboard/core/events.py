@@ -180,8 +180,14 @@ class AgentQueuesChanged(Event, frozen=True, kw_only=True, tag="agent.queues"):
 
 
 class AgentLogout(Event, frozen=True, kw_only=True, tag="agent.logout"):
+    """The agent logged out of ``media`` (none listed: of every media, the whole session).
+    A platform that knows one media names it (Asterisk, FreeSWITCH: voice), so that a logout
+    there leaves the agent's session on another platform's media alone; the session ends when
+    no media is left."""
+
     agent: AgentIdRef
     reason: Name | None = None
+    media: tuple[Media, ...] = ()
     REFERENCES = ("agent",)
 
 

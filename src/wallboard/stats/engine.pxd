@@ -58,7 +58,7 @@ cdef extern from *:
     typedef struct { PyObject_HEAD PyObject *id, *seq, *source, *tenant, *ts, *v; } wb_Event;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *dn, *media, *queues; } wb_AgentLogin;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *queues; } wb_AgentQueuesChanged;
-    typedef struct { wb_Event __pyx_base; PyObject *agent, *reason; } wb_AgentLogout;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *media, *reason; } wb_AgentLogout;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *media; } wb_AgentReady;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *media, *reason; } wb_AgentNotReady;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *call, *media; } wb_AgentAfterCallWork;
@@ -151,7 +151,7 @@ cdef extern from *:
     ctypedef class wallboard.core.events.AgentLogout(Event) [
         object wb_AgentLogout, check_size error
     ]:
-        cdef object agent, reason
+        cdef object agent, media, reason
     ctypedef class wallboard.core.events.AgentReady(Event) [object wb_AgentReady, check_size error]:
         cdef object agent, media
     ctypedef class wallboard.core.events.AgentNotReady(Event) [

@@ -1492,7 +1492,8 @@ class StatisticsEngine:
         # From here on the agent's own id (``AgentState.id``) keys what it is entered in: see
         # ``TenantState``. (So in every handler, for agents and contacts.)
         agent_id = agent.id
-        if agent.logged_in:
+        joining = agent.logged_in
+        if joining:
             # A login adding media to a session is normal; one adding nothing is not.
             for media in medias:
                 ms = agent.media.get(media)
@@ -1500,13 +1501,21 @@ class StatisticsEngine:
                     break
             else:
                 self._anomaly("login_while_logged_in")
-        agent.logged_in = True
-        agent.login_ts = ts
-        if queues:
-            self._set_login_queues(tenant, agent_id, agent, tuple(queues))
+            # It joins the session: its queues add to the session's (only ``agent.queues``
+            # replaces them), and the login time and the since-login totals carry on.
+            if queues:
+                known = agent.queues
+                added = tuple(queue for queue in dict.fromkeys(queues) if queue not in known)
+                if added:
+                    self._set_login_queues(tenant, agent_id, agent, known + added)
+        else:
+            agent.logged_in = True
+            agent.login_ts = ts
+            if queues:
+                self._set_login_queues(tenant, agent_id, agent, tuple(queues))
         self._agent_routes(tenant, agent_id, agent)  # (so that ``agent.node`` is current)
         node = agent.node
-        if node is not None:
+        if node is not None and not joining:
             for tally in node.sessions:
                 tally.reset_session(ts)
         for media in medias:
@@ -1524,20 +1533,30 @@ class StatisticsEngine:
         self._set_login_queues(tenant, agent.id, agent, tuple(e.queues))
 
     def _on_logout(self, tenant: str, state: TenantState, e: ev.AgentLogout) -> None:
+        """The agent logs out of the media the event names (none named: of all of them); the
+        session ends, and with it the agent's queues, when no media is left logged in."""
         agent = self._agent(tenant, state, e.agent, e.ts)
         agent_id, ts = agent.id, e.ts
-        if not agent.logged_in:
+        named = [_PLAIN[media] for media in e.media]
+        ending = [
+            media
+            for media, ms in agent.media.items()
+            if ms.base != "logged_out" and (not named or media in named)
+        ]
+        if not agent.logged_in or not ending:
             self._anomaly("logout_while_logged_out")
             return
-        agent.logged_in = False
-        for media, ms in agent.media.items():
-            if ms.base == "logged_out":
-                continue
+        for media in ending:
+            ms = agent.media[media]
             ms.base, ms.reason = "logged_out", None
             self._refresh(tenant, agent_id, agent, ms, media, ts)
             self._agent_action(
                 tenant, agent_id, agent, media, "logout", ts, ts, ts - agent.login_ts, None
             )
+        for ms in agent.media.values():
+            if ms.base != "logged_out":
+                return  # logged in on another media still: the session goes on
+        agent.logged_in = False
         # After the status change, so that the queues still see the agent leave.
         self._set_login_queues(tenant, agent_id, agent, ())
 
