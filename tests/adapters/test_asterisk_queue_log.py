@@ -40,6 +40,7 @@ from wallboard.core.events import (
     CallTransferred,
     DiversionCause,
     Event,
+    Media,
     RefusalReason,
     ReleasedBy,
     TransferKind,
@@ -144,6 +145,9 @@ def test_agent_verbs_follow_membership_and_pause() -> None:
     assert callback.dn == "1002@agents"
     logoff = next(e for e in events if isinstance(e, AgentLogout) and e.agent == "Agent/1002")
     assert logoff.reason == "Autologoff"
+    # Asterisk knows calls only: its logouts end the voice login and leave another platform's
+    # media (chats) alone.
+    assert {e.media for e in events if isinstance(e, AgentLogout)} == {(Media.VOICE,)}
 
 
 def test_envelope_is_gapless_deterministic_and_survives_the_wire() -> None:
