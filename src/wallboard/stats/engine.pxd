@@ -280,6 +280,8 @@ cdef object _INTERACTION_TRANSFERRED
 
 cdef inline bint _same(a, b) except -1
 cdef inline MediaState _media_state(AgentState agent, media)
+@cython.locals(other=MediaState, voice=MediaState)
+cdef bint _busy_elsewhere(AgentState agent, media) except -1
 cdef Leg _leg(ContactState call, agent)
 cdef ContactState _vq_contact(TenantState state, call, interaction)
 
@@ -433,6 +435,8 @@ cdef class StatisticsEngine:
 
     @cython.locals(contacts=dict)
     cdef _refresh(self, tenant, agent_id, AgentState agent, MediaState ms, media, long long ts)
+    @cython.locals(other=MediaState)
+    cdef _refresh_others(self, tenant, agent_id, AgentState agent, MediaState ms, long long ts)
 
     @cython.locals(
         route=StatusRoute, changed=tuple, by_status=dict, node=Node,
@@ -500,7 +504,7 @@ cdef class StatisticsEngine:
         bint completed, long long talk_ms=*,
     )
 
-    @cython.locals(leg=Leg, ms=MediaState)
+    @cython.locals(leg=Leg, ms=MediaState, contacts=dict, first=bint)
     cdef Leg _set_leg(self, tenant, ContactState contact, AgentState agent, status, long long ts)
 
     cdef ContactState _call(self, TenantState state, call_id, direction)

@@ -102,7 +102,7 @@ else:
     except ImportError:  # running as Python without Cython
         from wallboard.stats import _shadow as cython
 
-SNAPSHOT_VERSION: Final = 6
+SNAPSHOT_VERSION: Final = 7  # 7: status times hold the busy status
 _ALL_MEDIA: Final = tuple(m.value for m in ev.Media)
 # Enum members in events → their values as plain strings. The engine's dictionaries are keyed by
 # plain strings: a StrEnum member as a key is compared through the generic (slower) path, and
@@ -155,7 +155,7 @@ _INTERACTION_REVOKED: Final = ev.InteractionRevoked
 _INTERACTION_TRANSFERRED: Final = ev.InteractionTransferred
 _QUEUE_TYPES: Final = ("queue", "routing_point", "virtual_queue")
 _QUEUE_OBJECT_TYPES: Final = frozenset({"queue", "queue_group"})
-_LOGGED_IN_STATUSES: Final = ("ready", "not_ready", "acw", "ringing", "talking", "held")
+_LOGGED_IN_STATUSES: Final = ("ready", "not_ready", "acw", "ringing", "talking", "held", "busy")
 _WAIT_EXITS: Final = frozenset(
     {"answered", "abandoned", "diverted", "stopped", "routed", "cleared", "timeout"}
 )
@@ -214,6 +214,20 @@ def _media_state(agent: AgentState, media: str) -> MediaState | None:
     if _same(media, "voice"):
         return agent.voice
     return agent.media.get(media)
+
+
+def _busy_elsewhere(agent: AgentState, media: str) -> bool:
+    """Whether a contact of another media keeps the agent from taking one of ``media`` now: a
+    call excludes every other media, and a contact of any other media excludes calls (Amazon
+    Connect's default routing profile; chats and emails go together up to their capacities)."""
+    if _same(media, "voice"):
+        # (A loop: compiled, a generator in ``any`` would be a closure object per call.)
+        for other in agent.media.values():  # noqa: SIM110
+            if other.contacts and other is not agent.voice:
+                return True
+        return False
+    voice = agent.voice
+    return voice is not None and len(voice.contacts) > 0
 
 
 def _facts_of(routes: Routes, media: str) -> tuple[FactRoute | None, ...]:
@@ -1236,7 +1250,8 @@ class StatisticsEngine:
     def _refresh(
         self, tenant: str, agent_id: str, agent: AgentState, ms: MediaState, media: str, ts: int
     ) -> None:
-        """Set the agent's effective status on ``media``: its contacts' state, else its base."""
+        """Set the agent's effective status on ``media``: its contacts' state, else its base —
+        but ``busy`` for a ready base while a contact of another media is in the way."""
         contacts = ms.contacts
         if contacts:
             # Talking on any contact, else holding any, else ringing. (A loop: ``in`` over the
@@ -1250,8 +1265,21 @@ class StatisticsEngine:
                     status = "held"
             if not _same(ms.status, status) or ms.status_reason is not None:
                 self._set_status(tenant, agent_id, agent, ms, media, status, None, ts)
-        elif not _same(ms.status, ms.base) or not _same(ms.status_reason, ms.reason):
-            self._set_status(tenant, agent_id, agent, ms, media, ms.base, ms.reason, ts)
+        else:
+            base = ms.base
+            if _same(base, "ready") and len(agent.media) > 1 and _busy_elsewhere(agent, media):
+                base = "busy"
+            if not _same(ms.status, base) or not _same(ms.status_reason, ms.reason):
+                self._set_status(tenant, agent_id, agent, ms, media, base, ms.reason, ts)
+
+    def _refresh_others(
+        self, tenant: str, agent_id: str, agent: AgentState, ms: MediaState, ts: int
+    ) -> None:
+        """The agent's contacts on ``ms``'s media began or ended: its other media may become
+        busy or ready (``_busy_elsewhere``)."""
+        for media, other in agent.media.items():
+            if other is not ms and not other.contacts:
+                self._refresh(tenant, agent_id, agent, other, media, ts)
 
     def _set_status(
         self,
@@ -1777,6 +1805,8 @@ class StatisticsEngine:
             ms = _media_state(agent, media)
             if ms is not None and ms.contacts.pop(contact.id, None) is not None:
                 self._refresh(tenant, agent_id, agent, ms, media, ts)
+                if not ms.contacts and len(agent.media) > 1:
+                    self._refresh_others(tenant, agent_id, agent, ms, ts)
 
     def _set_leg(
         self, tenant: str, contact: ContactState, agent: AgentState, status: str, ts: int
@@ -1792,8 +1822,12 @@ class StatisticsEngine:
         ms = _media_state(agent, media)
         if ms is None:
             ms = self._media(tenant, agent_id, agent, media, ts)
-        ms.contacts[contact.id] = status
+        contacts = ms.contacts
+        first = not contacts
+        contacts[contact.id] = status
         self._refresh(tenant, agent_id, agent, ms, media, ts)
+        if first and len(agent.media) > 1:
+            self._refresh_others(tenant, agent_id, agent, ms, ts)
         return leg
 
     # --- call events ---------------------------------------------------------------------------
