@@ -14,7 +14,7 @@ from wallboard.core.events import Event
 from wallboard.sim.batch import run_batch
 from wallboard.sim.builtin import builtin_scenario
 from wallboard.sim.groundtruth import AgentInterval, ContactRecord
-from wallboard.stats import StatisticsEngine, decode_definitions, standard_library
+from wallboard.stats import AgentStatusValue, StatisticsEngine, decode_definitions, standard_library
 
 DEFINITIONS = decode_definitions(
     [
@@ -106,6 +106,8 @@ def test_engine_counts_equal_simulator_ground_truth(tmp_path: Path) -> None:
     assert engine.anomalies == {}, engine.anomalies
 
 
+_AGENT_IDS = ("agent.status", "agent.login_time", "agent.occupancy")
+
 # The simulator's displayed agent state → the voice statuses a queue's agent counts look at.
 _COUNTS = {
     "agents_logged_in": {"ready", "not_ready", "acw", "ringing", "talking", "held", "busy"},
@@ -144,9 +146,12 @@ def test_agent_counts_of_queues_and_tenants_equal_simulator_ground_truth(tmp_pat
     for tenant, queue in serves:
         for name in _COUNTS:
             engine.open(tenant, "queue", queue, f"queue.{name}")
-    for tenant in voice_agents:
+    for tenant, agents in voice_agents.items():
         for name in _COUNTS:
             engine.open(tenant, "tenant", tenant, f"tenant.{name}")
+        for agent in agents:
+            for stat_id in _AGENT_IDS:
+                engine.open(tenant, "agent", agent, stat_id)
     start = events[0].ts
     instants = [
         int(datetime.fromisoformat("2026-01-05T10:17:23.456+00:00").timestamp() * 1000),
@@ -175,8 +180,27 @@ def test_agent_counts_of_queues_and_tenants_equal_simulator_ground_truth(tmp_pat
                 want = sum(state.get((tenant, agent)) in states for agent in agents)
                 got = engine.value(tenant, "tenant", tenant, f"tenant.{name}", now)
                 assert got == want, (now, tenant, name, got, want)
+            for agent in agents:
+                status = engine.value(tenant, "agent", agent, "agent.status", now)
+                shown = status.state if isinstance(status, AgentStatusValue) else "logged_out"
+                assert shown == state.get((tenant, agent), "logged_out"), (now, agent, status)
     engine.apply_many(events[applied:])
     engine.flush()
+    # Over the day: login time and occupancy (time on contacts of every media, chats and
+    # emails included, over that and ready time) from the simulator's agent states.
+    end = max(e.ts for e in events)
+    for tenant, agents in voice_agents.items():
+        for agent in agents:
+            spent: Counter[str] = Counter()
+            for i in intervals:
+                if (i.tenant, i.agent) == (tenant, agent):
+                    spent[i.state] += (end if i.end is None else min(i.end, end)) - i.start
+            busy = spent["talking"] + spent["held"] + spent["acw"] + spent["busy"]
+            login = engine.value(tenant, "agent", agent, "agent.login_time", end)
+            assert login == sum(spent.values()), (agent, login)
+            occupancy = engine.value(tenant, "agent", agent, "agent.occupancy", end)
+            assert isinstance(occupancy, float)
+            assert abs(occupancy - 100 * busy / (busy + spent["ready"])) < 1e-9, agent
     assert checked > 5_000
     # A clean stream: no anomaly of any kind over the whole day, logouts included.
     assert sum(isinstance(e, ev.AgentLogout) for e in events) > 50
