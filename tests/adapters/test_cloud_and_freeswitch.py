@@ -106,6 +106,12 @@ def test_the_repaired_sample_maps_status_and_slots() -> None:
     changed = translator.translate(record, line(3))
     assert {type(e) for e in changed} == {AgentNotReady}
     assert all(isinstance(e, AgentNotReady) and e.reason == "Lunch" for e in changed)
+    # Connect routes every channel: going Offline ends the session on all of them.
+    record["CurrentAgentSnapshot"]["AgentStatus"]["Name"] = "Offline"
+    record["EventId"] = "EventId-3"
+    [logout] = translator.translate(record, line(4))
+    assert isinstance(logout, AgentLogout)
+    assert logout.media == ()
 
 
 def contact_event(
