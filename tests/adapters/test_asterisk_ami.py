@@ -171,6 +171,7 @@ def test_unpause_transcript_turns_paused_into_ready() -> None:
     assert not translator.book.members[("maisonvoyance-tous", "Agent/999")].paused
     last = events[-1]
     assert isinstance(last, AgentQueuesChanged)
+    assert last.media == (Media.VOICE,)  # the voice queues: another platform's stay
     assert last.queues == (
         "maisonvoyance-tous",
         "xxxxxxxxxxxx-tous",

@@ -139,6 +139,8 @@ def test_agent_verbs_follow_membership_and_pause() -> None:
     assert bob[3].reason == "Lunch"
     assert isinstance(bob[6], AgentQueuesChanged)
     assert bob[6].queues == ("support",)
+    # Its queues are the voice queues: a change leaves another platform's (chat) queues alone.
+    assert bob[1].media == bob[6].media == (Media.VOICE,)
     login = next(e for e in events if isinstance(e, AgentLogin) and e.agent == "Agent/1001")
     assert login.dn == "PJSIP/1001-00000001"
     callback = next(e for e in events if isinstance(e, AgentLogin) and e.agent == "Agent/1002")

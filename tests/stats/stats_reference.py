@@ -252,20 +252,25 @@ def derive_facts(
         ring = t - leg["rang"] if leg["rang"] >= 0 else 0
         act(("agent", agent), "answered", t, entered, ring, c.media, c, None, reported)
 
+    # agent → media → the queues its logins and changes named for that media
+    media_queues: dict[str, dict[str, set[str]]] = {}
+
+    def session_queues(a: str) -> None:
+        facts.login_queues[a] = tuple(set().union(*media_queues[a].values()))
+
     for t, _, e in kept:
         if isinstance(e, ev.AgentLogin):
             a = e.agent
-            if logged_in.get(a):
-                # Joins the session: the queues add up, the session's start stays.
-                known = facts.login_queues.get(a, ())
-                facts.login_queues[a] = known + tuple(
-                    q for q in dict.fromkeys(e.queues) if q not in known
-                )
-            else:
+            if not logged_in.get(a):
+                # A new session; a login while logged in joins it: the queues add up, the
+                # session's start stays.
                 logged_in[a] = True
                 facts.logins.setdefault(a, []).append(t)
-                if e.queues:
-                    facts.login_queues[a] = tuple(e.queues)
+                media_queues[a] = {}
+            if e.queues:
+                for m in e.media:
+                    media_queues[a].setdefault(m, set()).update(e.queues)
+                session_queues(a)
             for m in e.media:
                 refresh(a, m, t)
                 if base.get((a, m), ("logged_out", None))[0] == "logged_out":
@@ -273,8 +278,25 @@ def derive_facts(
                     refresh(a, m, t)
                     act(("agent", a), "login", t, t, 0, m, None)
         elif isinstance(e, ev.AgentQueuesChanged):
-            if logged_in.get(e.agent):
-                facts.login_queues[e.agent] = tuple(e.queues)
+            a = e.agent
+            if logged_in.get(a):
+                named = (
+                    list(e.media)
+                    or list(media_queues[a])
+                    or [
+                        m
+                        for m in media_of.get(a, [])
+                        if base.get((a, m), ("logged_out", None))[0] != "logged_out"
+                    ]
+                )
+                if not e.media:
+                    media_queues[a] = {}
+                for m in named:
+                    media_queues[a][m] = set(e.queues)
+                if named:
+                    session_queues(a)
+                else:
+                    facts.login_queues[a] = tuple(e.queues)
         elif isinstance(e, ev.AgentLogout):
             a = e.agent
             if logged_in.get(a):
@@ -286,6 +308,8 @@ def derive_facts(
                     base[(a, m)] = ("logged_out", None)
                     refresh(a, m, t)
                     act(("agent", a), "logout", t, t, t - facts.logins[a][-1], m, None)
+                    if media_queues[a].pop(m, None) is not None:
+                        session_queues(a)
                 if all(
                     base.get((a, m), ("logged_out", None))[0] == "logged_out"
                     for m in media_of.get(a, [])

@@ -93,3 +93,34 @@ def test_a_logout_of_one_media_leaves_the_session_on_the_others() -> None:
     engine.apply(ev.AgentLogout(**_envelope(8, now + 4), agent="a1", media=chat))
     assert engine.anomalies == {"logout_while_logged_out": 2}
     assert engine.value("t", "agent", "a1", "agent.chat_status", now + 5).state == "logged_out"
+
+
+def test_a_change_or_logout_of_one_media_leaves_the_queues_of_the_others() -> None:
+    # Calls on a voice platform (retail), chats on another (web): the voice platform's change
+    # of its queues keeps web, and the chat platform's logout takes web away, not retail.
+    engine = StatisticsEngine(standard_library())
+    for queue in ("retail", "loans", "web"):
+        engine.open("t", "queue", queue, "queue.agents_logged_in")  # (on voice)
+    voice, chat = (ev.Media.VOICE,), (ev.Media.CHAT,)
+    engine.apply(ev.AgentLogin(**_envelope(1, T0), agent="a1", queues=("retail",)))
+    engine.apply(ev.AgentLogin(**_envelope(2, T0), agent="a1", media=chat, queues=("web",)))
+
+    def counts(now: int) -> tuple[object, ...]:
+        return tuple(
+            engine.value("t", "queue", q, "queue.agents_logged_in", now)
+            for q in ("retail", "loans", "web")
+        )
+
+    assert counts(T0 + 1) == (1, 0, 1)
+    engine.apply(
+        ev.AgentQueuesChanged(
+            **_envelope(3, T0 + 10), agent="a1", queues=("retail", "loans"), media=voice
+        )
+    )
+    assert counts(T0 + 11) == (1, 1, 1)
+    engine.apply(ev.AgentLogout(**_envelope(4, T0 + 20), agent="a1", media=chat))
+    assert counts(T0 + 21) == (1, 1, 0)
+    # A change naming no media is the session's whole set.
+    engine.apply(ev.AgentQueuesChanged(**_envelope(5, T0 + 30), agent="a1", queues=("web",)))
+    assert counts(T0 + 31) == (0, 0, 1)
+    assert engine.anomalies == {}

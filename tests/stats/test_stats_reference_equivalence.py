@@ -511,9 +511,13 @@ _LOGIN_QUEUES = st.sampled_from([(), ("q0",), ("q1",), ("q0", "q1")])
 _MEDIA = st.sampled_from([("voice", "chat"), ("voice",), ("chat",)])
 # A logout of every media (none named), or of the named ones.
 LOGOUT_MEDIA = [(), ("voice",), ("chat",), ("voice", "chat")]
+# A change of the queues of the whole session (none named) or of one media.
+MEDIA_SETS = [(), ("voice",), ("chat",)]
 _op = st.one_of(
     st.tuples(st.just("login"), st.sampled_from(AGENTS), _LOGIN_QUEUES, _MEDIA),
-    st.tuples(st.just("queues"), st.sampled_from(AGENTS), _LOGIN_QUEUES),
+    st.tuples(
+        st.just("queues"), st.sampled_from(AGENTS), _LOGIN_QUEUES, st.sampled_from(MEDIA_SETS)
+    ),
     st.tuples(st.just("ready_chat"), st.sampled_from(AGENTS)),
     st.tuples(st.just("logout"), st.sampled_from(AGENTS), st.sampled_from(LOGOUT_MEDIA)),
     st.tuples(st.just("ready"), st.sampled_from(AGENTS)),
@@ -564,7 +568,9 @@ def _event(op: tuple[Any, ...], ts: int, index: int) -> ev.Event:
     if kind == "login":
         return ev.AgentLogin(agent=op[1], media=tuple(map(ev.Media, op[3])), queues=op[2], **common)
     if kind == "queues":
-        return ev.AgentQueuesChanged(agent=op[1], queues=op[2], **common)
+        return ev.AgentQueuesChanged(
+            agent=op[1], queues=op[2], media=tuple(map(ev.Media, op[3])), **common
+        )
     if kind == "ready_chat":
         return ev.AgentReady(agent=op[1], media=ev.Media.CHAT, **common)
     if kind == "ix_create":

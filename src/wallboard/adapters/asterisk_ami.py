@@ -577,7 +577,9 @@ class AmiTranslator(TranslatorBase):
                 )
             elif remaining:
                 qs = tuple(map(QueueId, remaining))
-                drafts.append(lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs))
+                drafts.append(
+                    lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs, media=VOICE_ONLY)
+                )
             return drafts
         queues = self.membership.add(agent, check_name(member.queue, "Queue"))
         if queues is not None:
@@ -585,7 +587,9 @@ class AmiTranslator(TranslatorBase):
             dn = DnId(dn_text) if dn_text else None
             qs = tuple(map(QueueId, queues))
             if len(qs) > 1:  # already a member elsewhere: the session goes on
-                drafts.append(lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs))
+                drafts.append(
+                    lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs, media=VOICE_ONLY)
+                )
             else:
                 drafts.append(lambda env: AgentLogin(**env, agent=agent, dn=dn, queues=qs))
         changed = was_paused is None or member.paused != was_paused or queues is not None

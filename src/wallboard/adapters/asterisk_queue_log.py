@@ -491,7 +491,7 @@ class QueueLogTranslator(TranslatorBase):
             return []
         qs = tuple(map(QueueId, queues))
         if len(qs) > 1:  # already a member elsewhere: the session goes on
-            return [lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs)]
+            return [lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs, media=VOICE_ONLY)]
         return [lambda env: AgentLogin(**env, agent=agent, queues=qs)]
 
     def _removemember(self, r: QueueLogRecord) -> list[Draft]:
@@ -503,7 +503,7 @@ class QueueLogTranslator(TranslatorBase):
         if not remaining:
             return [lambda env: AgentLogout(**env, agent=agent, media=VOICE_ONLY, reason="removed")]
         qs = tuple(map(QueueId, remaining))
-        return [lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs)]
+        return [lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs, media=VOICE_ONLY)]
 
     def _pause(self, r: QueueLogRecord) -> list[Draft]:
         agent = AgentId(check_name(r.member, "agent"))

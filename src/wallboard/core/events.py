@@ -172,10 +172,13 @@ class AgentLogin(Event, frozen=True, kw_only=True, tag="agent.login"):
 
 class AgentQueuesChanged(Event, frozen=True, kw_only=True, tag="agent.queues"):
     """During its session the agent was added to or removed from queues; ``queues`` is the
-    whole new set. Not a new login: times since login and the agent's state carry on."""
+    whole new set — of the listed ``media`` (a platform that knows one media names it, so
+    that another platform's queues stay), or, none listed, of the whole session. Not a new
+    login: times since login and the agent's state carry on."""
 
     agent: AgentIdRef
     queues: Annotated[tuple[QueueId, ...], msgspec.Meta(max_length=1024)]
+    media: tuple[Media, ...] = ()
     REFERENCES = ("agent",)
 
 

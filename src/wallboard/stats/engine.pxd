@@ -57,7 +57,7 @@ cdef extern from *:
 
     typedef struct { PyObject_HEAD PyObject *id, *seq, *source, *tenant, *ts, *v; } wb_Event;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *dn, *media, *queues; } wb_AgentLogin;
-    typedef struct { wb_Event __pyx_base; PyObject *agent, *queues; } wb_AgentQueuesChanged;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *media, *queues; } wb_AgentQueuesChanged;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *media, *reason; } wb_AgentLogout;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *media; } wb_AgentReady;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *media, *reason; } wb_AgentNotReady;
@@ -147,7 +147,7 @@ cdef extern from *:
     ctypedef class wallboard.core.events.AgentQueuesChanged(Event) [
         object wb_AgentQueuesChanged, check_size error
     ]:
-        cdef object agent, queues
+        cdef object agent, media, queues
     ctypedef class wallboard.core.events.AgentLogout(Event) [
         object wb_AgentLogout, check_size error
     ]:
@@ -473,6 +473,8 @@ cdef class StatisticsEngine:
         ms=MediaState,
     )
     cdef _set_login_queues(self, tenant, agent_id, AgentState agent, tuple queues)
+    @cython.locals(queues=dict, named=tuple)
+    cdef _session_queues(self, tenant, agent_id, AgentState agent)
     @cython.locals(changed=list, node=Node, routes=Routes, epoch=cython.longlong)
     cdef _queue_agents_changed(self, tenant, queue)
     cdef AgentState _agent(self, tenant, TenantState state, agent_id, long long ts)

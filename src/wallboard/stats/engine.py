@@ -1477,6 +1477,15 @@ class StatisticsEngine:
         for ms in agent.media.values():
             ms.route = None
 
+    def _session_queues(self, tenant: str, agent_id: str, agent: AgentState) -> None:
+        """The session's queues: those of each of its media (``AgentState.media_queues``),
+        each once, in the order they were named."""
+        queues: dict[str, None] = {}
+        for named in agent.media_queues.values():
+            for queue in named:
+                queues[queue] = None
+        self._set_login_queues(tenant, agent_id, agent, tuple(queues))
+
     def _queue_agents_changed(self, tenant: str, queue: str) -> None:
         """Mark the queue's objects, but not the tenant's (its agents did not change), once per
         change epoch (``Routes.agents_marked``; or all of them were: ``.marked``)."""
@@ -1531,16 +1540,17 @@ class StatisticsEngine:
                 self._anomaly("login_while_logged_in")
             # It joins the session: its queues add to the session's (only ``agent.queues``
             # replaces them), and the login time and the since-login totals carry on.
-            if queues:
-                known = agent.queues
-                added = tuple(queue for queue in dict.fromkeys(queues) if queue not in known)
-                if added:
-                    self._set_login_queues(tenant, agent_id, agent, known + added)
         else:
             agent.logged_in = True
             agent.login_ts = ts
-            if queues:
-                self._set_login_queues(tenant, agent_id, agent, tuple(queues))
+            agent.media_queues = {}
+        if queues:
+            named = tuple(dict.fromkeys(queues))
+            by_media = agent.media_queues
+            for media in medias:
+                known = by_media.get(media, ())
+                by_media[media] = known + tuple(queue for queue in named if queue not in known)
+            self._session_queues(tenant, agent_id, agent)
         self._agent_routes(tenant, agent_id, agent)  # (so that ``agent.node`` is current)
         node = agent.node
         if node is not None and not joining:
@@ -1558,7 +1568,20 @@ class StatisticsEngine:
         if agent is None or not agent.logged_in:
             self._anomaly("queues_while_logged_out")
             return
-        self._set_login_queues(tenant, agent.id, agent, tuple(e.queues))
+        queues = tuple(e.queues)
+        named = [_PLAIN[media] for media in e.media]
+        if not named:
+            # The whole set: every media of the session now serves these queues.
+            named = list(agent.media_queues) or [
+                media for media, ms in agent.media.items() if ms.base != "logged_out"
+            ]
+            agent.media_queues = {}
+        for media in named:
+            agent.media_queues[media] = queues
+        if named:
+            self._session_queues(tenant, agent.id, agent)
+        else:  # logged in on no media at all: the queues are the session's still
+            self._set_login_queues(tenant, agent.id, agent, queues)
 
     def _on_logout(self, tenant: str, state: TenantState, e: ev.AgentLogout) -> None:
         """The agent logs out of the media the event names (none named: of all of them); the
@@ -1581,11 +1604,19 @@ class StatisticsEngine:
             self._agent_action(
                 tenant, agent_id, agent, media, "logout", ts, ts, ts - agent.login_ts, None
             )
+        # After the status changes, so that the queues still see the agent leave.
         for ms in agent.media.values():
             if ms.base != "logged_out":
-                return  # logged in on another media still: the session goes on
+                # Logged in on another media still: the session goes on, without the queues
+                # of the media it left.
+                by_media = agent.media_queues
+                if any(media in by_media for media in ending):
+                    for media in ending:
+                        by_media.pop(media, None)
+                    self._session_queues(tenant, agent_id, agent)
+                return
         agent.logged_in = False
-        # After the status change, so that the queues still see the agent leave.
+        agent.media_queues = {}
         self._set_login_queues(tenant, agent_id, agent, ())
 
     def _on_ready(self, tenant: str, state: TenantState, e: ev.AgentReady) -> None:
