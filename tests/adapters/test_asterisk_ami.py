@@ -26,6 +26,7 @@ from wallboard.adapters.base import offset
 from wallboard.core.clock import SystemClock
 from wallboard.core.events import (
     AgentLogin,
+    AgentLogout,
     AgentNotReady,
     AgentQueuesChanged,
     AgentReady,
@@ -37,6 +38,7 @@ from wallboard.core.events import (
     CallRinging,
     CallTransferred,
     Event,
+    Media,
     ReleasedBy,
     TransferKind,
 )
@@ -169,6 +171,7 @@ def test_unpause_transcript_turns_paused_into_ready() -> None:
     assert not translator.book.members[("maisonvoyance-tous", "Agent/999")].paused
     last = events[-1]
     assert isinstance(last, AgentQueuesChanged)
+    assert last.media == (Media.VOICE,)  # the voice queues: another platform's stay
     assert last.queues == (
         "maisonvoyance-tous",
         "xxxxxxxxxxxx-tous",
@@ -538,3 +541,18 @@ async def test_client_keeps_retrying_a_refused_login() -> None:
     assert client.connects == 0
     assert client.last_error is not None
     assert "refused" in client.last_error
+
+
+def test_leaving_the_last_queue_logs_out_of_voice_only() -> None:
+    # Asterisk knows calls only: its logout must leave the agent's chats on another platform.
+    member = (("Queue", "sales"), ("MemberName", "Agent/7"), ("Interface", "PJSIP/7"))
+    added = (("Paused", "0"), ("Status", "1"), ("Timestamp", "1700000000.000000"))
+    messages = [
+        AmiMessage((("Event", "QueueMemberAdded"), *member, *added)),
+        AmiMessage((("Event", "QueueMemberRemoved"), *member, ("Timestamp", "1700000060.0"))),
+    ]
+    events, translator = run_stream(messages)
+    assert translator.bad.total == 0
+    logout = events[-1]
+    assert isinstance(logout, AgentLogout)
+    assert (logout.agent, logout.media) == ("Agent/7", (Media.VOICE,))

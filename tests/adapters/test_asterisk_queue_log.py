@@ -40,6 +40,7 @@ from wallboard.core.events import (
     CallTransferred,
     DiversionCause,
     Event,
+    Media,
     RefusalReason,
     ReleasedBy,
     TransferKind,
@@ -138,12 +139,17 @@ def test_agent_verbs_follow_membership_and_pause() -> None:
     assert bob[3].reason == "Lunch"
     assert isinstance(bob[6], AgentQueuesChanged)
     assert bob[6].queues == ("support",)
+    # Its queues are the voice queues: a change leaves another platform's (chat) queues alone.
+    assert bob[1].media == bob[6].media == (Media.VOICE,)
     login = next(e for e in events if isinstance(e, AgentLogin) and e.agent == "Agent/1001")
     assert login.dn == "PJSIP/1001-00000001"
     callback = next(e for e in events if isinstance(e, AgentLogin) and e.agent == "Agent/1002")
     assert callback.dn == "1002@agents"
     logoff = next(e for e in events if isinstance(e, AgentLogout) and e.agent == "Agent/1002")
     assert logoff.reason == "Autologoff"
+    # Asterisk knows calls only: its logouts end the voice login and leave another platform's
+    # media (chats) alone.
+    assert {e.media for e in events if isinstance(e, AgentLogout)} == {(Media.VOICE,)}
 
 
 def test_envelope_is_gapless_deterministic_and_survives_the_wire() -> None:

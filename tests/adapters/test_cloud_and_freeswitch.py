@@ -106,6 +106,12 @@ def test_the_repaired_sample_maps_status_and_slots() -> None:
     changed = translator.translate(record, line(3))
     assert {type(e) for e in changed} == {AgentNotReady}
     assert all(isinstance(e, AgentNotReady) and e.reason == "Lunch" for e in changed)
+    # Connect routes every channel: going Offline ends the session on all of them.
+    record["CurrentAgentSnapshot"]["AgentStatus"]["Name"] = "Offline"
+    record["EventId"] = "EventId-3"
+    [logout] = translator.translate(record, line(4))
+    assert isinstance(logout, AgentLogout)
+    assert logout.media == ()
 
 
 def contact_event(
@@ -278,6 +284,9 @@ async def test_taskrouter_callbacks_over_http_with_signature() -> None:
         "AgentNotReady",
         "AgentLogout",
     ]
+    logout = received[-1]
+    assert isinstance(logout, AgentLogout)
+    assert logout.media == ()  # a worker offline ends its work on every channel
     done = received[8]
     assert isinstance(done, InteractionDone)
     assert done.outcome is InteractionOutcome.ABANDONED
@@ -454,6 +463,9 @@ def test_freeswitch_dump_maps_callcenter_events() -> None:
     translator = FreeswitchTranslator(tenant="t1")
     events = translate_dump(b"".join(plain(h) for h in FS_EVENTS), translator)
     assert [type(e) for e in events] == FS_EXPECTED
+    logout = events[-1]
+    assert isinstance(logout, AgentLogout)
+    assert logout.media == (Media.VOICE,)  # FreeSWITCH's logout ends the voice login only
     assert translator.bad.by_reason == {"missing_field": 1}
     assert events[2].ts == 1_700_001_001_000
     assert getattr(events[2], "call", None) == SESSION
@@ -512,6 +524,9 @@ async def test_esl_client_authenticates_subscribes_and_reconnects() -> None:
         server.close()
         await server.wait_closed()
     assert [type(e) for e in events] == FS_EXPECTED
+    logout = events[-1]
+    assert isinstance(logout, AgentLogout)
+    assert logout.media == (Media.VOICE,)  # FreeSWITCH's logout ends the voice login only
     assert commands[:2] == ["auth ClueCon", "event plain CUSTOM callcenter::info"]
     assert connections == 2
 

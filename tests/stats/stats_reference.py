@@ -147,7 +147,13 @@ def derive_facts(
             return "held", None
         if values:
             return "ringing", None
-        return base.get((agent, media), ("logged_out", None))
+        status, reason = base.get((agent, media), ("logged_out", None))
+        # Ready, but a contact of another media in the way: a call excludes every other media,
+        # a chat or email excludes calls.
+        others = [m for m in media_of.get(agent, []) if m != media and on_contacts.get((agent, m))]
+        if status == "ready" and any(media == "voice" or m == "voice" for m in others):
+            return "busy", reason
+        return status, reason
 
     def refresh(agent: str, media: str, t: int) -> None:
         if media not in media_of.setdefault(agent, []):
@@ -216,7 +222,8 @@ def derive_facts(
             agent, {"rang": t if status == "ringing" else -1, "answered": -1, "hold": -1}
         )
         on_contacts.setdefault((agent, c.media), {})[key] = status
-        refresh(agent, c.media, t)
+        for m in media_of[agent]:
+            refresh(agent, m, t)
         return leg
 
     def drop_leg(
@@ -235,7 +242,8 @@ def derive_facts(
         elif c.direction != "outbound":
             act(("agent", agent), "missed", t, entered, 0, c.media, c)
         on_contacts.get((agent, c.media), {}).pop(key, None)
-        refresh(agent, c.media, t)
+        for m in media_of.setdefault(agent, [c.media]):
+            refresh(agent, m, t)
 
     def answer(key: str, c: Contact, agent: str, t: int, reported: int | None = None) -> None:
         leg = set_leg(key, c, agent, "talking", t)
@@ -244,13 +252,25 @@ def derive_facts(
         ring = t - leg["rang"] if leg["rang"] >= 0 else 0
         act(("agent", agent), "answered", t, entered, ring, c.media, c, None, reported)
 
+    # agent → media → the queues its logins and changes named for that media
+    media_queues: dict[str, dict[str, set[str]]] = {}
+
+    def session_queues(a: str) -> None:
+        facts.login_queues[a] = tuple(set().union(*media_queues[a].values()))
+
     for t, _, e in kept:
         if isinstance(e, ev.AgentLogin):
             a = e.agent
-            logged_in[a] = True
-            facts.logins.setdefault(a, []).append(t)
+            if not logged_in.get(a):
+                # A new session; a login while logged in joins it: the queues add up, the
+                # session's start stays.
+                logged_in[a] = True
+                facts.logins.setdefault(a, []).append(t)
+                media_queues[a] = {}
             if e.queues:
-                facts.login_queues[a] = tuple(e.queues)
+                for m in e.media:
+                    media_queues[a].setdefault(m, set()).update(e.queues)
+                session_queues(a)
             for m in e.media:
                 refresh(a, m, t)
                 if base.get((a, m), ("logged_out", None))[0] == "logged_out":
@@ -258,19 +278,44 @@ def derive_facts(
                     refresh(a, m, t)
                     act(("agent", a), "login", t, t, 0, m, None)
         elif isinstance(e, ev.AgentQueuesChanged):
-            if logged_in.get(e.agent):
-                facts.login_queues[e.agent] = tuple(e.queues)
+            a = e.agent
+            if logged_in.get(a):
+                named = (
+                    list(e.media)
+                    or list(media_queues[a])
+                    or [
+                        m
+                        for m in media_of.get(a, [])
+                        if base.get((a, m), ("logged_out", None))[0] != "logged_out"
+                    ]
+                )
+                if not e.media:
+                    media_queues[a] = {}
+                for m in named:
+                    media_queues[a][m] = set(e.queues)
+                if named:
+                    session_queues(a)
+                else:
+                    facts.login_queues[a] = tuple(e.queues)
         elif isinstance(e, ev.AgentLogout):
             a = e.agent
             if logged_in.get(a):
-                logged_in[a] = False
                 for m in media_of.get(a, []):
                     if base.get((a, m), ("logged_out", None))[0] == "logged_out":
+                        continue
+                    if e.media and m not in e.media:
                         continue
                     base[(a, m)] = ("logged_out", None)
                     refresh(a, m, t)
                     act(("agent", a), "logout", t, t, t - facts.logins[a][-1], m, None)
-                facts.login_queues.pop(a, None)
+                    if media_queues[a].pop(m, None) is not None:
+                        session_queues(a)
+                if all(
+                    base.get((a, m), ("logged_out", None))[0] == "logged_out"
+                    for m in media_of.get(a, [])
+                ):
+                    logged_in[a] = False
+                    facts.login_queues.pop(a, None)
         elif isinstance(e, ev.AgentReady | ev.AgentNotReady | ev.AgentAfterCallWork):
             if not logged_in.get(e.agent):
                 continue

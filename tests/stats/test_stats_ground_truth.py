@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import msgspec
 
+from wallboard.core import events as ev
 from wallboard.core.codec import decode_event
 from wallboard.core.events import Event
 from wallboard.sim.batch import run_batch
 from wallboard.sim.builtin import builtin_scenario
-from wallboard.sim.groundtruth import ContactRecord
-from wallboard.stats import StatisticsEngine, decode_definitions
+from wallboard.sim.groundtruth import AgentInterval, ContactRecord
+from wallboard.stats import AgentStatusValue, StatisticsEngine, decode_definitions, standard_library
 
 DEFINITIONS = decode_definitions(
     [
@@ -101,4 +103,107 @@ def test_engine_counts_equal_simulator_ground_truth(tmp_path: Path) -> None:
         got = engine.value(tenant, "agent", agent, "agent.voice.answered", now)
         assert got == by_agent[(tenant, agent)], (tenant, agent)
     assert checked > 500
+    assert engine.anomalies == {}, engine.anomalies
+
+
+_AGENT_IDS = ("agent.status", "agent.login_time", "agent.occupancy")
+
+# The simulator's displayed agent state → the voice statuses a queue's agent counts look at.
+_COUNTS = {
+    "agents_logged_in": {"ready", "not_ready", "acw", "ringing", "talking", "held", "busy"},
+    "agents_ready": {"ready"},
+    "agents_not_ready": {"not_ready"},
+    "agents_talking": {"talking", "held"},
+}
+
+
+def test_agent_counts_of_queues_and_tenants_equal_simulator_ground_truth(tmp_path: Path) -> None:
+    # Multimedia agents log in on voice (the voice source) and on chat and email (the
+    # interactions source), and log out on both: their queues add up, their logouts are no
+    # anomaly, and an agent busy in chats or emails is not ready for calls.
+    scenario = builtin_scenario("demo")
+    run_batch(scenario, seed=1, hours=10, out=tmp_path)
+    events = [decode_event(line) for line in (tmp_path / "events.jsonl").read_bytes().splitlines()]
+    intervals = [
+        msgspec.json.decode(line, type=AgentInterval)
+        for line in (tmp_path / "agents.jsonl").read_bytes().splitlines()
+    ]
+    # Who serves which voice queue, from the scenario (as the simulator routes), and who works
+    # on voice at all.
+    serves: dict[tuple[str, str], set[str]] = {}
+    voice_agents: dict[str, set[str]] = {}
+    for tenant in scenario.tenants:
+        for group in tenant.groups:
+            if not group.capacity.get(ev.Media.VOICE):
+                continue
+            voice_agents.setdefault(tenant.id, set()).update(group.agent_ids())
+            for queue in tenant.queues:
+                if queue.media is ev.Media.VOICE and (
+                    group.skills.get(queue.skill_name, 0) >= queue.min_level
+                ):
+                    serves.setdefault((tenant.id, queue.id), set()).update(group.agent_ids())
+    engine = StatisticsEngine(standard_library())
+    for tenant, queue in serves:
+        for name in _COUNTS:
+            engine.open(tenant, "queue", queue, f"queue.{name}")
+    for tenant, agents in voice_agents.items():
+        for name in _COUNTS:
+            engine.open(tenant, "tenant", tenant, f"tenant.{name}")
+        for agent in agents:
+            for stat_id in _AGENT_IDS:
+                engine.open(tenant, "agent", agent, stat_id)
+    start = events[0].ts
+    instants = [
+        int(datetime.fromisoformat("2026-01-05T10:17:23.456+00:00").timestamp() * 1000),
+        *range(start + 1, start + 10 * 3_600_000, 433_001),
+    ]
+    applied = 0
+    checked = 0
+    for now in sorted(instants):
+        while applied < len(events) and events[applied].ts <= now:
+            engine.apply(events[applied])
+            applied += 1
+        engine.flush()
+        state = {
+            (i.tenant, i.agent): i.state
+            for i in intervals
+            if i.start <= now and (i.end is None or now < i.end)
+        }
+        for (tenant, queue), members in serves.items():
+            for name, states in _COUNTS.items():
+                want = sum(state.get((tenant, agent)) in states for agent in members)
+                got = engine.value(tenant, "queue", queue, f"queue.{name}", now)
+                assert got == want, (now, tenant, queue, name, got, want)
+                checked += want
+        for tenant, agents in voice_agents.items():
+            for name, states in _COUNTS.items():
+                want = sum(state.get((tenant, agent)) in states for agent in agents)
+                got = engine.value(tenant, "tenant", tenant, f"tenant.{name}", now)
+                assert got == want, (now, tenant, name, got, want)
+            for agent in agents:
+                status = engine.value(tenant, "agent", agent, "agent.status", now)
+                shown = status.state if isinstance(status, AgentStatusValue) else "logged_out"
+                assert shown == state.get((tenant, agent), "logged_out"), (now, agent, status)
+    engine.apply_many(events[applied:])
+    engine.flush()
+    # Over the day: login time and occupancy (time on contacts of every media, chats and
+    # emails included, over that and ready time) from the simulator's agent states.
+    end = max(e.ts for e in events)
+    for tenant, agents in voice_agents.items():
+        for agent in agents:
+            spent: Counter[str] = Counter()
+            for i in intervals:
+                if (i.tenant, i.agent) == (tenant, agent):
+                    spent[i.state] += (end if i.end is None else min(i.end, end)) - i.start
+            busy = spent["talking"] + spent["held"] + spent["acw"] + spent["busy"]
+            login = engine.value(tenant, "agent", agent, "agent.login_time", end)
+            assert login == sum(spent.values()), (agent, login)
+            occupancy = engine.value(tenant, "agent", agent, "agent.occupancy", end)
+            assert isinstance(occupancy, float)
+            assert abs(occupancy - 100 * busy / (busy + spent["ready"])) < 1e-9, agent
+    assert checked > 5_000
+    # A clean stream: no anomaly of any kind over the whole day, logouts included.
+    logouts = [e for e in events if isinstance(e, ev.AgentLogout)]
+    assert len(logouts) > 40
+    assert any(ev.Media.CHAT in e.media for e in logouts)  # multimedia agents' second logout
     assert engine.anomalies == {}, engine.anomalies

@@ -165,9 +165,16 @@ def _definitions() -> DefinitionSet:
                 {
                     "id": f"{prefix}.login_avg",
                     "category": "AverageTime",
-                    "mask": ["ready", "not_ready", "acw", "ringing", "talking", "held"],
+                    "mask": ["ready", "not_ready", "acw", "ringing", "talking", "held", "busy"],
                 },
                 {"id": f"{prefix}.ready_max", "category": "MaxTime", "mask": ["ready"]},
+                {"id": f"{prefix}.busy", "category": "TotalTime", "mask": ["busy"]},
+                {
+                    "id": f"{prefix}.chat_busy",
+                    "category": "TotalTime",
+                    "mask": ["busy"],
+                    "filter": {"media": ["chat"]},
+                },
                 {
                     "id": f"{prefix}.acw_min",
                     "category": "MinTime",
@@ -364,7 +371,7 @@ def _definitions() -> DefinitionSet:
             "id": "agent.now.login_since",
             "object": "agent",
             "category": "TotalTime",
-            "mask": ["ready", "not_ready", "acw", "ringing", "talking", "held"],
+            "mask": ["ready", "not_ready", "acw", "ringing", "talking", "held", "busy"],
             "profile": {"kind": "since_login"},
         },
         {
@@ -379,6 +386,12 @@ def _definitions() -> DefinitionSet:
             "object": "agent_group",
             "category": "CurrentNumber",
             "mask": ["ready"],
+        },
+        {
+            "id": "agent_group.now.busy",
+            "object": "agent_group",
+            "category": "CurrentNumber",
+            "mask": ["busy"],
         },
         {
             "id": "agent_group.now.longest_nr",
@@ -425,6 +438,7 @@ def _definitions() -> DefinitionSet:
             for owner in ("queue", "queue_group")
             for suffix, category, mask in (
                 ("agents_ready", "CurrentNumber", ["ready"]),
+                ("agents_busy", "CurrentNumber", ["busy"]),
                 ("agents_in", "CurrentNumber", ["ready", "not_ready", "acw", "talking", "held"]),
                 ("longest_nr", "CurrentMaxTime", ["not_ready"]),
             )
@@ -493,11 +507,19 @@ REFUSALS = tuple(ev.RefusalReason)
 DIVERSIONS = tuple(ev.DiversionCause)
 VQ_EXITS = ("routed", "abandoned", "cleared", "timeout")
 _LOGIN_QUEUES = st.sampled_from([(), ("q0",), ("q1",), ("q0", "q1")])
+# A login on voice and chat at once, or on one of them (two platforms, each its own media).
+_MEDIA = st.sampled_from([("voice", "chat"), ("voice",), ("chat",)])
+# A logout of every media (none named), or of the named ones.
+LOGOUT_MEDIA = [(), ("voice",), ("chat",), ("voice", "chat")]
+# A change of the queues of the whole session (none named) or of one media.
+MEDIA_SETS = [(), ("voice",), ("chat",)]
 _op = st.one_of(
-    st.tuples(st.just("login"), st.sampled_from(AGENTS), _LOGIN_QUEUES),
-    st.tuples(st.just("queues"), st.sampled_from(AGENTS), _LOGIN_QUEUES),
+    st.tuples(st.just("login"), st.sampled_from(AGENTS), _LOGIN_QUEUES, _MEDIA),
+    st.tuples(
+        st.just("queues"), st.sampled_from(AGENTS), _LOGIN_QUEUES, st.sampled_from(MEDIA_SETS)
+    ),
     st.tuples(st.just("ready_chat"), st.sampled_from(AGENTS)),
-    st.tuples(st.just("logout"), st.sampled_from(AGENTS)),
+    st.tuples(st.just("logout"), st.sampled_from(AGENTS), st.sampled_from(LOGOUT_MEDIA)),
     st.tuples(st.just("ready"), st.sampled_from(AGENTS)),
     st.tuples(
         st.just("not_ready"), st.sampled_from(AGENTS), st.sampled_from(["break", "lunch", None])
@@ -544,11 +566,11 @@ def _event(op: tuple[Any, ...], ts: int, index: int) -> ev.Event:
     }
     kind = op[0]
     if kind == "login":
-        return ev.AgentLogin(
-            agent=op[1], media=(ev.Media.VOICE, ev.Media.CHAT), queues=op[2], **common
-        )
+        return ev.AgentLogin(agent=op[1], media=tuple(map(ev.Media, op[3])), queues=op[2], **common)
     if kind == "queues":
-        return ev.AgentQueuesChanged(agent=op[1], queues=op[2], **common)
+        return ev.AgentQueuesChanged(
+            agent=op[1], queues=op[2], media=tuple(map(ev.Media, op[3])), **common
+        )
     if kind == "ready_chat":
         return ev.AgentReady(agent=op[1], media=ev.Media.CHAT, **common)
     if kind == "ix_create":
@@ -596,7 +618,7 @@ def _event(op: tuple[Any, ...], ts: int, index: int) -> ev.Event:
             **common,
         )
     if kind == "logout":
-        return ev.AgentLogout(agent=op[1], **common)
+        return ev.AgentLogout(agent=op[1], media=tuple(map(ev.Media, op[2])), **common)
     if kind == "ready":
         return ev.AgentReady(agent=op[1], **common)
     if kind == "not_ready":
@@ -707,7 +729,8 @@ def delivered_events(draw: st.DrawFn) -> tuple[list[ev.Event], list[ev.Event]]:
     """(events in time order, the same as delivered: duplicated and reordered within lateness)."""
     ts = draw(st.sampled_from(STARTS))
     stories: list[list[tuple[Any, ...]]] = [
-        [("login", a, draw(_LOGIN_QUEUES)), ("ready", a), ("ready_chat", a)] for a in AGENTS
+        [("login", a, draw(_LOGIN_QUEUES), ("voice", "chat")), ("ready", a), ("ready_chat", a)]
+        for a in AGENTS
     ]
     stories += draw(st.lists(_call_story(), min_size=1, max_size=8))
     stories += draw(st.lists(_interaction_story(), max_size=3))

@@ -49,3 +49,14 @@ def test_replay_csv_and_errors(tmp_path: Path) -> None:
     assert "--at" in bad.output
     missing = CliRunner().invoke(app, ["--events", str(tmp_path / "nope.jsonl")])
     assert missing.exit_code == 2
+
+
+def test_replay_at_a_time_leaves_out_the_events_after_it(tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    _write(log)
+    # Before the answer at BASE + 4 s: the call still waits, the agent is not talking yet.
+    result = CliRunner().invoke(app, ["--events", str(log), "--at", str(BASE + 2_000)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout[result.stdout.index("{") : result.stdout.rindex("}") + 1])
+    assert data["t"]["queue"]["q"]["queue.calls_waiting"] == 1
+    assert data["t"]["queue"]["q"]["queue.answered"] == 0

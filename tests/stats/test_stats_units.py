@@ -1051,7 +1051,7 @@ def test_a_damaged_snapshot_is_refused_with_what_is_wrong() -> None:
     times = next(record for record in cells["tallies"] if record[4] == "times")
     times[5][2] = times[5][2] + [0]  # time per status, one status too many
     action[5][4] = action[5][4] + [0]
-    with pytest.raises(InvalidInput, match=r"status times hold 7 values, not 8"):
+    with pytest.raises(InvalidInput, match=r"status times hold 8 values, not 9"):
         StatisticsEngine.restore(msgspec.msgpack.encode(cells), standard_library())
     agent = msgspec.msgpack.decode(engine.snapshot())
     agent["tenants"][T]["agents"]["a1"] = agent["tenants"][T]["agents"]["a1"][:3]

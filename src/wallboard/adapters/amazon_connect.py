@@ -260,6 +260,7 @@ class AmazonConnectTranslator(TranslatorBase):
         drafts: list[Draft] = []
         known = self.agent_status.get(agent)
         if event_type == "LOGOUT":
+            # Connect routes every channel: its logout (no media named) ends the whole session.
             self.agent_status[agent] = OFFLINE
             return self.stamper.stamp(key, ts_ms, [lambda env: AgentLogout(**env, agent=agent)])
         if event_type not in ("LOGIN", "STATE_CHANGE", "HEART_BEAT"):

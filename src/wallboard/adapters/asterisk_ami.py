@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from typing import ClassVar, Final
 
 from wallboard.adapters.base import (
+    VOICE_ONLY,
     BadRecord,
     Draft,
     Location,
@@ -571,10 +572,14 @@ class AmiTranslator(TranslatorBase):
             remaining = self.membership.remove(agent, member.queue)
             if remaining == ():
                 self.agent_paused.pop(agent, None)
-                drafts.append(lambda env: AgentLogout(**env, agent=agent, reason="removed"))
+                drafts.append(
+                    lambda env: AgentLogout(**env, agent=agent, media=VOICE_ONLY, reason="removed")
+                )
             elif remaining:
                 qs = tuple(map(QueueId, remaining))
-                drafts.append(lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs))
+                drafts.append(
+                    lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs, media=VOICE_ONLY)
+                )
             return drafts
         queues = self.membership.add(agent, check_name(member.queue, "Queue"))
         if queues is not None:
@@ -582,7 +587,9 @@ class AmiTranslator(TranslatorBase):
             dn = DnId(dn_text) if dn_text else None
             qs = tuple(map(QueueId, queues))
             if len(qs) > 1:  # already a member elsewhere: the session goes on
-                drafts.append(lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs))
+                drafts.append(
+                    lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs, media=VOICE_ONLY)
+                )
             else:
                 drafts.append(lambda env: AgentLogin(**env, agent=agent, dn=dn, queues=qs))
         changed = was_paused is None or member.paused != was_paused or queues is not None

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Final
 
 from wallboard.adapters.base import (
     MAX_TS_MS,
+    VOICE_ONLY,
     BadRecord,
     Draft,
     Location,
@@ -480,7 +481,7 @@ class QueueLogTranslator(TranslatorBase):
     def _agentlogoff(self, r: QueueLogRecord) -> list[Draft]:
         agent = AgentId(check_name(r.member, "agent"))
         reason = optional_name(r.arg(2), "reason") if r.verb == "AGENTCALLBACKLOGOFF" else None
-        return [lambda env: AgentLogout(**env, agent=agent, reason=reason)]
+        return [lambda env: AgentLogout(**env, agent=agent, media=VOICE_ONLY, reason=reason)]
 
     def _addmember(self, r: QueueLogRecord) -> list[Draft]:
         agent, queue = self._member(r), self._queue(r)
@@ -490,7 +491,7 @@ class QueueLogTranslator(TranslatorBase):
             return []
         qs = tuple(map(QueueId, queues))
         if len(qs) > 1:  # already a member elsewhere: the session goes on
-            return [lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs)]
+            return [lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs, media=VOICE_ONLY)]
         return [lambda env: AgentLogin(**env, agent=agent, queues=qs)]
 
     def _removemember(self, r: QueueLogRecord) -> list[Draft]:
@@ -498,11 +499,11 @@ class QueueLogTranslator(TranslatorBase):
         remaining = self.membership.remove(agent, queue)
         if remaining is None:
             self.stats.notes["removemember_not_member"] += 1
-            return [lambda env: AgentLogout(**env, agent=agent, reason="removed")]
+            return [lambda env: AgentLogout(**env, agent=agent, media=VOICE_ONLY, reason="removed")]
         if not remaining:
-            return [lambda env: AgentLogout(**env, agent=agent, reason="removed")]
+            return [lambda env: AgentLogout(**env, agent=agent, media=VOICE_ONLY, reason="removed")]
         qs = tuple(map(QueueId, remaining))
-        return [lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs)]
+        return [lambda env: AgentQueuesChanged(**env, agent=agent, queues=qs, media=VOICE_ONLY)]
 
     def _pause(self, r: QueueLogRecord) -> list[Draft]:
         agent = AgentId(check_name(r.member, "agent"))

@@ -29,11 +29,15 @@ from typing import Any, ClassVar, Final, Protocol, TypedDict, TypeVar
 
 from wallboard.core.clock import Clock
 from wallboard.core.errors import InvalidInput
-from wallboard.core.events import Event
+from wallboard.core.events import Event, Media
 from wallboard.core.ids import EventId, SourceId, TenantId
 
 logger = logging.getLogger(__name__)
 
+VOICE_ONLY: Final = (Media.VOICE,)
+"""The media of a login or logout from a platform that knows voice only (Asterisk,
+FreeSWITCH): its logout ends the agent's voice login and leaves a session on another
+platform's media (chats, emails) alone."""
 MAX_NAME: Final = 256
 """Longest id or name our events accept (``core.events.Name``)."""
 
@@ -384,8 +388,9 @@ class TranslatorBase:
 class QueueMembership:
     """Which queues each agent is a member of, for platforms with per-queue membership.
 
-    Our ``agent.login`` carries the agent's queues, so a membership change is sent as a login
-    with the full new set, and leaving the last queue as a logout.
+    Our ``agent.login`` carries the agent's queues: joining the first queue is sent as a login,
+    a later change as ``agent.queues`` with the full new set, and leaving the last queue as a
+    logout.
     """
 
     def __init__(self) -> None:

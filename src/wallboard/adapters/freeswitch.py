@@ -21,6 +21,7 @@ from typing import ClassVar, Final
 from urllib.parse import unquote
 
 from wallboard.adapters.base import (
+    VOICE_ONLY,
     BadRecord,
     Draft,
     Location,
@@ -303,7 +304,7 @@ class FreeswitchTranslator(TranslatorBase):
         self.agent_status[agent] = status
         if status.lower() == "logged out":
             self.logged_in.discard(agent)
-            return [lambda env: AgentLogout(**env, agent=agent)]
+            return [lambda env: AgentLogout(**env, agent=agent, media=VOICE_ONLY)]
         drafts: list[Draft] = []
         if agent not in self.logged_in:
             self.logged_in.add(agent)

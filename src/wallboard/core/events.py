@@ -172,16 +172,25 @@ class AgentLogin(Event, frozen=True, kw_only=True, tag="agent.login"):
 
 class AgentQueuesChanged(Event, frozen=True, kw_only=True, tag="agent.queues"):
     """During its session the agent was added to or removed from queues; ``queues`` is the
-    whole new set. Not a new login: times since login and the agent's state carry on."""
+    whole new set — of the listed ``media`` (a platform that knows one media names it, so
+    that another platform's queues stay), or, none listed, of the whole session. Not a new
+    login: times since login and the agent's state carry on."""
 
     agent: AgentIdRef
     queues: Annotated[tuple[QueueId, ...], msgspec.Meta(max_length=1024)]
+    media: tuple[Media, ...] = ()
     REFERENCES = ("agent",)
 
 
 class AgentLogout(Event, frozen=True, kw_only=True, tag="agent.logout"):
+    """The agent logged out of ``media`` (none listed: of every media, the whole session).
+    A platform that knows one media names it (Asterisk, FreeSWITCH: voice), so that a logout
+    there leaves the agent's session on another platform's media alone; the session ends when
+    no media is left."""
+
     agent: AgentIdRef
     reason: Name | None = None
+    media: tuple[Media, ...] = ()
     REFERENCES = ("agent",)
 
 

@@ -1453,10 +1453,15 @@ class Engine:
         a.logged_in = False
         a.nr = False
         a.pending.clear()
-        sources = [self._voice] if a.voice_cap else []
-        if a.chat_cap or a.email_cap:
-            sources.append(self._ix)
-        for s in sources:
+        # Each source logs the agent out of the media it logged it in to, as each platform of
+        # a mixed contact center would (the voice platform knows nothing of chats).
+        sources: list[tuple[_Source, tuple[Media, ...]]] = []
+        if a.voice_cap:
+            sources.append((self._voice, (_VOICE,)))
+        ix_media = tuple(m for m in a.media if m is not _VOICE)
+        if ix_media:
+            sources.append((self._ix, ix_media))
+        for s, media in sources:
             s.seq += 1
             self._emit(
                 AgentLogout(
@@ -1467,6 +1472,7 @@ class Engine:
                     ts=t,
                     agent=a.id,
                     reason="shift_end",
+                    media=media,
                 )
             )
         self._refresh(a, t)

@@ -75,12 +75,18 @@ class AgentStatus(enum.StrEnum):
     """Effective status of an agent on one media (call states override the agent's own state)."""
 
     LOGGED_OUT = "logged_out"
+    # Ready, and able to take a contact of the media now (no contact of another media in the
+    # way: see ``BUSY``).
     READY = "ready"
     NOT_READY = "not_ready"
     ACW = "acw"
     RINGING = "ringing"
     TALKING = "talking"
     HELD = "held"
+    # Ready on this media but handling a contact of another media that keeps the agent from
+    # taking one of this media: a call excludes every other media, and a chat or email
+    # excludes calls (Amazon Connect's default routing).
+    BUSY = "busy"
 
 
 class ContactStatus(enum.StrEnum):

@@ -57,8 +57,8 @@ cdef extern from *:
 
     typedef struct { PyObject_HEAD PyObject *id, *seq, *source, *tenant, *ts, *v; } wb_Event;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *dn, *media, *queues; } wb_AgentLogin;
-    typedef struct { wb_Event __pyx_base; PyObject *agent, *queues; } wb_AgentQueuesChanged;
-    typedef struct { wb_Event __pyx_base; PyObject *agent, *reason; } wb_AgentLogout;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *media, *queues; } wb_AgentQueuesChanged;
+    typedef struct { wb_Event __pyx_base; PyObject *agent, *media, *reason; } wb_AgentLogout;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *media; } wb_AgentReady;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *media, *reason; } wb_AgentNotReady;
     typedef struct { wb_Event __pyx_base; PyObject *agent, *call, *media; } wb_AgentAfterCallWork;
@@ -147,11 +147,11 @@ cdef extern from *:
     ctypedef class wallboard.core.events.AgentQueuesChanged(Event) [
         object wb_AgentQueuesChanged, check_size error
     ]:
-        cdef object agent, queues
+        cdef object agent, media, queues
     ctypedef class wallboard.core.events.AgentLogout(Event) [
         object wb_AgentLogout, check_size error
     ]:
-        cdef object agent, reason
+        cdef object agent, media, reason
     ctypedef class wallboard.core.events.AgentReady(Event) [object wb_AgentReady, check_size error]:
         cdef object agent, media
     ctypedef class wallboard.core.events.AgentNotReady(Event) [
@@ -280,6 +280,8 @@ cdef object _INTERACTION_TRANSFERRED
 
 cdef inline bint _same(a, b) except -1
 cdef inline MediaState _media_state(AgentState agent, media)
+@cython.locals(other=MediaState, voice=MediaState)
+cdef bint _busy_elsewhere(AgentState agent, media) except -1
 cdef Leg _leg(ContactState call, agent)
 cdef ContactState _vq_contact(TenantState state, call, interaction)
 
@@ -433,6 +435,8 @@ cdef class StatisticsEngine:
 
     @cython.locals(contacts=dict)
     cdef _refresh(self, tenant, agent_id, AgentState agent, MediaState ms, media, long long ts)
+    @cython.locals(other=MediaState)
+    cdef _refresh_others(self, tenant, agent_id, AgentState agent, MediaState ms, long long ts)
 
     @cython.locals(
         route=StatusRoute, changed=tuple, by_status=dict, node=Node,
@@ -469,6 +473,8 @@ cdef class StatisticsEngine:
         ms=MediaState,
     )
     cdef _set_login_queues(self, tenant, agent_id, AgentState agent, tuple queues)
+    @cython.locals(queues=dict, named=tuple)
+    cdef _session_queues(self, tenant, agent_id, AgentState agent)
     @cython.locals(changed=list, node=Node, routes=Routes, epoch=cython.longlong)
     cdef _queue_agents_changed(self, tenant, queue)
     cdef AgentState _agent(self, tenant, TenantState state, agent_id, long long ts)
@@ -500,7 +506,7 @@ cdef class StatisticsEngine:
         bint completed, long long talk_ms=*,
     )
 
-    @cython.locals(leg=Leg, ms=MediaState)
+    @cython.locals(leg=Leg, ms=MediaState, contacts=dict, first=bint)
     cdef Leg _set_leg(self, tenant, ContactState contact, AgentState agent, status, long long ts)
 
     cdef ContactState _call(self, TenantState state, call_id, direction)

@@ -102,7 +102,7 @@ else:
     except ImportError:  # running as Python without Cython
         from wallboard.stats import _shadow as cython
 
-SNAPSHOT_VERSION: Final = 6
+SNAPSHOT_VERSION: Final = 7  # 7: status times hold the busy status
 _ALL_MEDIA: Final = tuple(m.value for m in ev.Media)
 # Enum members in events → their values as plain strings. The engine's dictionaries are keyed by
 # plain strings: a StrEnum member as a key is compared through the generic (slower) path, and
@@ -155,7 +155,7 @@ _INTERACTION_REVOKED: Final = ev.InteractionRevoked
 _INTERACTION_TRANSFERRED: Final = ev.InteractionTransferred
 _QUEUE_TYPES: Final = ("queue", "routing_point", "virtual_queue")
 _QUEUE_OBJECT_TYPES: Final = frozenset({"queue", "queue_group"})
-_LOGGED_IN_STATUSES: Final = ("ready", "not_ready", "acw", "ringing", "talking", "held")
+_LOGGED_IN_STATUSES: Final = ("ready", "not_ready", "acw", "ringing", "talking", "held", "busy")
 _WAIT_EXITS: Final = frozenset(
     {"answered", "abandoned", "diverted", "stopped", "routed", "cleared", "timeout"}
 )
@@ -214,6 +214,20 @@ def _media_state(agent: AgentState, media: str) -> MediaState | None:
     if _same(media, "voice"):
         return agent.voice
     return agent.media.get(media)
+
+
+def _busy_elsewhere(agent: AgentState, media: str) -> bool:
+    """Whether a contact of another media keeps the agent from taking one of ``media`` now: a
+    call excludes every other media, and a contact of any other media excludes calls (Amazon
+    Connect's default routing profile; chats and emails go together up to their capacities)."""
+    if _same(media, "voice"):
+        # (A loop: compiled, a generator in ``any`` would be a closure object per call.)
+        for other in agent.media.values():  # noqa: SIM110
+            if other.contacts and other is not agent.voice:
+                return True
+        return False
+    voice = agent.voice
+    return voice is not None and len(voice.contacts) > 0
 
 
 def _facts_of(routes: Routes, media: str) -> tuple[FactRoute | None, ...]:
@@ -1236,7 +1250,8 @@ class StatisticsEngine:
     def _refresh(
         self, tenant: str, agent_id: str, agent: AgentState, ms: MediaState, media: str, ts: int
     ) -> None:
-        """Set the agent's effective status on ``media``: its contacts' state, else its base."""
+        """Set the agent's effective status on ``media``: its contacts' state, else its base —
+        but ``busy`` for a ready base while a contact of another media is in the way."""
         contacts = ms.contacts
         if contacts:
             # Talking on any contact, else holding any, else ringing. (A loop: ``in`` over the
@@ -1250,8 +1265,21 @@ class StatisticsEngine:
                     status = "held"
             if not _same(ms.status, status) or ms.status_reason is not None:
                 self._set_status(tenant, agent_id, agent, ms, media, status, None, ts)
-        elif not _same(ms.status, ms.base) or not _same(ms.status_reason, ms.reason):
-            self._set_status(tenant, agent_id, agent, ms, media, ms.base, ms.reason, ts)
+        else:
+            base = ms.base
+            if _same(base, "ready") and len(agent.media) > 1 and _busy_elsewhere(agent, media):
+                base = "busy"
+            if not _same(ms.status, base) or not _same(ms.status_reason, ms.reason):
+                self._set_status(tenant, agent_id, agent, ms, media, base, ms.reason, ts)
+
+    def _refresh_others(
+        self, tenant: str, agent_id: str, agent: AgentState, ms: MediaState, ts: int
+    ) -> None:
+        """The agent's contacts on ``ms``'s media began or ended: its other media may become
+        busy or ready (``_busy_elsewhere``)."""
+        for media, other in agent.media.items():
+            if other is not ms and not other.contacts:
+                self._refresh(tenant, agent_id, agent, other, media, ts)
 
     def _set_status(
         self,
@@ -1449,6 +1477,15 @@ class StatisticsEngine:
         for ms in agent.media.values():
             ms.route = None
 
+    def _session_queues(self, tenant: str, agent_id: str, agent: AgentState) -> None:
+        """The session's queues: those of each of its media (``AgentState.media_queues``),
+        each once, in the order they were named."""
+        queues: dict[str, None] = {}
+        for named in agent.media_queues.values():
+            for queue in named:
+                queues[queue] = None
+        self._set_login_queues(tenant, agent_id, agent, tuple(queues))
+
     def _queue_agents_changed(self, tenant: str, queue: str) -> None:
         """Mark the queue's objects, but not the tenant's (its agents did not change), once per
         change epoch (``Routes.agents_marked``; or all of them were: ``.marked``)."""
@@ -1492,7 +1529,8 @@ class StatisticsEngine:
         # From here on the agent's own id (``AgentState.id``) keys what it is entered in: see
         # ``TenantState``. (So in every handler, for agents and contacts.)
         agent_id = agent.id
-        if agent.logged_in:
+        joining = agent.logged_in
+        if joining:
             # A login adding media to a session is normal; one adding nothing is not.
             for media in medias:
                 ms = agent.media.get(media)
@@ -1500,13 +1538,22 @@ class StatisticsEngine:
                     break
             else:
                 self._anomaly("login_while_logged_in")
-        agent.logged_in = True
-        agent.login_ts = ts
+            # It joins the session: its queues add to the session's (only ``agent.queues``
+            # replaces them), and the login time and the since-login totals carry on.
+        else:
+            agent.logged_in = True
+            agent.login_ts = ts
+            agent.media_queues = {}
         if queues:
-            self._set_login_queues(tenant, agent_id, agent, tuple(queues))
+            named = tuple(dict.fromkeys(queues))
+            by_media = agent.media_queues
+            for media in medias:
+                known = by_media.get(media, ())
+                by_media[media] = known + tuple(queue for queue in named if queue not in known)
+            self._session_queues(tenant, agent_id, agent)
         self._agent_routes(tenant, agent_id, agent)  # (so that ``agent.node`` is current)
         node = agent.node
-        if node is not None:
+        if node is not None and not joining:
             for tally in node.sessions:
                 tally.reset_session(ts)
         for media in medias:
@@ -1521,24 +1568,55 @@ class StatisticsEngine:
         if agent is None or not agent.logged_in:
             self._anomaly("queues_while_logged_out")
             return
-        self._set_login_queues(tenant, agent.id, agent, tuple(e.queues))
+        queues = tuple(e.queues)
+        named = [_PLAIN[media] for media in e.media]
+        if not named:
+            # The whole set: every media of the session now serves these queues.
+            named = list(agent.media_queues) or [
+                media for media, ms in agent.media.items() if ms.base != "logged_out"
+            ]
+            agent.media_queues = {}
+        for media in named:
+            agent.media_queues[media] = queues
+        if named:
+            self._session_queues(tenant, agent.id, agent)
+        else:  # logged in on no media at all: the queues are the session's still
+            self._set_login_queues(tenant, agent.id, agent, queues)
 
     def _on_logout(self, tenant: str, state: TenantState, e: ev.AgentLogout) -> None:
+        """The agent logs out of the media the event names (none named: of all of them); the
+        session ends, and with it the agent's queues, when no media is left logged in."""
         agent = self._agent(tenant, state, e.agent, e.ts)
         agent_id, ts = agent.id, e.ts
-        if not agent.logged_in:
+        named = [_PLAIN[media] for media in e.media]
+        ending = [
+            media
+            for media, ms in agent.media.items()
+            if ms.base != "logged_out" and (not named or media in named)
+        ]
+        if not agent.logged_in or not ending:
             self._anomaly("logout_while_logged_out")
             return
-        agent.logged_in = False
-        for media, ms in agent.media.items():
-            if ms.base == "logged_out":
-                continue
+        for media in ending:
+            ms = agent.media[media]
             ms.base, ms.reason = "logged_out", None
             self._refresh(tenant, agent_id, agent, ms, media, ts)
             self._agent_action(
                 tenant, agent_id, agent, media, "logout", ts, ts, ts - agent.login_ts, None
             )
-        # After the status change, so that the queues still see the agent leave.
+        # After the status changes, so that the queues still see the agent leave.
+        for ms in agent.media.values():
+            if ms.base != "logged_out":
+                # Logged in on another media still: the session goes on, without the queues
+                # of the media it left.
+                by_media = agent.media_queues
+                if any(media in by_media for media in ending):
+                    for media in ending:
+                        by_media.pop(media, None)
+                    self._session_queues(tenant, agent_id, agent)
+                return
+        agent.logged_in = False
+        agent.media_queues = {}
         self._set_login_queues(tenant, agent_id, agent, ())
 
     def _on_ready(self, tenant: str, state: TenantState, e: ev.AgentReady) -> None:
@@ -1758,6 +1836,8 @@ class StatisticsEngine:
             ms = _media_state(agent, media)
             if ms is not None and ms.contacts.pop(contact.id, None) is not None:
                 self._refresh(tenant, agent_id, agent, ms, media, ts)
+                if not ms.contacts and len(agent.media) > 1:
+                    self._refresh_others(tenant, agent_id, agent, ms, ts)
 
     def _set_leg(
         self, tenant: str, contact: ContactState, agent: AgentState, status: str, ts: int
@@ -1773,8 +1853,12 @@ class StatisticsEngine:
         ms = _media_state(agent, media)
         if ms is None:
             ms = self._media(tenant, agent_id, agent, media, ts)
-        ms.contacts[contact.id] = status
+        contacts = ms.contacts
+        first = not contacts
+        contacts[contact.id] = status
         self._refresh(tenant, agent_id, agent, ms, media, ts)
+        if first and len(agent.media) > 1:
+            self._refresh_others(tenant, agent_id, agent, ms, ts)
         return leg
 
     # --- call events ---------------------------------------------------------------------------

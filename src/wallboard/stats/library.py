@@ -96,6 +96,8 @@ def _counts_text(d: StatisticDefinition) -> str:
         media = ", ".join(m.value for m in d.filter.media) or (
             "voice" if d.is_status and d.mask[0] in STATUS_WORDS_OF_AGENTS else "all media"
         )
+        if d.filter.direction:
+            media += ", " + ", ".join(direction.value for direction in d.filter.direction)
         text = f"{d.category.value} of {', '.join(d.mask)} ({media})"
         if d.filter.refusal_reasons:
             text += ", refused for " + " or ".join(d.filter.refusal_reasons)

@@ -25,7 +25,8 @@ def replay(
     time_zones: Mapping[str, str] | None = None,
 ) -> tuple[ReplayResult, dict[str, int]]:
     """Apply ``events`` with every definition open on every object met, then read all values
-    at ``at_ms`` (default: the last event's time).
+    at ``at_ms`` (default: the last event's time): the values as they were then, so events
+    after ``at_ms`` are left out.
 
     Returns ``tenant → object type → object id → statistic id → value`` and the anomaly counts.
     Statistics are opened before any event is applied (groups from ``objects``) or, for
@@ -56,6 +57,8 @@ def replay(
             ensure_open(tenant, "queue_group", queue_group)
     for event in events:
         if isinstance(event, Event):
+            if at_ms is not None and event.ts > at_ms:
+                continue  # after the read: what it changes had not happened yet
             tenant = event.tenant
             ensure_open(tenant, "tenant", tenant)
             for object_type, object_id in _objects_named(event):

@@ -14,7 +14,7 @@ cdef class MediaState:
 cdef class AgentState:
     cdef public bint logged_in, dnd
     cdef public long long login_ts, dnd_since, marked
-    cdef public dict media, capacity
+    cdef public dict media, capacity, media_queues
     cdef public tuple queues
     cdef public object node, routes, id
     cdef public MediaState voice

@@ -87,6 +87,7 @@ class AgentState:
         "login_ts",
         "marked",
         "media",
+        "media_queues",
         "node",
         "queues",
         "routes",
@@ -101,8 +102,13 @@ class AgentState:
         dnd_since: int = -1,
         media: dict[str, MediaState] | None = None,
         capacity: dict[str, int] | None = None,
-        # Queues named by the agent's login (``AgentLogin.queues``); cleared at logout.
+        # Queues named by the agent's logins (``AgentLogin.queues``) or the last change of its
+        # queues (``AgentQueuesChanged``): those of every media in ``media_queues``, each once.
+        # Cleared at logout.
         queues: tuple[str, ...] = (),
+        # The queues of each media of the session, as its logins and changes named them: a
+        # logout of a media, or a change of its queues, leaves the other media's queues alone.
+        media_queues: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.logged_in = logged_in
         self.login_ts = login_ts
@@ -114,6 +120,7 @@ class AgentState:
         self.voice: MediaState | None = self.media.get("voice")
         self.capacity = {} if capacity is None else capacity
         self.queues = tuple(queues)
+        self.media_queues = {} if media_queues is None else media_queues
         # The engine's view of this agent (not state): its own statistics (engine.Node) and
         # the routes it shares with the agents of the same groups and queues (engine.Routes;
         # the node is current while these are).
@@ -133,11 +140,12 @@ class AgentState:
             {media: ms.state() for media, ms in self.media.items()},
             self.capacity,
             list(self.queues),
+            {media: list(queues) for media, queues in self.media_queues.items()},
         ]
 
     @classmethod
     def from_state(cls, values: list[Any]) -> AgentState:
-        logged_in, login_ts, dnd, dnd_since, media, capacity, queues = values
+        logged_in, login_ts, dnd, dnd_since, media, capacity, queues, media_queues = values
         return cls(
             logged_in,
             login_ts,
@@ -146,6 +154,7 @@ class AgentState:
             {name: MediaState(*ms) for name, ms in media.items()},
             capacity,
             tuple(queues),
+            {name: tuple(named) for name, named in media_queues.items()},
         )
 
 

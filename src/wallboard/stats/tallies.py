@@ -436,7 +436,7 @@ def new_sliding_status_tally(step_ms: int, slots: int) -> SlidingStatusTally:
 STATUS_INDEX: Final = {
     status: index
     for index, status in enumerate(
-        ("logged_out", "ready", "not_ready", "acw", "ringing", "talking", "held")
+        ("logged_out", "ready", "not_ready", "acw", "ringing", "talking", "held", "busy")
     )
 }
 NOT_READY_INDEX: Final = STATUS_INDEX["not_ready"]
