@@ -24,18 +24,29 @@ def _port(text: str) -> int:
     return value
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise ValueError("must be a whole number above 0")
-    return value
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """A whole number from ``low`` to ``high``: a huge value is refused here, naming the
+    variable, rather than failing later deep in a server."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low:,} to {high:,}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise ValueError("must be a number above 0")
-    return value
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    """A number of seconds above ``low``, at most ``high`` (not infinite, not NaN)."""
+
+    def parse(text: str) -> float:
+        value = float(text)
+        if not low < value <= high:
+            raise ValueError(f"must be a number above {low:g} and at most {high:g}")
+        return value
+
+    return parse
 
 
 def _non_negative_int(text: str) -> int:
@@ -84,16 +95,6 @@ class Settings:
         _text,
         "Metadata database (SQLAlchemy async URL). PostgreSQL in production: postgresql+asyncpg://user@host/db.",
     )
-    redis_url: str = _setting(
-        "",
-        _text,
-        "Redis for values, permissions and change streams (redis://host:6379/0). Empty: in-process memory store.",
-    )
-    redis_prefix: str = _setting(
-        "wb", _text, "First part of every Redis key, so several installations can share a Redis."
-    )
-    http_host: str = _setting("127.0.0.1", _text, "Address the web tier listens on.")
-    http_port: int = _setting(8080, _port, "Port of the web tier (REST API, WebSocket, UI).")
     metrics_port: int = _setting(
         9091,
         _port,
@@ -107,23 +108,24 @@ class Settings:
     interactions_vq_port: int = _setting(
         7122, _port, "Port of the interaction virtual-queue source."
     )
-    config_port: int = _setting(8888, _port, "Port of the configuration service.")
     wire_max_line: int = _setting(
         65536,
-        _positive_int,
+        _whole(1024, 16 * 1024 * 1024),
         "Longest wire message accepted, in bytes; longer lines are refused and counted.",
     )
     heartbeat_seconds: float = _setting(
         10.0,
-        _positive_float,
+        _seconds(0, 3600),
         "A wire connection silent this long gets a heartbeat; silent 3 times as long, it is closed.",
     )
     resume_buffer: int = _setting(
-        100000, _positive_int, "Events a wire server keeps so clients can resume after a reconnect."
+        100000,
+        _whole(1, 10_000_000),
+        "Events a wire server keeps so clients can resume after a reconnect.",
     )
     client_queue: int = _setting(
         10000,
-        _positive_int,
+        _whole(1, 1_000_000),
         "Messages queued for one slow wire or WebSocket client before it is dropped.",
     )
     wire_backlog: int = _setting(
