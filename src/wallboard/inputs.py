@@ -27,10 +27,10 @@ def read_bytes(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> bytes:
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
     except OSError as exc:
-        raise InvalidInput(f"{what}: cannot read {path}: {exc.strerror}", file=str(path)) from None
+        raise InvalidInput(f"cannot read {what} {path}: {exc.strerror}", file=str(path)) from None
     if len(data) > limit:
         raise InvalidInput(
-            f"{what}: {path} is larger than the limit of {limit // (1024 * 1024)} MiB",
+            f"{what} {path} is larger than the limit of {limit // (1024 * 1024)} MiB",
             file=str(path),
         )
     return data
@@ -43,7 +43,7 @@ def read_text(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput(
-            f"{what}: {path} is not UTF-8 text (byte {exc.start})", file=str(path)
+            f"{what} {path} is not UTF-8 text (byte {exc.start})", file=str(path)
         ) from None
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry
 
 from wallboard.core.clock import Clock, SystemClock
+from wallboard.core.errors import Unavailable
 from wallboard.core.events import Event
 from wallboard.settings import Settings
 from wallboard.sim.engine import (
@@ -68,7 +69,12 @@ async def serve_simulation(
                 registry=registry,  # None: the process-wide registry that /metrics shows
             )
             stack.push_async_callback(server.close)
-            await server.start(host, port)
+            try:
+                await server.start(host, port)
+            except OSError as exc:
+                raise Unavailable(
+                    f"cannot serve {source} on {host}:{port}: {exc.strerror}", host=host, port=port
+                ) from None
             servers[source] = server
         ports = {source: server.port for source, server in servers.items()}
         logger.info("simulator serving %s", ", ".join(f"{s} on {p}" for s, p in ports.items()))
