@@ -83,7 +83,7 @@ def _run(build: Callable[[], LiveSource]) -> None:
     try:
         asyncio.run(main())
     except (ConfigError, WallboardError) as error:
-        typer.echo(f"wallboard source: {error.message}", err=True)
+        typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -91,7 +91,7 @@ def _settings() -> Settings:
     try:
         settings = Settings.from_env()
     except ConfigError as error:
-        typer.echo(f"wallboard source: {error.message}", err=True)
+        typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings)
     return settings
