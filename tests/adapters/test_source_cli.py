@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -116,3 +117,20 @@ async def test_an_unusable_table_url_exits_2_at_once() -> None:
         assert shown.startswith("error: --table-url"), shown
         assert "secret" not in shown
         assert "Traceback" not in shown
+
+
+async def test_a_wire_port_in_use_is_a_clean_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "wallboard.cli", "source", "asterisk-queue-log",
+            str(SCENARIOS), "--tenant", "t1", "--port", str(port), "--metrics-port", "-1",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    shown = stderr.decode()
+    assert process.returncode == 2, shown
+    assert f"error: cannot serve asterisk on 127.0.0.1:{port}" in shown
+    assert "Traceback" not in shown

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry
 
 from wallboard.core.clock import Clock, SystemClock
-from wallboard.core.errors import Unavailable
 from wallboard.core.events import Event
 from wallboard.settings import Settings
 from wallboard.sim.engine import (
@@ -69,12 +68,7 @@ async def serve_simulation(
                 registry=registry,  # None: the process-wide registry that /metrics shows
             )
             stack.push_async_callback(server.close)
-            try:
-                await server.start(host, port)
-            except OSError as exc:
-                raise Unavailable(
-                    f"cannot serve {source} on {host}:{port}: {exc.strerror}", host=host, port=port
-                ) from None
+            await server.start(host, port)
             servers[source] = server
         ports = {source: server.port for source, server in servers.items()}
         logger.info("simulator serving %s", ", ".join(f"{s} on {p}" for s, p in ports.items()))
