@@ -4,6 +4,7 @@ that names the file and what is wrong."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,16 +20,31 @@ MAX_YAML_NODES: Final = 1_000_000
 """Most YAML nodes a document may expand to, aliases counted each time they are used: a few
 lines of nested aliases ("billion laughs") would otherwise expand beyond any memory."""
 
+MAX_YAML_DEPTH: Final = 100
+"""Deepest nesting of ``[``/``{`` collections: PyYAML's scanner takes quadratic time in it (a
+file of 16 MiB of ``[`` would take hours), and no real document nests that deep."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, refusing flow collections nested deeper than MAX_YAML_DEPTH."""
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_YAML_DEPTH:
+            raise yaml.YAMLError(f"collections nested deeper than {MAX_YAML_DEPTH}")
+        super().fetch_flow_collection_start(TokenClass)
+
 
 def read_bytes(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> bytes:
     """The file's content, at most ``limit`` bytes; read in one bounded call, so a device
     (``/dev/zero``) or a growing file cannot fill the memory."""
     try:
         with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+            # A regular file's size is known; a device or a pipe is read up to the limit.
+            size = os.fstat(handle.fileno()).st_size
+            data = b"" if size > limit else handle.read(limit + 1)
     except OSError as exc:
         raise InvalidInput(f"cannot read {what} {path}: {exc.strerror}", file=str(path)) from None
-    if len(data) > limit:
+    if size > limit or len(data) > limit:
         raise InvalidInput(
             f"{what} {path} is larger than the limit of {limit // (1024 * 1024)} MiB",
             file=str(path),
@@ -70,19 +86,20 @@ def _expanded_size(node: yaml.Node, what: str) -> None:
 def load_yaml(text: str, what: str) -> Any:
     """Parse YAML (or JSON) text with the safe loader: no Python tags, a bounded expansion, no
     RecursionError for deep nesting."""
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _expanded_size(node, what)
-        return loader.construct_document(node)
+        loader = _BoundedLoader(text)  # checks the characters already
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _expanded_size(node, what)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise InvalidInput(f"{what}: not valid YAML: {exc}") from None
     except RecursionError:
         raise InvalidInput(f"{what}: the document is nested too deeply") from None
-    finally:
-        loader.dispose()
 
 
 def load_yaml_file(path: Path, what: str) -> Any:

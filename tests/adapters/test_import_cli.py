@@ -131,3 +131,26 @@ def test_an_import_streams_its_events_in_bounded_memory(tmp_path: Path) -> None:
     # Kept in memory, the 180,000 events took about 100 MB more than the baseline.
     assert peak - baseline < 25_000, (baseline, peak)
     assert len((tmp_path / "b.jsonl").read_bytes().splitlines()) > 180_000
+
+
+@pytest.mark.parametrize("platform", ["freeswitch", "amazon-connect"])
+def test_a_file_parsed_whole_is_refused_beyond_its_size_limit(
+    tmp_path: Path, platform: str
+) -> None:
+    huge = tmp_path / "huge"
+    with huge.open("wb") as handle:
+        handle.truncate(300 * 1024 * 1024)  # sparse: no disk, no memory
+    result = wallboard("import", platform, huge, "--tenant", "t1", "--out", tmp_path / "o")
+    assert_refused(result, "larger than the limit of 256 MiB")
+
+
+def test_an_endless_line_is_one_bad_record_and_the_next_line_counts(tmp_path: Path) -> None:
+    log = tmp_path / "queue_log"
+    with log.open("wb") as handle:
+        handle.write(b"x" * (3 * 1024 * 1024) + b"\n")
+        handle.write(QUEUE_LOG.read_bytes())
+    result = wallboard("import", "asterisk-queue-log", log, "--tenant", "t1", "--out", "-")
+    assert result.returncode == 0, result.stderr
+    summary = _summary(result.stderr)
+    assert summary["bad"] == {"line_too_long": 1}
+    assert summary["events"] == 43

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
+from cli_process import assert_refused, wallboard
 from wallboard.core.codec import decode, encode
 from wallboard.core.events import CallQueued, Event
 from wallboard.core.protocol import Hello, Subscribe, Welcome
@@ -134,3 +136,20 @@ async def test_a_wire_port_in_use_is_a_clean_error(tmp_path: Path) -> None:
     assert process.returncode == 2, shown
     assert f"error: cannot serve asterisk on 127.0.0.1:{port}" in shown
     assert "Traceback" not in shown
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--poll-interval", "nan"], "--poll-interval"),
+        (["--poll-interval", "-1"], "--poll-interval"),
+        (["--port", "99999"], "--port"),
+        (["--metrics-port", "-7"], "--metrics-port"),
+    ],
+)
+def test_an_out_of_range_option_is_refused_by_name(options: list[str], named: str) -> None:
+    result = wallboard(
+        "source", "asterisk-queue-log", SCENARIOS, "--tenant", "t1", "--metrics-port", "-1",
+        *options,
+    )  # fmt: skip
+    assert_refused(result, named)

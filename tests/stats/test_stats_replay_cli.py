@@ -82,7 +82,7 @@ BINARY = bytes(range(256)) * 8 + b"\n\x00\xff\n"
         ("--objects", b'!!python/object/apply:os.system ["echo owned"]\n', "python/object"),
         ("--objects", b"t: {agent_groups: 5}\n", "--objects"),
         ("--definitions", BINARY, "not UTF-8"),
-        ("--definitions", b"[" * 100_000, "nested too deeply"),
+        ("--definitions", b"[" * 100_000, "nested deeper than 100"),
     ],
 )
 def test_a_bad_input_file_is_refused_by_name(

@@ -29,6 +29,7 @@ from wallboard.adapters.twilio import TwilioTranslator, parse_form
 from wallboard.core.codec import encode
 from wallboard.core.errors import WallboardError
 from wallboard.core.events import Event
+from wallboard.inputs import read_bytes
 
 app = typer.Typer(
     name="import",
@@ -47,6 +48,11 @@ SOURCE = typer.Option(None, "--source", help="Source id of the events (default: 
 STRICT = typer.Option(False, "--strict", help="Exit with status 1 if any record was bad.")
 CHUNK = 65536
 """Bytes read at a time from captures parsed incrementally."""
+MAX_LINE = 1024 * 1024
+"""Most bytes of one line kept: the rest of a longer line (a binary file without newlines) is
+skipped without being held, and the line is a bad record."""
+MAX_WHOLE_FILE = 256 * 1024 * 1024
+"""Largest file of the formats parsed as a whole (FreeSWITCH dumps, Amazon Connect JSON)."""
 
 
 def _fail(message: str) -> NoReturn:
@@ -103,6 +109,8 @@ def _run(
         _fail(f"cannot write {out}: {error}")
     except OSError as error:
         _fail(f"cannot read {file}: {error.strerror}")
+    except WallboardError as error:
+        _fail(error.message)
     summary: dict[str, Any] = {"file": str(file), "out": str(out), **chosen.summary()}
     sys.stderr.write(json.dumps(summary) + "\n")
     bad, records = chosen.bad.total, chosen.stats.records
@@ -113,11 +121,16 @@ def _run(
 
 
 def _lines(file: Path) -> Iterator[tuple[int, bytes]]:
-    """The numbered non-blank lines of a file, read one at a time."""
+    """The numbered lines of a file, read one at a time, each cut at :data:`MAX_LINE` bytes
+    (a longer one is then refused by its translator as too long)."""
     with file.open("rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            if raw.strip():
-                yield number, raw
+        number = 0
+        while raw := handle.readline(MAX_LINE + 1):
+            number += 1
+            if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+                while (rest := handle.readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                    pass
+            yield number, raw
 
 
 def _chunks(file: Path) -> Iterator[bytes]:
@@ -140,9 +153,9 @@ def import_queue_log(
     """An Asterisk queue_log file (epoch|callid|queue|member|VERB|data…)."""
 
     def read(translator: QueueLogTranslator) -> Iterator[Event]:
-        with file.open("r", encoding="utf-8", errors="replace", newline="") as handle:
-            for number, text in enumerate(handle, 1):
-                yield from translator.translate(text, line(number, file.name))
+        for number, raw in _lines(file):
+            text = raw.decode("utf-8", "replace")
+            yield from translator.translate(text, line(number, file.name))
 
     _run(
         lambda: QueueLogTranslator(tenant=tenant, source=source, timezone=zone(timezone)),
@@ -192,7 +205,8 @@ def import_freeswitch(
     separated, URL-encoded values). Only callcenter::info events become Wallboard events."""
 
     def read(translator: FreeswitchTranslator) -> Iterator[Event]:
-        return translate_dump(file.read_bytes(), translator, file.name)
+        data = read_bytes(file, "FreeSWITCH dump", MAX_WHOLE_FILE)
+        return translate_dump(data, translator, file.name)
 
     _run(
         lambda: FreeswitchTranslator(tenant=tenant, source=source),
@@ -215,8 +229,8 @@ def import_amazon_connect(
     array, or objects back to back (as Kinesis Firehose writes them). Strict JSON only."""
 
     def read(translator: AmazonConnectTranslator) -> Iterator[Event]:
-        text = file.read_text(encoding="utf-8", errors="replace")
-        return translator.iter_translate_text(text, file.name)
+        data = read_bytes(file, "Amazon Connect file", MAX_WHOLE_FILE)
+        return translator.iter_translate_text(data.decode("utf-8", "replace"), file.name)
 
     _run(
         lambda: AmazonConnectTranslator(tenant=tenant, source=source),
@@ -240,6 +254,8 @@ def import_twilio(
 
     def read(translator: TwilioTranslator) -> Iterator[Event]:
         for number, raw in _lines(file):
+            if not raw.strip():
+                continue
             try:
                 form = parse_form(raw)
             except BadRecord as error:
