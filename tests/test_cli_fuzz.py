@@ -249,3 +249,20 @@ def test_settings_accept_or_name_any_value(name: str, value: str) -> None:
     result = run(["settings"], env={variable: value})
     if result.exit_code == 2:
         assert variable in result.output
+
+
+@BUDGET
+@given(
+    option=st.sampled_from(["--speed", "--seed", "--duration"]),
+    value=_OPTION_VALUE | st.sampled_from(["1e300", "10001", "0.001", "inf", "-0.5"]),
+)
+def test_demo_options(option: str, value: str) -> None:
+    # A valid --duration runs that long: only values that must be refused are tried.
+    if option == "--duration":
+        try:
+            if 0 <= float(value) <= 366 * 86_400:
+                return
+        except ValueError:
+            pass
+    args = {"--duration": "0", option: value}
+    run(["demo", "--once", *[part for pair in args.items() for part in pair]])
