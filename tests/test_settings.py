@@ -47,6 +47,8 @@ def test_values_are_parsed_to_their_types() -> None:
         ("WALLBOARD_HEARTBEAT_SECONDS", "inf"),
         ("WALLBOARD_HEARTBEAT_SECONDS", "nan"),
         ("WALLBOARD_RESUME_BUFFER", "99999999999999999999"),
+        ("WALLBOARD_WIRE_BACKLOG", "99999999999999999999"),
+        ("WALLBOARD_WIRE_MAX_CLIENTS", "99999999999999999999"),
         ("WALLBOARD_WIRE_MAX_LINE", "1" + "0" * 5000),
     ],
 )

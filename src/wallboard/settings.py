@@ -130,13 +130,13 @@ class Settings:
     )
     wire_backlog: int = _setting(
         1024,
-        _positive_int,
+        _whole(1, 65_535),
         "Connections the kernel holds for a wire server before it accepts them (listen backlog; "
         "capped by net.core.somaxconn).",
     )
     wire_max_clients: int = _setting(
         1000,
-        _positive_int,
+        _whole(1, 1_000_000),
         "Clients one wire server serves at once; more are refused with a server_full error. "
         "The open-files limit is raised to match, up to the hard limit (ulimit -Hn).",
     )
