@@ -5,6 +5,7 @@ that names the file and what is wrong."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -50,6 +51,21 @@ def read_bytes(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> bytes:
             file=str(path),
         )
     return data
+
+
+def bounded_lines(path: Path, limit: int) -> Iterator[tuple[int, bytes]]:
+    """The numbered lines of a file (newline kept), read one at a time; a line longer than
+    ``limit`` bytes is cut there and the rest of it skipped unread, so a file without newlines
+    cannot fill the memory. A cut line is the only one longer than ``limit`` without a
+    newline at its end."""
+    with path.open("rb") as handle:
+        number = 0
+        while raw := handle.readline(limit + 1):
+            number += 1
+            if len(raw) > limit and not raw.endswith(b"\n"):
+                while (rest := handle.readline(limit)) and not rest.endswith(b"\n"):
+                    pass
+            yield number, raw
 
 
 def read_text(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> str:

@@ -21,7 +21,7 @@ from wallboard.adapters.base import MAX_TS_MS
 from wallboard.core.codec import decode_event
 from wallboard.core.errors import InvalidInput, WallboardError
 from wallboard.core.events import Event, UnknownEvent
-from wallboard.inputs import load_yaml_file
+from wallboard.inputs import bounded_lines, load_yaml_file
 from wallboard.stats.definitions import decode_definitions
 from wallboard.stats.library import standard_library
 from wallboard.stats.replay import ReplayResult, replay
@@ -43,22 +43,17 @@ MAX_LATENESS_MS: Final = 7 * 86_400_000
 
 
 def _events(path: Path, bad: list[str]) -> Iterator[Event | UnknownEvent]:
-    with path.open("rb") as lines:
-        number = 0
-        while raw := lines.readline(MAX_LINE + 1):
-            number += 1
-            if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-                while (rest := lines.readline(MAX_LINE)) and not rest.endswith(b"\n"):
-                    pass
-                bad.append(f"line {number}: longer than {MAX_LINE} bytes")
-                continue
-            line = raw.rstrip(b"\r\n")
-            if not line.strip():
-                continue
-            try:
-                yield decode_event(line)
-            except WallboardError as exc:
-                bad.append(f"line {number}: {exc.message}")
+    for number, raw in bounded_lines(path, MAX_LINE):
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            bad.append(f"line {number}: longer than {MAX_LINE} bytes")
+            continue
+        line = raw.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        try:
+            yield decode_event(line)
+        except WallboardError as exc:
+            bad.append(f"line {number}: {exc.message}")
 
 
 def parse_time(text: str) -> int:

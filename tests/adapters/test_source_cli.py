@@ -28,17 +28,26 @@ async def _event(reader: asyncio.StreamReader) -> Event:
             return message
 
 
-async def test_queue_log_source_serves_the_file_and_what_is_appended(tmp_path: Path) -> None:
-    log = tmp_path / "queue_log"
-    shutil.copy(SCENARIOS, log)
-    process = await asyncio.create_subprocess_exec(
+async def _follow(log: Path) -> asyncio.subprocess.Process:
+    """``wallboard source asterisk-queue-log LOG`` on free ports, polling quickly."""
+    return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "wallboard.cli", "source", "asterisk-queue-log", str(log),
         "--tenant", "t1", "--port", "0", "--metrics-port", "0", "--poll-interval", "0.05",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+
+
+async def _first_line(process: asyncio.subprocess.Process) -> str:
+    assert process.stdout is not None
+    return (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+
+
+async def test_queue_log_source_serves_the_file_and_what_is_appended(tmp_path: Path) -> None:
+    log = tmp_path / "queue_log"
+    shutil.copy(SCENARIOS, log)
+    process = await _follow(log)
     try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        line = await _first_line(process)
         wire_port, http_port = map(int, re.findall(r"127\.0\.0\.1:(\d+)", line))
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}") as client:
             assert (await client.get("/readyz")).status_code == 200
@@ -76,14 +85,9 @@ async def _ready(client: httpx.AsyncClient, expected: int) -> None:
 
 async def test_a_missing_queue_log_is_not_ready_and_says_why(tmp_path: Path) -> None:
     log = tmp_path / "queue_log"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "wallboard.cli", "source", "asterisk-queue-log", str(log),
-        "--tenant", "t1", "--port", "0", "--metrics-port", "0", "--poll-interval", "0.05",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    process = await _follow(log)
     try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        line = await _first_line(process)
         _, http_port = map(int, re.findall(r"127\.0\.0\.1:(\d+)", line))
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}") as client:
             missing = await client.get("/readyz")

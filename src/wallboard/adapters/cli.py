@@ -29,7 +29,7 @@ from wallboard.adapters.twilio import TwilioTranslator, parse_form
 from wallboard.core.codec import encode
 from wallboard.core.errors import WallboardError
 from wallboard.core.events import Event
-from wallboard.inputs import read_bytes
+from wallboard.inputs import bounded_lines, read_bytes
 
 app = typer.Typer(
     name="import",
@@ -50,7 +50,7 @@ CHUNK = 65536
 """Bytes read at a time from captures parsed incrementally."""
 MAX_LINE = 1024 * 1024
 """Most bytes of one line kept: the rest of a longer line (a binary file without newlines) is
-skipped without being held, and the line is a bad record."""
+skipped without being held, and its translator refuses the line as too long."""
 MAX_WHOLE_FILE = 256 * 1024 * 1024
 """Largest file of the formats parsed as a whole (FreeSWITCH dumps, Amazon Connect JSON)."""
 
@@ -120,19 +120,6 @@ def _run(
         raise typer.Exit(1)
 
 
-def _lines(file: Path) -> Iterator[tuple[int, bytes]]:
-    """The numbered lines of a file, read one at a time, each cut at :data:`MAX_LINE` bytes
-    (a longer one is then refused by its translator as too long)."""
-    with file.open("rb") as handle:
-        number = 0
-        while raw := handle.readline(MAX_LINE + 1):
-            number += 1
-            if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-                while (rest := handle.readline(MAX_LINE)) and not rest.endswith(b"\n"):
-                    pass
-            yield number, raw
-
-
 def _chunks(file: Path) -> Iterator[bytes]:
     with file.open("rb") as handle:
         while chunk := handle.read(CHUNK):
@@ -153,7 +140,7 @@ def import_queue_log(
     """An Asterisk queue_log file (epoch|callid|queue|member|VERB|data…)."""
 
     def read(translator: QueueLogTranslator) -> Iterator[Event]:
-        for number, raw in _lines(file):
+        for number, raw in bounded_lines(file, MAX_LINE):
             text = raw.decode("utf-8", "replace")
             yield from translator.translate(text, line(number, file.name))
 
@@ -253,7 +240,7 @@ def import_twilio(
     or a JSON object of the same parameters."""
 
     def read(translator: TwilioTranslator) -> Iterator[Event]:
-        for number, raw in _lines(file):
+        for number, raw in bounded_lines(file, MAX_LINE):
             if not raw.strip():
                 continue
             try:
