@@ -81,9 +81,7 @@ def test_cli_reports_a_configuration_error_and_exits_2() -> None:
     assert "WALLBOARD_METRICS_PORT" in result.output
 
 
-@pytest.mark.parametrize(
-    "name", ["REDIS_URL", "REDIS_PREFIX", "HTTP_HOST", "HTTP_PORT", "CONFIG_PORT"]
-)
+@pytest.mark.parametrize("name", ["HTTP_HOST", "HTTP_PORT", "CONFIG_PORT"])
 def test_only_settings_that_take_effect_are_listed(name: str) -> None:
     # Nothing reads these yet: listing them would promise an effect they do not have.
     listed = wallboard("settings")

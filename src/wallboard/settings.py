@@ -95,6 +95,14 @@ class Settings:
         _text,
         "Metadata database (SQLAlchemy async URL). PostgreSQL in production: postgresql+asyncpg://user@host/db.",
     )
+    redis_url: str = _setting(
+        "",
+        _text,
+        "Redis for values, permissions and change streams (redis://host:6379/0). Empty: in-process memory store.",
+    )
+    redis_prefix: str = _setting(
+        "wb", _text, "First part of every Redis key, so several installations can share a Redis."
+    )
     metrics_port: int = _setting(
         9091,
         _port,
@@ -172,18 +180,20 @@ class Settings:
         "installations can share a NATS server.",
     )
     log_max_age_hours: float = _setting(
-        168.0, _positive_float, "The event log drops records older than this, per stream."
+        168.0, _seconds(0, 87_600), "The event log drops records older than this, per stream."
     )
     log_max_bytes: int = _setting(
         1024**3,
-        _positive_int,
+        _whole(1, 2**40),
         "The event log drops its oldest records beyond this size, per stream (JetStream reserves it).",
     )
     log_replicas: int = _setting(
-        1, _positive_int, "Copies of each event log stream kept by a NATS cluster (1 to 5)."
+        1, _whole(1, 5), "Copies of each event log stream kept by a NATS cluster (1 to 5)."
     )
     collector_replicas: int = _setting(
-        1, _positive_int, "Collectors sharing the tenants; each takes the tenants of its ordinal."
+        1,
+        _whole(1, 10_000),
+        "Collectors sharing the tenants; each takes the tenants of its ordinal.",
     )
     collector_ordinal: int = _setting(
         0,
@@ -192,16 +202,16 @@ class Settings:
     )
     collector_checkpoint_seconds: float = _setting(
         5.0,
-        _positive_float,
+        _seconds(0, 86_400),
         "A tenant's state is checkpointed at least this often while it changes.",
     )
     collector_checkpoint_events: int = _setting(
         50000,
-        _positive_int,
+        _whole(1, 100_000_000),
         "A tenant's state is checkpointed at least every this many of its events.",
     )
     collector_flush_ms: int = _setting(
-        100, _positive_int, "Changed values are written to the value store this often."
+        100, _whole(1, 3_600_000), "Changed values are written to the value store this often."
     )
     collector_clock: str = _setting(
         "wall",
