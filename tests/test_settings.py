@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cli_process import wallboard
 from wallboard.cli import app
 from wallboard.core.errors import ConfigError
 from wallboard.settings import PREFIX, Settings, render_env_example
@@ -17,20 +18,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_defaults_without_environment() -> None:
     settings = Settings.from_env({})
-    assert settings.http_port == 8080
-    assert settings.redis_url == ""
+    assert settings.metrics_port == 9091
     assert settings.database_url.startswith("sqlite+aiosqlite://")
 
 
 def test_values_are_parsed_to_their_types() -> None:
     settings = Settings.from_env(
         {
-            "WALLBOARD_HTTP_PORT": "9000",
+            "WALLBOARD_METRICS_PORT": "9000",
             "WALLBOARD_LOG_LEVEL": "debug",
             "WALLBOARD_HEARTBEAT_SECONDS": "2.5",
         }
     )
-    assert settings.http_port == 9000
+    assert settings.metrics_port == 9000
     assert settings.log_level == "DEBUG"
     assert settings.heartbeat_seconds == 2.5
 
@@ -38,11 +38,18 @@ def test_values_are_parsed_to_their_types() -> None:
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
-        ("WALLBOARD_HTTP_PORT", "99999"),
-        ("WALLBOARD_HTTP_PORT", "eighty"),
+        ("WALLBOARD_METRICS_PORT", "99999"),
+        ("WALLBOARD_METRICS_PORT", "eighty"),
         ("WALLBOARD_LOG_FORMAT", "xml"),
         ("WALLBOARD_CLIENT_QUEUE", "0"),
+        ("WALLBOARD_CLIENT_QUEUE", "99999999999999999999"),
         ("WALLBOARD_HEARTBEAT_SECONDS", "-1"),
+        ("WALLBOARD_HEARTBEAT_SECONDS", "inf"),
+        ("WALLBOARD_HEARTBEAT_SECONDS", "nan"),
+        ("WALLBOARD_RESUME_BUFFER", "99999999999999999999"),
+        ("WALLBOARD_WIRE_BACKLOG", "99999999999999999999"),
+        ("WALLBOARD_WIRE_MAX_CLIENTS", "99999999999999999999"),
+        ("WALLBOARD_WIRE_MAX_LINE", "1" + "0" * 5000),
     ],
 )
 def test_a_wrong_value_names_the_variable(variable: str, value: str) -> None:
@@ -53,8 +60,8 @@ def test_a_wrong_value_names_the_variable(variable: str, value: str) -> None:
 
 
 def test_an_unknown_variable_is_refused_as_a_likely_typo() -> None:
-    with pytest.raises(ConfigError, match="WALLBOARD_HTTP_PROT"):
-        Settings.from_env({"WALLBOARD_HTTP_PROT": "1"})
+    with pytest.raises(ConfigError, match="WALLBOARD_METRICS_PROT"):
+        Settings.from_env({"WALLBOARD_METRICS_PROT": "1"})
 
 
 def test_test_only_variables_are_not_settings() -> None:
@@ -69,6 +76,18 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
 
 
 def test_cli_reports_a_configuration_error_and_exits_2() -> None:
-    result = CliRunner().invoke(app, ["settings"], env={"WALLBOARD_HTTP_PORT": "-3"})
+    result = CliRunner().invoke(app, ["settings"], env={"WALLBOARD_METRICS_PORT": "-3"})
     assert result.exit_code == 2
-    assert "WALLBOARD_HTTP_PORT" in result.output
+    assert "WALLBOARD_METRICS_PORT" in result.output
+
+
+@pytest.mark.parametrize("name", ["HTTP_HOST", "HTTP_PORT", "CONFIG_PORT"])
+def test_only_settings_that_take_effect_are_listed(name: str) -> None:
+    # Nothing reads these yet: listing them would promise an effect they do not have.
+    listed = wallboard("settings")
+    assert listed.returncode == 0, listed.stderr
+    assert f"{PREFIX}{name}=" not in listed.stdout
+    assert f"{PREFIX}{name}=" not in (ROOT / ".env.example").read_text()
+    refused = wallboard("settings", env={f"{PREFIX}{name}": "1"})
+    assert refused.returncode == 2
+    assert "unknown setting" in refused.stderr

@@ -15,6 +15,7 @@ from wallboard.db.cli import app as db_app
 from wallboard.replay_cli import app as stats_app
 from wallboard.settings import PREFIX, Settings, render_env_example
 from wallboard.sim.cli import app as simulate_app
+from wallboard.sim.scenario import MAX_SPEED
 from wallboard.wire.cli import watch
 
 app = typer.Typer(
@@ -67,11 +68,15 @@ def settings_command(
 @app.command("demo")
 def demo_command(
     speed: float = typer.Option(
-        1.0, "--speed", min=0.01, help="Simulated seconds per real second."
+        1.0, "--speed", min=0.01, max=MAX_SPEED, help="Simulated seconds per real second."
     ),
     seed: int = typer.Option(1, "--seed", help="Seed of the simulated contact center."),
     duration: float | None = typer.Option(
-        None, "--duration", min=0, help="Stop after this many seconds (default: run until Ctrl-C)."
+        None,
+        "--duration",
+        min=0,
+        max=366 * 86_400,
+        help="Stop after this many seconds, at most a year (default: run until Ctrl-C).",
     ),
     once: bool = typer.Option(
         False, "--once", help="Print the board once at the end instead of redrawing it live."

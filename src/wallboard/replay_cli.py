@@ -11,16 +11,18 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 import typer
-import yaml
 
+from wallboard.adapters.base import MAX_TS_MS
 from wallboard.core.codec import decode_event
 from wallboard.core.errors import InvalidInput, WallboardError
 from wallboard.core.events import Event, UnknownEvent
-from wallboard.stats.definitions import load_definitions_text
+from wallboard.inputs import bounded_lines, load_yaml_file
+from wallboard.stats.definitions import decode_definitions
 from wallboard.stats.library import standard_library
 from wallboard.stats.replay import ReplayResult, replay
 from wallboard.stats.state import ObjectConfig
@@ -32,21 +34,33 @@ app = typer.Typer(
 )
 
 
+MAX_LINE: Final = 1024 * 1024
+"""Longest event line read; a longer one (a binary file without newlines) is skipped as bad
+without being held in memory."""
+
+MAX_LATENESS_MS: Final = 7 * 86_400_000
+"""Most lateness a replay accepts: a week."""
+
+
 def _events(path: Path, bad: list[str]) -> Iterator[Event | UnknownEvent]:
-    with path.open("rb") as lines:
-        for number, line in enumerate(lines, 1):
-            line = line.rstrip(b"\r\n")
-            if not line.strip():
-                continue
-            try:
-                yield decode_event(line)
-            except WallboardError as exc:
-                bad.append(f"line {number}: {exc.message}")
+    for number, raw in bounded_lines(path, MAX_LINE):
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            bad.append(f"line {number}: longer than {MAX_LINE} bytes")
+            continue
+        line = raw.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        try:
+            yield decode_event(line)
+        except WallboardError as exc:
+            bad.append(f"line {number}: {exc.message}")
 
 
 def parse_time(text: str) -> int:
-    """Milliseconds since the epoch, or an ISO 8601 time with a zone."""
+    """Milliseconds since the epoch, or an ISO 8601 time with a zone; within what events carry."""
     if text.isdigit():
+        if len(text) > 15 or int(text) > MAX_TS_MS:
+            raise InvalidInput(f"--at: {text} is after 9999-12-31 (the largest time)", field="at")
         return int(text)
     try:
         moment = datetime.fromisoformat(text)
@@ -54,7 +68,19 @@ def parse_time(text: str) -> int:
         raise InvalidInput(f"--at: {text!r} is neither epoch ms nor ISO 8601", field="at") from None
     if moment.tzinfo is None:
         raise InvalidInput("--at: give a time zone (e.g. 2024-05-01T10:00:00+02:00)", field="at")
-    return int(moment.timestamp() * 1000)
+    ms = int(moment.timestamp() * 1000)
+    if not 0 <= ms <= MAX_TS_MS:
+        raise InvalidInput(f"--at: {text} is outside 1970 to 9999", field="at")
+    return ms
+
+
+def check_zone(name: str) -> str:
+    """The IANA zone name, if the zone exists."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise InvalidInput(f"unknown time zone {name!r}", field="time_zone") from None
+    return name
 
 
 def to_csv(result: ReplayResult) -> str:
@@ -98,7 +124,13 @@ def stats(
         str, typer.Option("--time-zone", help="IANA zone of every tenant's day.")
     ] = "UTC",
     lateness_ms: Annotated[
-        int, typer.Option("--lateness-ms", help="How late an event may arrive and still count.")
+        int,
+        typer.Option(
+            "--lateness-ms",
+            min=0,
+            max=MAX_LATENESS_MS,
+            help="How late an event may arrive and still count (at most a week).",
+        ),
     ] = 0,
     output_format: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
 ) -> None:
@@ -106,35 +138,39 @@ def stats(
     try:
         if output_format not in ("json", "csv"):
             raise InvalidInput("--format must be json or csv", field="format")
+        zone = check_zone(time_zone)
         defs = (
-            load_definitions_text(definitions.read_text("utf-8"))
+            decode_definitions(load_yaml_file(definitions, "--definitions"))
             if definitions
             else standard_library()
         )
         configs: dict[str, ObjectConfig] = {}
         if objects is not None:
-            document = yaml.safe_load(objects.read_text("utf-8")) or {}
+            document = load_yaml_file(objects, "--objects") or {}
             try:
                 configs = msgspec.convert(document, type=dict[str, ObjectConfig])
             except msgspec.ValidationError as exc:
                 raise InvalidInput(f"--objects: {exc}", field="objects") from None
         at_ms = None if at is None else parse_time(at)
         bad: list[str] = []
-        tenants: set[str] = set()
+        read = 0
 
-        def tracked() -> Iterator[Event | UnknownEvent]:
+        def counted() -> Iterator[Event | UnknownEvent]:
+            nonlocal read
             for event in _events(events, bad):
-                tenants.add(event.tenant)
+                read += 1
                 yield event
 
         result, anomalies = replay(
-            tracked(),
-            defs,
-            at_ms,
-            objects=configs,
-            lateness_ms=lateness_ms,
-            time_zones=dict.fromkeys(set(configs) | tenants, time_zone),
+            counted(), defs, at_ms, objects=configs, lateness_ms=lateness_ms, default_time_zone=zone
         )
+        for line in bad[:20]:
+            typer.echo(f"skipped {line}", err=True)
+        if bad and not read:
+            raise InvalidInput(
+                f"no valid event in {events}: all {len(bad)} non-empty line(s) are bad",
+                field="events",
+            )
     except OSError as exc:
         typer.echo(f"error: {exc.strerror}: {exc.filename}", err=True)
         raise typer.Exit(2) from None
@@ -145,8 +181,6 @@ def stats(
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(result).decode(), indent=2) + "\n")
     else:
         sys.stdout.write(to_csv(result))
-    for line in bad[:20]:
-        typer.echo(f"skipped {line}", err=True)
     if bad:
         typer.echo(f"{len(bad)} undecodable line(s) skipped", err=True)
     if anomalies:

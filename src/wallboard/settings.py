@@ -24,18 +24,29 @@ def _port(text: str) -> int:
     return value
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise ValueError("must be a whole number above 0")
-    return value
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """A whole number from ``low`` to ``high``: a huge value is refused here, naming the
+    variable, rather than failing later deep in a server."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low:,} to {high:,}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise ValueError("must be a number above 0")
-    return value
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    """A number of seconds above ``low``, at most ``high`` (not infinite, not NaN)."""
+
+    def parse(text: str) -> float:
+        value = float(text)
+        if not low < value <= high:
+            raise ValueError(f"must be a number above {low:g} and at most {high:g}")
+        return value
+
+    return parse
 
 
 def _non_negative_int(text: str) -> int:
@@ -92,8 +103,6 @@ class Settings:
     redis_prefix: str = _setting(
         "wb", _text, "First part of every Redis key, so several installations can share a Redis."
     )
-    http_host: str = _setting("127.0.0.1", _text, "Address the web tier listens on.")
-    http_port: int = _setting(8080, _port, "Port of the web tier (REST API, WebSocket, UI).")
     metrics_port: int = _setting(
         9091,
         _port,
@@ -107,34 +116,35 @@ class Settings:
     interactions_vq_port: int = _setting(
         7122, _port, "Port of the interaction virtual-queue source."
     )
-    config_port: int = _setting(8888, _port, "Port of the configuration service.")
     wire_max_line: int = _setting(
         65536,
-        _positive_int,
+        _whole(1024, 16 * 1024 * 1024),
         "Longest wire message accepted, in bytes; longer lines are refused and counted.",
     )
     heartbeat_seconds: float = _setting(
         10.0,
-        _positive_float,
+        _seconds(0, 3600),
         "A wire connection silent this long gets a heartbeat; silent 3 times as long, it is closed.",
     )
     resume_buffer: int = _setting(
-        100000, _positive_int, "Events a wire server keeps so clients can resume after a reconnect."
+        100000,
+        _whole(1, 10_000_000),
+        "Events a wire server keeps so clients can resume after a reconnect.",
     )
     client_queue: int = _setting(
         10000,
-        _positive_int,
+        _whole(1, 1_000_000),
         "Messages queued for one slow wire or WebSocket client before it is dropped.",
     )
     wire_backlog: int = _setting(
         1024,
-        _positive_int,
+        _whole(1, 65_535),
         "Connections the kernel holds for a wire server before it accepts them (listen backlog; "
         "capped by net.core.somaxconn).",
     )
     wire_max_clients: int = _setting(
         1000,
-        _positive_int,
+        _whole(1, 1_000_000),
         "Clients one wire server serves at once; more are refused with a server_full error. "
         "The open-files limit is raised to match, up to the hard limit (ulimit -Hn).",
     )
@@ -170,18 +180,20 @@ class Settings:
         "installations can share a NATS server.",
     )
     log_max_age_hours: float = _setting(
-        168.0, _positive_float, "The event log drops records older than this, per stream."
+        168.0, _seconds(0, 87_600), "The event log drops records older than this, per stream."
     )
     log_max_bytes: int = _setting(
         1024**3,
-        _positive_int,
+        _whole(1, 2**40),
         "The event log drops its oldest records beyond this size, per stream (JetStream reserves it).",
     )
     log_replicas: int = _setting(
-        1, _positive_int, "Copies of each event log stream kept by a NATS cluster (1 to 5)."
+        1, _whole(1, 5), "Copies of each event log stream kept by a NATS cluster (1 to 5)."
     )
     collector_replicas: int = _setting(
-        1, _positive_int, "Collectors sharing the tenants; each takes the tenants of its ordinal."
+        1,
+        _whole(1, 10_000),
+        "Collectors sharing the tenants; each takes the tenants of its ordinal.",
     )
     collector_ordinal: int = _setting(
         0,
@@ -190,16 +202,16 @@ class Settings:
     )
     collector_checkpoint_seconds: float = _setting(
         5.0,
-        _positive_float,
+        _seconds(0, 86_400),
         "A tenant's state is checkpointed at least this often while it changes.",
     )
     collector_checkpoint_events: int = _setting(
         50000,
-        _positive_int,
+        _whole(1, 100_000_000),
         "A tenant's state is checkpointed at least every this many of its events.",
     )
     collector_flush_ms: int = _setting(
-        100, _positive_int, "Changed values are written to the value store this often."
+        100, _whole(1, 3_600_000), "Changed values are written to the value store this often."
     )
     collector_clock: str = _setting(
         "wall",

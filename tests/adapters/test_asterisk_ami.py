@@ -91,7 +91,7 @@ def test_crlf_and_lf_parse_alike_and_chunking_does_not_matter() -> None:
 
 def test_member_state_is_rebuilt_from_queue_status() -> None:
     translator = AmiTranslator(tenant="t1", fallback_ts_ms=1_413_900_000_000)
-    events = translate_capture(QUEUE_STATUS.read_bytes(), translator)
+    events = list(translate_capture([QUEUE_STATUS.read_bytes()], translator))
     book = translator.book
     params = book.queues["xxxxxxxxxxxxxxxx-tous"]
     assert (params.completed, params.abandoned, params.holdtime, params.talktime) == (60, 5, 3, 303)
@@ -127,7 +127,7 @@ def test_engine_agrees_with_the_queue_status_members_and_says_where_it_cannot() 
     from wallboard.stats.replay import replay
 
     translator = AmiTranslator(tenant="t1", fallback_ts_ms=1_413_900_000_000)
-    events = translate_capture(QUEUE_STATUS.read_bytes(), translator)
+    events = list(translate_capture([QUEUE_STATUS.read_bytes()], translator))
     members = translator.book.members.values()
     result, anomalies = replay(events, standard_library())
     tenant = result["t1"]["tenant"]["t1"]
@@ -143,7 +143,7 @@ def test_engine_agrees_with_the_queue_status_members_and_says_where_it_cannot() 
 
 def test_agent_logged_in_transcript_rebuilds_the_new_member_and_skips_noise() -> None:
     translator = AmiTranslator(tenant="t1", fallback_ts_ms=1_409_169_000_000)
-    events = translate_capture(LOGGED_IN.read_bytes(), translator, LOGGED_IN.name)
+    events = list(translate_capture([LOGGED_IN.read_bytes()], translator, LOGGED_IN.name))
     member = translator.book.members[("general_queue", "Agent/402")]
     assert member.status == 1
     assert not member.paused
@@ -163,7 +163,7 @@ def test_agent_logged_in_transcript_rebuilds_the_new_member_and_skips_noise() ->
 
 def test_unpause_transcript_turns_paused_into_ready() -> None:
     translator = AmiTranslator(tenant="t1", fallback_ts_ms=1_413_823_936_000)
-    events = translate_capture(NOT_IN_PAUSE.read_bytes(), translator)
+    events = list(translate_capture([NOT_IN_PAUSE.read_bytes()], translator))
     assert translator.bad.total == 0
     states = [type(e) for e in events if getattr(e, "agent", None) == "Agent/999"]
     # Added to a second queue while logged in: the same session, a new set of queues.
@@ -180,7 +180,7 @@ def test_unpause_transcript_turns_paused_into_ready() -> None:
 
 def test_queue_add_reply_is_a_complete_single_response() -> None:
     translator = AmiTranslator(tenant="t1", fallback_ts_ms=0)
-    assert translate_capture(QUEUE_ADD.read_bytes(), translator) == []
+    assert list(translate_capture([QUEUE_ADD.read_bytes()], translator)) == []
     [group] = translator.completed_actions
     assert group.response is not None
     assert group.events == []

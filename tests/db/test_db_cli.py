@@ -71,10 +71,10 @@ def test_an_unusable_database_exits_2_with_a_message(url: str, message: str) -> 
 
 
 def test_a_bad_setting_exits_2_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WALLBOARD_HTTP_PORT", "eighty")
+    monkeypatch.setenv("WALLBOARD_METRICS_PORT", "eighty")
     result = runner.invoke(app, ["current"])
     assert result.exit_code == 2, result.output
-    assert "WALLBOARD_HTTP_PORT" in result.output
+    assert "WALLBOARD_METRICS_PORT" in result.output
 
 
 @pytest.mark.parametrize("command", ["upgrade", "current", "check"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 import uuid
 from typing import Any, Protocol
@@ -14,7 +13,6 @@ from redis.crc import key_slot
 
 from wallboard.core.errors import InvalidInput, Unavailable
 from wallboard.core.ids import TenantId
-from wallboard.settings import Settings
 from wallboard.store import Change, Checkpoint, IntervalValue, MemoryValueStore, open_store
 from wallboard.store.interface import ValueStore
 from wallboard.store.redis import RedisValueStore
@@ -127,13 +125,12 @@ async def test_an_unreachable_redis_is_unavailable_at_once() -> None:
     assert time.monotonic() - started < 5
 
 
-async def test_open_store_follows_the_settings(redis_url: str) -> None:
-    memory = await open_store(Settings(redis_url=""))
+async def test_open_store_follows_the_url(redis_url: str) -> None:
+    memory = await open_store("")
     assert isinstance(memory, MemoryValueStore)
     await memory.close()
     prefix = f"wbtest-{uuid.uuid4().hex[:12]}"
-    settings = dataclasses.replace(Settings(), redis_url=redis_url, redis_prefix=prefix)
-    store = await open_store(settings)
+    store = await open_store(redis_url, prefix=prefix)
     try:
         assert isinstance(store, RedisValueStore)
         await store.apply(TenantId("t1"), [Change("agent", "a1", "state", "ready")])

@@ -236,15 +236,17 @@ class AmazonConnectTranslator(TranslatorBase):
             return self._reject(error, location)
 
     def translate_text(self, text: str, origin: str = "") -> list[Event]:
-        events: list[Event] = []
+        return list(self.iter_translate_text(text, origin))
+
+    def iter_translate_text(self, text: str, origin: str = "") -> Iterator[Event]:
+        """The events of a file's records, record by record (see :func:`iter_json_records`)."""
         for item, position in iter_json_records(text):
             location = Location("offset", position, origin)
             if isinstance(item, BadRecord):
                 self.stats.records += 1
                 self._reject(item, location)
             else:
-                events += self.translate(item, location)
-        return events
+                yield from self.translate(item, location)
 
     # --- agent event stream ---
 

@@ -18,7 +18,7 @@ import contextlib
 import dataclasses
 import itertools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import ClassVar, Final
 
 from wallboard.adapters.base import (
@@ -816,13 +816,22 @@ class AmiClient(ReconnectingClient[AmiMessage]):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
 
 
-def translate_capture(data: bytes, translator: AmiTranslator, origin: str = "") -> list[Event]:
-    """Translate a whole AMI capture, parse errors counted as bad records."""
-    messages, errors = parse_ami(data)
-    for problem in errors:
-        translator.bad.record(problem.error, offset(problem.offset, origin))
-    events: list[Event] = []
-    for message in messages:
-        events += translator.translate(message, offset(message.offset, origin))
-    events += translator.finish()
-    return events
+def translate_capture(
+    chunks: Iterable[bytes], translator: AmiTranslator, origin: str = ""
+) -> Iterator[Event]:
+    """Translate an AMI capture read in chunks, as it is read; a part that cannot be parsed
+    is a bad record (counted among the records, like every message)."""
+    parser = AmiParser()
+
+    def translated(messages: list[AmiMessage]) -> Iterator[Event]:
+        for problem in parser.errors:
+            translator.stats.records += 1
+            translator.bad.record(problem.error, offset(problem.offset, origin))
+        parser.errors.clear()
+        for message in messages:
+            yield from translator.translate(message, offset(message.offset, origin))
+
+    for chunk in chunks:
+        yield from translated(parser.feed(chunk))
+    yield from translated(parser.close())
+    yield from translator.finish()

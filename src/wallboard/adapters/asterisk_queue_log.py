@@ -614,7 +614,9 @@ class QueueLogFollower:
     by its inode) to its end and then in the new one from its start; if the file is gone or
     shorter than the offset, from the start of the path (counted in ``resume_lost``).
     :attr:`position` is where the last line handed out ends; :attr:`caught_up` is set each time
-    the follower has read everything there is and waits for more.
+    the follower has read everything there is and waits for more. A file that cannot be opened
+    (not there yet, no permission) is waited for, with a warning saying why and the reason in
+    :attr:`problem` until it opens.
     """
 
     def __init__(
@@ -639,10 +641,22 @@ class QueueLogFollower:
         self.resume_lost = 0
         self.position: FilePosition | None = None
         self.caught_up = asyncio.Event()
+        self.problem: str | None = None
+        """Why the file cannot be opened now (missing, no permission…); None once it is."""
         self._stopped = False
 
     def stop(self) -> None:
         self._stopped = True
+
+    def _cannot_read(self, reason: str) -> None:
+        if reason != self.problem:
+            logger.warning("queue_log %s cannot be read: %s; waiting for it", self.path, reason)
+        self.problem = reason
+
+    def _can_read(self) -> None:
+        if self.problem is not None:
+            logger.info("queue_log %s can be read again", self.path)
+        self.problem = None
 
     def _open_resumed(self, resume: FilePosition) -> tuple[Any, int] | None:
         """Open the file the saved position is in, at its offset; ``None`` when it is lost."""
@@ -700,10 +714,13 @@ class QueueLogFollower:
                     try:
                         # A local file, opened once per rotation; each read is bounded to 64 KiB.
                         handle = open(self.path, "rb")  # noqa: ASYNC230, SIM115
-                    except FileNotFoundError:
+                    except OSError as error:
+                        # Missing (not created yet) or unreadable: wait for it, not ready.
+                        self._cannot_read(error.strerror or str(error))
                         self.caught_up.set()
                         await self._clock.sleep(self.poll_interval)
                         continue
+                    self._can_read()
                     status = os.fstat(handle.fileno())
                     identity = (status.st_dev, status.st_ino)
                     position, committed, pending, number = 0, 0, b"", 0
@@ -807,6 +824,28 @@ def row_to_record(row: Mapping[str, Any], tz: dt.tzinfo = UTC) -> QueueLogRecord
     )
 
 
+def _check_table_url(url: str) -> None:
+    """Fail at start, naming the URL (without its password), when no engine can be made of it:
+    a reader would otherwise fail the same way at every poll."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        raise ConfigError(
+            "--table-url cannot be parsed (expected e.g. postgresql+asyncpg://user@host/asterisk)",
+            field="table_url",
+        ) from None
+    try:
+        create_async_engine(url)
+    except (SQLAlchemyError, ImportError) as error:
+        raise ConfigError(
+            f"--table-url {shown} cannot be used: {error}", field="table_url"
+        ) from None
+
+
 class QueueLogTablePoller:
     """Reads new rows of a realtime ``queue_log`` table in id order, polling on a clock.
 
@@ -828,6 +867,7 @@ class QueueLogTablePoller:
     ) -> None:
         if not _TABLE_NAME.match(table):
             raise ConfigError(f"not a table name: {table!r}", field="table", value=table)
+        _check_table_url(url)
         self.url = url
         self.table = table
         self._clock = clock

@@ -1,19 +1,21 @@
 """``wallboard import <platform> FILE``: turn a platform's recorded events into an events.jsonl.
 
-Each command reads the whole file, writes one event per line (the wire encoding) and prints a
-summary on stderr: records read, events written, bad records by reason, records ignored on
-purpose and timestamp notes. Bad records never stop an import; the exit code is 0 unless the
-file cannot be read or written (or ``--strict`` is given and a record was bad).
+Each command reads the file, writes one event per line (the wire encoding) as it goes, to
+``--out`` (``-``: standard output), and prints a summary on stderr: records read, events
+written, bad records by reason, records ignored on purpose and timestamp notes. Bad records
+never stop an import. Exit codes: 0; 1 with ``--strict`` when a record was bad; 2 when the file
+cannot be read or written, ``--out`` is the input, or no record was usable (every one was bad).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, NoReturn, TypeVar
 
 import typer
 
@@ -25,8 +27,9 @@ from wallboard.adapters.freeswitch import FreeswitchTranslator, translate_dump
 from wallboard.adapters.timestamps import zone
 from wallboard.adapters.twilio import TwilioTranslator, parse_form
 from wallboard.core.codec import encode
-from wallboard.core.errors import ConfigError, WallboardError
+from wallboard.core.errors import WallboardError
 from wallboard.core.events import Event
+from wallboard.inputs import bounded_lines, read_bytes
 
 app = typer.Typer(
     name="import",
@@ -38,36 +41,89 @@ app = typer.Typer(
 
 FILE = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="The file to read.")
 TENANT = typer.Option(..., "--tenant", help="Tenant id put on every event.")
-OUT = typer.Option(..., "--out", help="Where to write the events, one JSON object per line.")
+OUT = typer.Option(
+    ..., "--out", help="Where to write the events, one JSON object per line (-: standard output)."
+)
 SOURCE = typer.Option(None, "--source", help="Source id of the events (default: the platform).")
 STRICT = typer.Option(False, "--strict", help="Exit with status 1 if any record was bad.")
+CHUNK = 65536
+"""Bytes read at a time from captures parsed incrementally."""
+MAX_LINE = 1024 * 1024
+"""Most bytes of one line kept: the rest of a longer line (a binary file without newlines) is
+skipped without being held, and its translator refuses the line as too long."""
+MAX_WHOLE_FILE = 256 * 1024 * 1024
+"""Largest file of the formats parsed as a whole (FreeSWITCH dumps, Amazon Connect JSON)."""
 
 
-def _write(
-    events: list[Event], translator: TranslatorBase, out: Path, strict: bool, origin: Path
-) -> None:
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@contextlib.contextmanager
+def _output(out: Path, origin: Path) -> Iterator[BinaryIO]:
+    """The open ``--out`` (standard output for ``-``); never the input file."""
+    if str(out) == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with contextlib.suppress(OSError):
+        if out.samefile(origin):
+            _fail(f"--out {out} is the input file; write the events to another file")
     try:
-        with out.open("wb") as handle:
-            for event in events:
-                handle.write(encode(event))
+        handle = out.open("wb")
     except OSError as error:
-        typer.echo(f"wallboard import: cannot write {out}: {error}", err=True)
-        raise typer.Exit(2) from None
-    summary: dict[str, Any] = {"file": str(origin), "out": str(out), **translator.summary()}
-    sys.stderr.write(json.dumps(summary) + "\n")
-    if strict and translator.bad.total:
-        raise typer.Exit(1)
+        _fail(f"cannot write {out}: {error.strerror}")
+    with handle:
+        yield handle
+
+
+T = TypeVar("T", bound=TranslatorBase)
+
+
+class _WriteError(Exception):
+    """Writing the output failed (told apart from reading the input)."""
 
 
 def _run(
-    build: Callable[[], tuple[list[Event], TranslatorBase]], out: Path, strict: bool, file: Path
+    translator: Callable[[], T],
+    read: Callable[[T], Iterable[Event]],
+    *,
+    file: Path,
+    out: Path,
+    strict: bool,
 ) -> None:
+    """Stream the events ``read`` translates from ``file`` to ``out``, then the summary."""
     try:
-        events, translator = build()
-    except (ConfigError, WallboardError) as error:
-        typer.echo(f"wallboard import: {error.message}", err=True)
-        raise typer.Exit(2) from None
-    _write(events, translator, out, strict, file)
+        chosen = translator()
+    except WallboardError as error:
+        _fail(error.message)
+    try:
+        with _output(out, file) as handle:
+            for event in read(chosen):
+                try:
+                    handle.write(encode(event))
+                except OSError as error:
+                    raise _WriteError(error.strerror) from None
+    except _WriteError as error:
+        _fail(f"cannot write {out}: {error}")
+    except OSError as error:
+        _fail(f"cannot read {file}: {error.strerror}")
+    except WallboardError as error:
+        _fail(error.message)
+    summary: dict[str, Any] = {"file": str(file), "out": str(out), **chosen.summary()}
+    sys.stderr.write(json.dumps(summary) + "\n")
+    bad, records = chosen.bad.total, chosen.stats.records
+    if bad and not chosen.stats.events and bad == records:
+        _fail(f"no usable record in {file}: all {records} record(s) were bad")
+    if strict and bad:
+        raise typer.Exit(1)
+
+
+def _chunks(file: Path) -> Iterator[bytes]:
+    with file.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
 
 
 @app.command("asterisk-queue-log")
@@ -83,15 +139,18 @@ def import_queue_log(
 ) -> None:
     """An Asterisk queue_log file (epoch|callid|queue|member|VERB|data…)."""
 
-    def build() -> tuple[list[Event], TranslatorBase]:
-        translator = QueueLogTranslator(tenant=tenant, source=source, timezone=zone(timezone))
-        events: list[Event] = []
-        with file.open("r", encoding="utf-8", errors="replace", newline="") as handle:
-            for number, text in enumerate(handle, 1):
-                events += translator.translate(text, line(number, file.name))
-        return events, translator
+    def read(translator: QueueLogTranslator) -> Iterator[Event]:
+        for number, raw in bounded_lines(file, MAX_LINE):
+            text = raw.decode("utf-8", "replace")
+            yield from translator.translate(text, line(number, file.name))
 
-    _run(build, out, strict, file)
+    _run(
+        lambda: QueueLogTranslator(tenant=tenant, source=source, timezone=zone(timezone)),
+        read,
+        file=file,
+        out=out,
+        strict=strict,
+    )
 
 
 @app.command("asterisk-ami")
@@ -107,12 +166,18 @@ def import_ami(
     Events without a Timestamp header take the last Timestamp seen before them, else the
     file's modification time."""
 
-    def build() -> tuple[list[Event], TranslatorBase]:
-        mtime_ms = int(os.stat(file).st_mtime * 1000)
-        translator = AmiTranslator(tenant=tenant, source=source, fallback_ts_ms=mtime_ms)
-        return translate_capture(file.read_bytes(), translator, file.name), translator
+    def read(translator: AmiTranslator) -> Iterator[Event]:
+        return translate_capture(_chunks(file), translator, file.name)
 
-    _run(build, out, strict, file)
+    _run(
+        lambda: AmiTranslator(
+            tenant=tenant, source=source, fallback_ts_ms=int(os.stat(file).st_mtime * 1000)
+        ),
+        read,
+        file=file,
+        out=out,
+        strict=strict,
+    )
 
 
 @app.command("freeswitch")
@@ -126,11 +191,17 @@ def import_freeswitch(
     """A dump of FreeSWITCH events: raw event-socket frames or plain events (blank-line
     separated, URL-encoded values). Only callcenter::info events become Wallboard events."""
 
-    def build() -> tuple[list[Event], TranslatorBase]:
-        translator = FreeswitchTranslator(tenant=tenant, source=source)
-        return translate_dump(file.read_bytes(), translator, file.name), translator
+    def read(translator: FreeswitchTranslator) -> Iterator[Event]:
+        data = read_bytes(file, "FreeSWITCH dump", MAX_WHOLE_FILE)
+        return translate_dump(data, translator, file.name)
 
-    _run(build, out, strict, file)
+    _run(
+        lambda: FreeswitchTranslator(tenant=tenant, source=source),
+        read,
+        file=file,
+        out=out,
+        strict=strict,
+    )
 
 
 @app.command("amazon-connect")
@@ -144,12 +215,17 @@ def import_amazon_connect(
     """Amazon Connect agent event stream records and/or contact events: JSON lines, a JSON
     array, or objects back to back (as Kinesis Firehose writes them). Strict JSON only."""
 
-    def build() -> tuple[list[Event], TranslatorBase]:
-        translator = AmazonConnectTranslator(tenant=tenant, source=source)
-        text = file.read_text(encoding="utf-8", errors="replace")
-        return translator.translate_text(text, file.name), translator
+    def read(translator: AmazonConnectTranslator) -> Iterator[Event]:
+        data = read_bytes(file, "Amazon Connect file", MAX_WHOLE_FILE)
+        return translator.iter_translate_text(data.decode("utf-8", "replace"), file.name)
 
-    _run(build, out, strict, file)
+    _run(
+        lambda: AmazonConnectTranslator(tenant=tenant, source=source),
+        read,
+        file=file,
+        out=out,
+        strict=strict,
+    )
 
 
 @app.command("twilio")
@@ -163,20 +239,22 @@ def import_twilio(
     """TaskRouter event callbacks, one per line: the form-encoded body as Twilio posted it,
     or a JSON object of the same parameters."""
 
-    def build() -> tuple[list[Event], TranslatorBase]:
-        translator = TwilioTranslator(tenant=tenant, source=source)
-        events: list[Event] = []
-        with file.open("rb") as handle:
-            for number, raw in enumerate(handle, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    form = parse_form(raw)
-                except BadRecord as error:
-                    translator.stats.records += 1
-                    translator.bad.record(error, line(number, file.name))
-                    continue
-                events += translator.translate(form, line(number, file.name))
-        return events, translator
+    def read(translator: TwilioTranslator) -> Iterator[Event]:
+        for number, raw in bounded_lines(file, MAX_LINE):
+            if not raw.strip():
+                continue
+            try:
+                form = parse_form(raw)
+            except BadRecord as error:
+                translator.stats.records += 1
+                translator.bad.record(error, line(number, file.name))
+                continue
+            yield from translator.translate(form, line(number, file.name))
 
-    _run(build, out, strict, file)
+    _run(
+        lambda: TwilioTranslator(tenant=tenant, source=source),
+        read,
+        file=file,
+        out=out,
+        strict=strict,
+    )

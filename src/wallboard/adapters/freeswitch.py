@@ -16,7 +16,7 @@ import collections
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import ClassVar, Final
 from urllib.parse import unquote
 
@@ -415,12 +415,13 @@ class _FrameReader:
         return self._ready.popleft()
 
 
-def translate_dump(data: bytes, translator: FreeswitchTranslator, origin: str = "") -> list[Event]:
-    events: list[Event] = []
+def translate_dump(
+    data: bytes, translator: FreeswitchTranslator, origin: str = ""
+) -> Iterator[Event]:
+    """The events of a dump, record by record."""
     for item, position in parse_plain_events(data):
         if isinstance(item, BadRecord):
             translator.stats.records += 1
             translator.bad.record(item, offset(position, origin))
         else:
-            events += translator.translate(item, offset(position, origin))
-    return events
+            yield from translator.translate(item, offset(position, origin))

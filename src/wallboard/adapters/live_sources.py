@@ -221,10 +221,10 @@ class QueueLogFileSource(_QueueLogSource):
         self.follower.stop()
 
     def checks(self) -> dict[str, ReadinessCheck]:
-        async def caught_up() -> bool:
-            return self.follower.caught_up.is_set()
+        async def readable() -> bool:
+            return self.follower.caught_up.is_set() and self.follower.problem is None
 
-        return {"queue_log": caught_up}
+        return {"queue_log": readable}
 
 
 class QueueLogTableSource(_QueueLogSource):

@@ -49,11 +49,17 @@ TENANT = typer.Option(..., "--tenant", help="Tenant id put on every event.")
 SOURCE = typer.Option(None, "--source", help="Source id of the events (default: the platform).")
 HOST = typer.Option("127.0.0.1", "--host", help="Address the wire server listens on.")
 PORT = typer.Option(
-    None, "--port", help="Wire port to serve on (default: WALLBOARD_VOICE_PORT, 8000)."
+    None,
+    "--port",
+    min=0,
+    max=65535,
+    help="Wire port to serve on (default: WALLBOARD_VOICE_PORT, 8000).",
 )
 METRICS_PORT = typer.Option(
     None,
     "--metrics-port",
+    min=-1,
+    max=65535,
     help="Port of /healthz, /readyz and /metrics (default: WALLBOARD_METRICS_PORT, 9091; "
     "-1: none).",
 )
@@ -83,7 +89,7 @@ def _run(build: Callable[[], LiveSource]) -> None:
     try:
         asyncio.run(main())
     except (ConfigError, WallboardError) as error:
-        typer.echo(f"wallboard source: {error.message}", err=True)
+        typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -91,7 +97,7 @@ def _settings() -> Settings:
     try:
         settings = Settings.from_env()
     except ConfigError as error:
-        typer.echo(f"wallboard source: {error.message}", err=True)
+        typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings)
     return settings
@@ -127,10 +133,10 @@ TIMEZONE = typer.Option(
     "UTC", "--timezone", help="Zone of date-time timestamps without offset (epochs are UTC)."
 )
 POLL_INTERVAL = typer.Option(
-    0.5, "--poll-interval", help="Seconds between looks for new lines or rows."
+    0.5, "--poll-interval", help="Seconds between looks for new lines or rows (0.01 to 3600)."
 )
 AMI_HOST = typer.Option(..., "--ami-host", help="Asterisk host (manager.conf).")
-AMI_PORT = typer.Option(5038, "--ami-port", help="AMI port.")
+AMI_PORT = typer.Option(5038, "--ami-port", min=1, max=65535, help="AMI port.")
 AMI_USERNAME = typer.Option(..., "--username", help="AMI user (read: agent,call).")
 AMI_SECRET = typer.Option(
     ...,
@@ -140,7 +146,7 @@ AMI_SECRET = typer.Option(
     help="AMI secret; better given in the AMI_SECRET environment variable.",
 )
 ESL_HOST = typer.Option(..., "--esl-host", help="FreeSWITCH host (mod_event_socket).")
-ESL_PORT = typer.Option(8021, "--esl-port", help="Event socket port.")
+ESL_PORT = typer.Option(8021, "--esl-port", min=1, max=65535, help="Event socket port.")
 ESL_PASSWORD = typer.Option(
     ...,
     "--password",
@@ -151,6 +157,8 @@ ESL_PASSWORD = typer.Option(
 HTTP_PORT = typer.Option(
     8088,
     "--http-port",
+    min=0,
+    max=65535,
     help="Port of the platform's webhook endpoint (it serves nothing else; /healthz, /readyz "
     "and /metrics are on --metrics-port).",
 )
@@ -236,6 +244,8 @@ def serve_queue_log(
     realtime table, and serve its events."""
     if (file is None) == (table_url is None):
         raise typer.BadParameter("give either a FILE or --table-url, not both or neither")
+    if not 0.01 <= poll_interval <= 3600:  # NaN too: a range option would let it through
+        raise typer.BadParameter("--poll-interval must be from 0.01 to 3600 seconds")
     settings = _settings()
 
     def build() -> LiveSource:

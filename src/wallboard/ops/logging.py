@@ -35,9 +35,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever ``sys.stderr`` is when a record is logged, not when the handler was
+    made: a command run in-process (tests, an embedding program) swaps the stream and closes
+    it after, and a handler holding the old one would fail on every later record."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        """The stream is always the current ``sys.stderr``."""
+
+
 def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
-    """Set up the root logger once, as the settings say; safe to call again (it replaces)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """Set up the root logger once, as the settings say; safe to call again (it replaces).
+    Records go to ``stream``, by default to the current ``sys.stderr``."""
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

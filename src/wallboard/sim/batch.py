@@ -26,7 +26,7 @@ import msgspec
 
 from wallboard.core.errors import InvalidInput
 from wallboard.sim.engine import Engine
-from wallboard.sim.scenario import Scenario
+from wallboard.sim.scenario import Scenario, check_hours
 
 CHUNK_EVENTS = 512
 """Events buffered between writes. Small on purpose: a chunk's events, records and intervals
@@ -72,8 +72,7 @@ def _write(file: BinaryIO, data: bytes) -> None:
 
 def run_batch(scenario: Scenario, *, seed: int, hours: float, out: str | Path) -> BatchSummary:
     """Simulate ``hours`` from the scenario's start and write the files into ``out``."""
-    if not hours > 0:
-        raise InvalidInput("--hours must be above 0", field="hours")
+    check_hours(hours)
     directory = Path(out)
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -7,14 +7,22 @@ import contextlib
 from pathlib import Path
 from typing import Annotated
 
+import msgspec
 import typer
 
 from wallboard.core.errors import WallboardError
+from wallboard.ops.logging import configure_logging
 from wallboard.ops.signals import cancel_on_signals
 from wallboard.settings import Settings
 from wallboard.sim.batch import run_batch
 from wallboard.sim.builtin import BUILTINS, builtin_scenario, erlang
-from wallboard.sim.scenario import Scenario, load_scenario
+from wallboard.sim.scenario import (
+    Scenario,
+    check_hours,
+    check_speed,
+    load_scenario,
+    parse_scenario,
+)
 
 EXIT_BAD_INPUT = 2
 
@@ -35,12 +43,14 @@ def _scenario(
 ) -> Scenario:
     erlang_options = (agents, calls_per_hour, aht, patience)
     if name == "erlang":
-        return erlang(
+        chosen = erlang(
             agents=agents if agents is not None else 14,
             calls_per_hour=calls_per_hour if calls_per_hour is not None else 200.0,
             aht=aht if aht is not None else 180.0,
             patience=patience,
         )
+        # Checked like a scenario file, so the options have the same bounds as its fields.
+        return parse_scenario(msgspec.to_builtins(chosen))
     if any(option is not None for option in erlang_options):
         raise typer.BadParameter(
             "--agents, --calls-per-hour, --aht and --patience apply to --scenario erlang only"
@@ -51,7 +61,7 @@ def _scenario(
 
 
 async def _serve(
-    scenario: Scenario, seed: int, speed: float, hours: float | None, host: str
+    scenario: Scenario, seed: int, speed: float, hours: float | None, host: str, settings: Settings
 ) -> None:
     # The wire and HTTP stacks only when serving.
     from wallboard.ops.server import serve_ops
@@ -64,7 +74,6 @@ async def _serve(
             "serving " + ", ".join(f"{source} on {host}:{port}" for source, port in ports.items())
         )
 
-    settings = Settings.from_env()
     listening_on: dict[str, int] = {}
 
     async def sources_listening() -> bool:
@@ -129,14 +138,21 @@ def simulate(
 ) -> None:
     """Simulate a contact center, in batch mode (--out DIR) or live (--serve)."""
     try:
+        settings = Settings.from_env()
+        configure_logging(settings)
+        if serve and out is not None:
+            raise typer.BadParameter("give either --serve or --out, not both")
+        if not serve and out is None:
+            raise typer.BadParameter("batch mode needs --out DIR (or give --serve)")
+        # Every option is checked before anything starts (or is printed as started).
+        check_speed(speed)
+        if hours is not None:
+            check_hours(hours)
         chosen = _scenario(scenario, agents, calls_per_hour, aht, patience)
         if serve:
-            if out is not None:
-                raise typer.BadParameter("give either --serve or --out, not both")
-            asyncio.run(_serve(chosen, seed, speed, hours, host))
+            asyncio.run(_serve(chosen, seed, speed, hours, host, settings))
             return
-        if out is None:
-            raise typer.BadParameter("batch mode needs --out DIR (or give --serve)")
+        assert out is not None
         summary = run_batch(chosen, seed=seed, hours=hours if hours is not None else 1.0, out=out)
     except WallboardError as exc:
         typer.echo(f"error: {exc.message}", err=True)

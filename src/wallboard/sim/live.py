@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from wallboard.core.clock import Clock
-from wallboard.core.errors import InvalidInput
 from wallboard.core.events import Event
 from wallboard.sim.engine import Engine
-from wallboard.sim.scenario import Scenario
+from wallboard.sim.scenario import Scenario, check_hours, check_speed
 
 MAX_SLEEP_SECONDS = 1.0
 """Longest nap between two looks at the clock, so a stop or a speed-up is noticed quickly."""
@@ -41,10 +40,9 @@ async def run_live(
 ) -> Engine:
     """Run until ``hours`` of simulated time have passed (forever when None), handing every
     event to ``emit`` once the clock reaches its timestamp. Returns the engine at the end."""
-    if not speed > 0:
-        raise InvalidInput("--speed must be above 0", field="speed")
-    if hours is not None and not hours > 0:
-        raise InvalidInput("--hours must be above 0", field="hours")
+    check_speed(speed)
+    if hours is not None:
+        check_hours(hours)
     engine = Engine(scenario, seed, start_ms=clock.now_ms())
     end_ms = engine.start_ms + round(hours * 3_600_000) if hours is not None else None
     origin = clock.monotonic()

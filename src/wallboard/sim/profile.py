@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from collections import defaultdict
 from pathlib import Path
 
 from wallboard.core.errors import InvalidInput
+from wallboard.inputs import read_text
 from wallboard.sim.scenario import Profile
 
 MS_PER_DAY = 86_400_000
@@ -57,53 +59,63 @@ class ArrivalProfile:
         return self.weights[index]
 
 
+MAX_COUNT = 1_000_000_000
+"""Largest count of one row."""
+
+
 def read_counts_csv(path: str | Path) -> list[tuple[dt.datetime, int]]:
-    """Read ``DateTime,Calls`` rows (ISO date-times, UTC); errors name the line and column."""
+    """Read ``DateTime,Calls`` rows (ISO date-times, UTC); errors name the line and column.
+    The file is read up to :data:`~wallboard.inputs.MAX_FILE_BYTES`, never further."""
     file = Path(path)
+    text = read_text(file, "profile CSV")
     rows: list[tuple[dt.datetime, int]] = []
     try:
-        with file.open(newline="", encoding="utf-8") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None or [h.strip() for h in header[:2]] != ["DateTime", "Calls"]:
-                raise InvalidInput(
-                    f"{file}: line 1: expected the header DateTime,Calls", file=str(file), line=1
-                )
-            for number, row in enumerate(reader, start=2):
-                if not row:
-                    continue
-                if len(row) < 2:
-                    raise InvalidInput(
-                        f"{file}: line {number}: expected DateTime,Calls",
-                        file=str(file),
-                        line=number,
-                    )
-                try:
-                    when = dt.datetime.fromisoformat(row[0].strip().replace("Z", "+00:00"))
-                except ValueError:
-                    raise InvalidInput(
-                        f"{file}: line {number}: DateTime {row[0]!r} is not an ISO date-time",
-                        file=str(file),
-                        line=number,
-                        field="DateTime",
-                    ) from None
-                try:
-                    calls = int(row[1])
-                except ValueError:
-                    calls = -1
-                if calls < 0:
-                    raise InvalidInput(
-                        f"{file}: line {number}: Calls {row[1]!r} is not a count",
-                        file=str(file),
-                        line=number,
-                        field="Calls",
-                    )
-                rows.append((when, calls))
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {file}: {exc.strerror}", file=str(file)) from None
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header[:2]] != ["DateTime", "Calls"]:
+            raise InvalidInput(
+                f"{file}: line 1: expected the header DateTime,Calls", file=str(file), line=1
+            )
+        for number, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            rows.append((_when(file, number, row), _count(file, number, row)))
+    except csv.Error as exc:
+        raise InvalidInput(f"{file}: not a CSV file: {exc}", file=str(file)) from None
     if not rows:
         raise InvalidInput(f"{file}: no rows", file=str(file))
     return rows
+
+
+def _when(file: Path, number: int, row: list[str]) -> dt.datetime:
+    if len(row) < 2:
+        raise InvalidInput(
+            f"{file}: line {number}: expected DateTime,Calls", file=str(file), line=number
+        )
+    try:
+        when = dt.datetime.fromisoformat(row[0].strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"{file}: line {number}: DateTime {row[0][:40]!r} is not an ISO date-time",
+            file=str(file),
+            line=number,
+            field="DateTime",
+        ) from None
+    # Times without an offset are UTC; with one, they are turned into UTC (the two never mix).
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+def _count(file: Path, number: int, row: list[str]) -> int:
+    text = row[1].strip()
+    calls = int(text) if text.isdigit() and len(text) <= 10 else -1
+    if not 0 <= calls <= MAX_COUNT:
+        raise InvalidInput(
+            f"{file}: line {number}: Calls {row[1][:40]!r} is not a count (0 to {MAX_COUNT:,})",
+            file=str(file),
+            line=number,
+            field="Calls",
+        )
+    return calls
 
 
 def profile_from_counts(
@@ -128,6 +140,8 @@ def profile_from_counts(
             steps.add(int((when - previous).total_seconds() * 1000))
         previous = when
     interval = min(steps) if steps else 300_000
+    if interval < 60_000:
+        raise InvalidInput("profile rows must be at least a minute apart", field="DateTime")
     first, last = min(by_time), max(by_time)
     weights: list[float] = []
     for t in range(first, last + interval, interval):

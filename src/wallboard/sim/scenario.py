@@ -19,20 +19,43 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
-import yaml
 
 from wallboard.core.errors import InvalidInput
 from wallboard.core.events import Media
+from wallboard.inputs import load_yaml_file
+
+# Every number has an upper bound, so a typo (or a hostile file) cannot ask for infinite
+# durations or gigabytes of events: the bounds are far beyond any real contact center.
+MAX_SECONDS = 7 * 86_400
+"""Longest duration a scenario gives (handle time, patience…): a week."""
+MAX_QUEUE_RATE = 100_000
+"""Most contacts an hour arriving at one queue."""
+MAX_AGENT_RATE = 60
+"""Most calls, or unplanned not-ready periods, an hour per agent."""
+MAX_TOTAL_RATE = 1_000_000
+"""Most contacts an hour arriving at all the queues of a scenario together."""
+MAX_AGENTS = 100_000
+"""Most agents of a scenario."""
+MAX_HOURS = 366 * 24
+"""Longest simulated run (and latest shift hour): a year."""
+MAX_SPEED = 10_000
+"""Fastest live run, in simulated seconds per real second."""
 
 Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
-Seconds = Annotated[float, msgspec.Meta(ge=0)]
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS)]
+Hours = Annotated[float, msgspec.Meta(ge=0, le=MAX_HOURS)]
 Probability = Annotated[float, msgspec.Meta(ge=0, le=1)]
-Rate = Annotated[float, msgspec.Meta(ge=0)]
+Rate = Annotated[float, msgspec.Meta(ge=0, le=MAX_QUEUE_RATE)]
+AgentRate = Annotated[float, msgspec.Meta(ge=0, le=MAX_AGENT_RATE)]
 SkillLevel = Annotated[int, msgspec.Meta(ge=1, le=100)]
 ReasonCode = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 DEFAULT_START = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.UTC)
 """Simulated time starts here unless the scenario says otherwise (a Monday, 08:00 UTC)."""
+EARLIEST_START = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST_START = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+"""A run of at most MAX_HOURS from here stays far below the largest time events carry
+(9999-12-31)."""
 
 MAX_LEGS = 3
 """A voice contact is transferred at most ``MAX_LEGS - 1`` times, so transfers cannot loop."""
@@ -121,8 +144,8 @@ class Queue(Struct, frozen=True, kw_only=True):
 class Shift(Struct, frozen=True, kw_only=True):
     """When the group works, in hours after the scenario start; ``end`` None: until the end."""
 
-    start: Annotated[float, msgspec.Meta(ge=0)] = 0.0
-    end: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    start: Hours = 0.0
+    end: Annotated[float, msgspec.Meta(gt=0, le=MAX_HOURS)] | None = None
     login_spread: Seconds = 0.0
     """Agents log in at evenly spread moments over this many seconds after ``start``."""
     agents: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
@@ -133,9 +156,9 @@ class Break(Struct, frozen=True, kw_only=True):
     """A scheduled not-ready period (break, lunch) ``after`` hours into the agent's shift."""
 
     reason: ReasonCode
-    after: Annotated[float, msgspec.Meta(ge=0)]
-    minutes: Annotated[float, msgspec.Meta(gt=0)]
-    jitter_minutes: Annotated[float, msgspec.Meta(ge=0)] = 10.0
+    after: Hours
+    minutes: Annotated[float, msgspec.Meta(gt=0, le=1440)]
+    jitter_minutes: Annotated[float, msgspec.Meta(ge=0, le=1440)] = 10.0
     """Each agent's break moves by a uniform random amount within ± this many minutes."""
 
 
@@ -143,7 +166,7 @@ class RandomNotReady(Struct, frozen=True, kw_only=True):
     """Unplanned not-ready periods: Poisson at ``per_hour`` per agent, each lasting ``duration``
     with a reason drawn uniformly from ``reasons``."""
 
-    per_hour: Rate
+    per_hour: AgentRate
     duration: Duration
     reasons: Annotated[list[ReasonCode], msgspec.Meta(min_length=1)] = msgspec.field(
         default_factory=lambda: ["personal"]
@@ -154,7 +177,7 @@ class AgentCalls(Struct, frozen=True, kw_only=True):
     """Calls an idle agent places (outbound to customers or internal to other extensions), as a
     Poisson process at ``per_hour`` per agent."""
 
-    per_hour: Rate
+    per_hour: AgentRate
     handle_time: Duration
     answer_probability: Probability = 1.0
     dial_time: Duration = Duration(dist="constant", mean=8.0)
@@ -211,7 +234,7 @@ class Profile(Struct, frozen=True, kw_only=True):
 
     csv: str | None = None
     date: dt.date | None = None
-    weights: list[Annotated[float, msgspec.Meta(ge=0)]] | None = None
+    weights: list[Annotated[float, msgspec.Meta(ge=0, le=1e9)]] | None = None
     start: Annotated[str, msgspec.Meta(pattern=r"^\d\d:\d\d$")] = "00:00"
     interval_minutes: Annotated[int, msgspec.Meta(ge=1, le=1440)] = 30
 
@@ -250,14 +273,7 @@ def parse_scenario(data: Any, *, base_dir: str = ".") -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read a YAML scenario file; errors name the file and the field."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"cannot read scenario {file}: {exc.strerror}", file=str(file)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{file}: not valid YAML: {exc}", file=str(file)) from None
+    data = load_yaml_file(file, "scenario")
     if not isinstance(data, dict):
         raise InvalidInput(f"{file}: a scenario is a mapping with name and tenants", file=str(file))
     try:
@@ -273,14 +289,30 @@ def _fail(path: str, message: str) -> InvalidInput:
 def _check_duration(path: str, duration: Duration) -> None:
     if duration.dist == "lognormal" and duration.sd is None:
         raise _fail(f"{path}.sd", "a lognormal duration needs sd")
-    if duration.dist == "lognormal" and duration.mean <= 0:
-        raise _fail(f"{path}.mean", "a lognormal duration needs a mean above 0")
+    if duration.dist == "lognormal" and duration.mean < 0.001:
+        raise _fail(f"{path}.mean", "a lognormal duration needs a mean of at least 0.001")
+    if duration.sd is not None and duration.sd > 100 * max(duration.mean, 0.001):
+        raise _fail(f"{path}.sd", "sd must be at most 100 times the mean")
+
+
+def check_hours(hours: float) -> None:
+    """A run's length: above 0, at most MAX_HOURS."""
+    if not 0 < hours <= MAX_HOURS:
+        raise InvalidInput(f"--hours must be above 0 and at most {MAX_HOURS}", field="hours")
+
+
+def check_speed(speed: float) -> None:
+    """A live run's speed: above 0, at most MAX_SPEED."""
+    if not 0 < speed <= MAX_SPEED:
+        raise InvalidInput(f"--speed must be above 0 and at most {MAX_SPEED}", field="speed")
 
 
 def check_scenario(scenario: Scenario) -> None:
     """Check what the schema cannot say: unique ids, references, media rules."""
     if scenario.start.tzinfo is None:
         raise _fail("start", "give the time zone, e.g. 2026-01-05T08:00:00Z")
+    if not EARLIEST_START <= scenario.start < LATEST_START:
+        raise _fail("start", "must be from 1970-01-01 and before 9000-01-01")
     for name, profile in scenario.profiles.items():
         path = f"profiles.{name}"
         if (profile.csv is None) == (profile.weights is None):
@@ -299,6 +331,11 @@ def check_scenario(scenario: Scenario) -> None:
             raise _fail(f"{tpath}.id", f"tenant {tenant.id!r} is defined twice")
         tenant_ids.add(tenant.id)
         _check_tenant(scenario, tenant, tpath)
+    rate = sum(q.arrivals.per_hour for t in scenario.tenants for q in t.queues if q.arrivals)
+    if rate > MAX_TOTAL_RATE:
+        raise _fail("tenants", f"the arrivals add up to more than {MAX_TOTAL_RATE:,} an hour")
+    if sum(g.agents for t in scenario.tenants for g in t.groups) > MAX_AGENTS:
+        raise _fail("tenants", f"the groups add up to more than {MAX_AGENTS:,} agents")
 
 
 def _check_tenant(scenario: Scenario, tenant: Tenant, tpath: str) -> None:

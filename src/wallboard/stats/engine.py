@@ -25,7 +25,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Union
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
@@ -952,7 +952,7 @@ class StatisticsEngine:
         if zone is None:
             try:
                 zone = self._zones[name] = ZoneInfo(name)
-            except (ValueError, OSError) as exc:
+            except (ValueError, OSError, ZoneInfoNotFoundError) as exc:
                 raise InvalidInput(f"unknown time zone {name!r}", field="time_zone") from exc
         return zone
 

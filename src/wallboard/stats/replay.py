@@ -23,6 +23,7 @@ def replay(
     objects: Mapping[str, ObjectConfig] | None = None,
     lateness_ms: int = 0,
     time_zones: Mapping[str, str] | None = None,
+    default_time_zone: str = "UTC",
 ) -> tuple[ReplayResult, dict[str, int]]:
     """Apply ``events`` with every definition open on every object met, then read all values
     at ``at_ms`` (default: the last event's time): the values as they were then, so events
@@ -31,8 +32,14 @@ def replay(
     Returns ``tenant → object type → object id → statistic id → value`` and the anomaly counts.
     Statistics are opened before any event is applied (groups from ``objects``) or, for
     objects first seen later, when first seen — so a replay counts everything from the start.
+    Each tenant's day is in its zone of ``time_zones``, else in ``default_time_zone``.
     """
-    engine = StatisticsEngine(definitions, lateness_ms=lateness_ms, time_zones=time_zones)
+    engine = StatisticsEngine(
+        definitions,
+        lateness_ms=lateness_ms,
+        time_zones=time_zones,
+        default_time_zone=default_time_zone,
+    )
     for tenant, config in (objects or {}).items():
         engine.set_objects(tenant, config, ts_ms=0)
     by_type: dict[str, list[str]] = {}

@@ -1,7 +1,7 @@
 """The value store: current statistic values, their change stream, interval history, checkpoints.
 
-Use :func:`open_store` to get the store the settings ask for (in memory when
-``WALLBOARD_REDIS_URL`` is empty, Redis otherwise) and ``await store.close()`` when done. The
+Use :func:`open_store` to get the store a Redis URL asks for (in memory when it is empty,
+Redis otherwise) and ``await store.close()`` when done. The
 interface is :class:`~wallboard.store.interface.ValueStore`; the value types are in
 :mod:`wallboard.store.values`.
 """
@@ -9,7 +9,6 @@ interface is :class:`~wallboard.store.interface.ValueStore`; the value types are
 from __future__ import annotations
 
 from wallboard.core.clock import Clock
-from wallboard.settings import Settings
 from wallboard.store.interface import ValueStore, follow_changes
 from wallboard.store.memory import MemoryValueStore
 from wallboard.store.values import (
@@ -28,18 +27,19 @@ from wallboard.store.values import (
 )
 
 
-async def open_store(settings: Settings, *, clock: Clock | None = None) -> ValueStore:
-    """The in-memory store if ``settings.redis_url`` is empty, else a Redis store that answered.
+async def open_store(
+    redis_url: str, *, prefix: str = "wb", clock: Clock | None = None
+) -> ValueStore:
+    """The in-memory store if ``redis_url`` is empty, else a Redis store that answered, its
+    keys under ``prefix``.
 
     Raises Unavailable if Redis cannot be reached, so a service fails at start-up.
     """
-    if not settings.redis_url:
+    if not redis_url:
         return MemoryValueStore(clock=clock)
     from wallboard.store.redis import RedisValueStore
 
-    return await RedisValueStore.connect(
-        settings.redis_url, prefix=settings.redis_prefix, clock=clock
-    )
+    return await RedisValueStore.connect(redis_url, prefix=prefix, clock=clock)
 
 
 __all__ = [

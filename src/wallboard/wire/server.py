@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from wallboard.core.clock import Clock, SystemClock
 from wallboard.core.codec import Decoder, encode
-from wallboard.core.errors import ResumeGap
+from wallboard.core.errors import ResumeGap, Unavailable
 from wallboard.core.events import AnyEvent, UnknownEvent
 from wallboard.core.protocol import Welcome
 from wallboard.settings import Settings
@@ -283,6 +283,8 @@ class WireServer:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on TCP (TLS when configured); port 0 picks a free port (see :attr:`port`).
+        Failing to listen (a port in use, an unknown host) raises :class:`Unavailable` naming
+        the address.
 
         Listening beyond loopback without TLS or without tokens logs a warning: anyone who can
         reach the port could read (or, without TLS, overhear) every tenant's events.
@@ -290,14 +292,21 @@ class WireServer:
         if self._listener is not None:
             raise RuntimeError("the wire server is already listening")
         _make_room_for_clients(WireServer._clients_reserved + self.settings.wire_max_clients)
-        self._listener = await asyncio.start_server(
-            self._serve_tcp,
-            host,
-            port,
-            backlog=self.settings.wire_backlog,
-            ssl=self._tls,
-            ssl_handshake_timeout=self.settings.heartbeat_seconds if self._tls else None,
-        )
+        try:
+            self._listener = await asyncio.start_server(
+                self._serve_tcp,
+                host,
+                port,
+                backlog=self.settings.wire_backlog,
+                ssl=self._tls,
+                ssl_handshake_timeout=self.settings.heartbeat_seconds if self._tls else None,
+            )
+        except OSError as exc:
+            raise Unavailable(
+                f"cannot serve {self.source} on {host}:{port}: {exc.strerror or exc}",
+                host=host,
+                port=port,
+            ) from None
         WireServer._clients_reserved += self.settings.wire_max_clients
         if not is_loopback(host) and (self._tls is None or self.tokens is None):
             missing = " and ".join(
