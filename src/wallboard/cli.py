@@ -12,6 +12,7 @@ from wallboard.adapters.serve_cli import app as source_app
 from wallboard.core.errors import ConfigError
 from wallboard.db.cli import app as db_app
 from wallboard.replay_cli import app as stats_app
+from wallboard.report_cli import app as report_app
 from wallboard.settings import PREFIX, Settings, render_env_example
 from wallboard.sim.cli import app as simulate_app
 from wallboard.wire.cli import watch
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(stats_app, name="stats")
+app.add_typer(report_app, name="report")
 app.add_typer(import_app, name="import")
 app.add_typer(source_app, name="source")
 app.command("watch")(watch)

@@ -32,7 +32,9 @@ app = typer.Typer(
 )
 
 
-def _events(path: Path, bad: list[str]) -> Iterator[Event | UnknownEvent]:
+def read_events(path: Path, bad: list[str]) -> Iterator[Event | UnknownEvent]:
+    """The events of a JSON-lines file; what does not decode is added to ``bad`` (line
+    number and why) and skipped."""
     with path.open("rb") as lines:
         for number, line in enumerate(lines, 1):
             line = line.rstrip(b"\r\n")
@@ -55,6 +57,20 @@ def parse_time(text: str) -> int:
     if moment.tzinfo is None:
         raise InvalidInput("--at: give a time zone (e.g. 2024-05-01T10:00:00+02:00)", field="at")
     return int(moment.timestamp() * 1000)
+
+
+def read_objects(path: Path | None) -> dict[str, ObjectConfig]:
+    """The ``--objects`` file: tenant → membership and queue configuration."""
+    if path is None:
+        return {}
+    try:
+        document = yaml.safe_load(path.read_text("utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"--objects: not valid YAML/JSON: {exc}", field="objects") from None
+    try:
+        return msgspec.convert(document, type=dict[str, ObjectConfig])
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"--objects: {exc}", field="objects") from None
 
 
 def to_csv(result: ReplayResult) -> str:
@@ -111,19 +127,13 @@ def stats(
             if definitions
             else standard_library()
         )
-        configs: dict[str, ObjectConfig] = {}
-        if objects is not None:
-            document = yaml.safe_load(objects.read_text("utf-8")) or {}
-            try:
-                configs = msgspec.convert(document, type=dict[str, ObjectConfig])
-            except msgspec.ValidationError as exc:
-                raise InvalidInput(f"--objects: {exc}", field="objects") from None
+        configs = read_objects(objects)
         at_ms = None if at is None else parse_time(at)
         bad: list[str] = []
         tenants: set[str] = set()
 
         def tracked() -> Iterator[Event | UnknownEvent]:
-            for event in _events(events, bad):
+            for event in read_events(events, bad):
                 tenants.add(event.tenant)
                 yield event
 
@@ -145,6 +155,11 @@ def stats(
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(result).decode(), indent=2) + "\n")
     else:
         sys.stdout.write(to_csv(result))
+    report_skipped(bad, anomalies)
+
+
+def report_skipped(bad: list[str], anomalies: dict[str, int]) -> None:
+    """Say on stderr which lines were skipped (the first 20) and what the engine counted."""
     for line in bad[:20]:
         typer.echo(f"skipped {line}", err=True)
     if bad:
