@@ -247,6 +247,8 @@ def interval_report(
     grace for late outcomes is over (or after the last event).
 
     A queue's service-level threshold is its ``threshold_s`` in ``objects``, default 20 s.
+    Objects in ``objects`` are shown even when nothing happened; others once something did
+    (a chat queue has nothing in a voice report).
     """
     definitions = report_definitions(interval_min, overrides)
     ordered = sorted(events, key=lambda event: event.ts)
@@ -291,6 +293,7 @@ def interval_report(
         for group in config.agent_groups.values():
             for agent in group.agents:
                 ensure_open(tenant, "agent", agent)
+    named = set(opened)  # shown even when empty
     # Each tenant's intervals, and the moments they are read: (time, tenant, index, delay) —
     # a statistic is final ``delay`` after the interval's end: statuses at once, actions once
     # the grace for late outcomes is over.
@@ -332,6 +335,8 @@ def interval_report(
         read(*heapq.heappop(moments))
     result: dict[str, dict[str, dict[str, ObjectReport]]] = {}
     for (tenant, object_type, object_id), rows in sorted(sums.items()):
+        if not any(row.values for row in rows) and (tenant, object_type, object_id) not in named:
+            continue  # met only on other media (a chat queue): nothing to show
         threshold = threshold_of.get((tenant, object_id), DEFAULT_THRESHOLD_S)
         columns = (
             partial(queue_columns, threshold_s=threshold)
