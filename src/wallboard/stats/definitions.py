@@ -348,10 +348,11 @@ class StatisticDefinition(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     def kept_intervals(self) -> int:
         """Intervals a fixed accumulator of this statistic keeps: the current one and the
         closed ones still within the grace (one more for an interval shortened by a DST
-        change); 1 without a grace."""
+        change). Without a grace, a selection profile keeps the previous interval too (read
+        until the next one closes), other profiles only the current one."""
         grace = self.grace_ms
         if not grace:
-            return 1
+            return 2 if isinstance(self.profile, Selection) else 1
         step = interval_minutes(self.profile) * 60_000
         return 2 + -(-grace // step)
 
