@@ -65,8 +65,8 @@ MORNING = [
     "this is not a queue_log line",
     "08:34:00|c7|support|NONE|ENTERQUEUE||5551006|1",
     # c5, written after a later row (out of order): the import keeps time from going back
-    # (docs/adapters.md), so its rows count at 08:34:00 — same interval, no measured wait or
-    # talk.
+    # (docs/adapters.md), so its rows count at 08:34:00, the same interval; its wait (10 s)
+    # and talk (120 s) are the ones the rows report.
     "08:31:00|c5|support|NONE|ENTERQUEUE||5551004|1",
     "08:31:10|c5|support|PJSIP/alice|CONNECT|10|c5b|4",
     "08:33:10|c5|support|PJSIP/alice|COMPLETECALLER|10|120|1",
@@ -77,9 +77,11 @@ MORNING = [
 ]
 
 
-def _import(tmp_path: Path, rows: list[str], name: str = "queue_log") -> Path:
+def _import(tmp_path: Path, rows: list[str] | str, name: str = "queue_log") -> Path:
+    """``wallboard import asterisk-queue-log`` of ``rows`` (a file's text as it is, or rows
+    for ``_queue_log``): the events file."""
     source = tmp_path / name
-    source.write_text(_queue_log(rows))
+    source.write_text(rows if isinstance(rows, str) else _queue_log(rows))
     out = tmp_path / f"{name}.jsonl"
     result = CliRunner().invoke(
         app, ["import", "asterisk-queue-log", str(source), "--tenant", "acme", "--out", str(out)]
@@ -115,27 +117,27 @@ def test_a_morning_of_queue_log_worked_out_by_hand(tmp_path: Path) -> None:
     # c5 within, c7 exceeded.
     assert _column(rows, "service_level_pct") == [50.0, 0.0, 50.0, None]
     assert _column(rows, "answered_rate_pct") == [100.0, 0.0, 50.0, None]
-    assert _column(rows, "average_wait_answered_s") == [17.5, None, 0.0, None]
+    assert _column(rows, "average_wait_answered_s") == [17.5, None, 10.0, None]
     assert _column(rows, "average_abandon_time_s") == [None, 20.5, None, None]
-    assert _column(rows, "average_talk_s") == [90.0, None, 0.0, None]
+    assert _column(rows, "average_talk_s") == [90.0, None, 120.0, None]
     # The total is computed from the sums, not averaged over the rows.
     assert total["received"] == 6
     assert total["answered"] == 3
     assert total["abandoned"] == 2
     assert total["service_level_pct"] == pytest.approx(33.3)
     assert total["answered_rate_pct"] == 50.0
-    assert total["average_wait_answered_s"] == 11.7  # (5 + 30 + 0) / 3
+    assert total["average_wait_answered_s"] == 15.0  # (5 + 30 + 10) / 3
     assert total["average_abandon_time_s"] == 20.5
-    assert total["average_talk_s"] == 60.0
+    assert total["average_talk_s"] == 100.0
     alice = report["tenants"]["acme"]["agent"]["PJSIP/alice"]
     rows, total = alice["intervals"], alice["total"]
     assert _column(rows, "answered") == [2, 0, 1, 0]
-    assert _column(rows, "talk_time_s") == [180.0, 0.0, 0.0, 0.0]
+    assert _column(rows, "talk_time_s") == [180.0, 0.0, 120.0, 0.0]
     assert _column(rows, "login_time_s") == [900.0] * 4
     assert _column(rows, "pause_time_s") == [0.0, 0.0, 300.0, 300.0]
     assert _column(rows, "pause_by_reason_s") == [{}, {}, {"Lunch": 300.0}, {"Lunch": 300.0}]
     assert total["pause_by_reason_s"] == {"Lunch": 600.0}
-    assert total["average_talk_s"] == 60.0
+    assert total["average_talk_s"] == 100.0
     # The corrupt rows change nothing: the same log without them gives the same report.
     clean = _import(tmp_path, [r for r in MORNING if r.count("|") >= 4], "clean")
     assert _report(clean, "--interval", "15m", *period, "--format", "json") == report
@@ -262,8 +264,58 @@ def test_a_definition_can_attribute_outcomes_to_completion_instead(tmp_path: Pat
     assert _column(rows, "abandoned") == [0, 1, 1, 0], "c3 abandoned at 08:30:30"
 
 
+WAZO = Path(__file__).parent.parent / "fixtures" / "adapters" / "queue_log_wazo_scenarios.log"
+
+
+def test_refusals_by_reason_diversions_by_cause_and_wrap_up_from_wazo_rows(tmp_path: Path) -> None:
+    # The fixture's rows, by hand (2012-07-01, UTC): refused at the door CLOSED, FULL (twice:
+    # 08:00:05 and 08:59:59.999999, which is 08:59:59.999, still the 08:00 hour), JOINEMPTY,
+    # JOINUNAVAIL; entered then diverted on load DIVERT_CA_RATIO, DIVERT_HOLDTIME; entered:
+    # leave_1 (LEAVEEMPTY after 30 s), answered_1 (7 s, 60 s talk, 15 s wrap-up), ghost_1
+    # (answered after 4 s by member NONE), timeout_1 (EXITWITHTIMEOUT after 60 s); FULL at 09:00.
+    events = _import(tmp_path, WAZO.read_text())
+    report = _report(
+        events, "--interval", "60m", "--from", "2012-07-01T08:00", "--to", "2012-07-01T10:00",
+        "--format", "json",
+    )  # fmt: skip
+    hours = report["tenants"]["acme"]["queue"]["q01"]["intervals"]
+    eight = hours[0]
+    assert eight["received"] == 11
+    assert (eight["entered"], eight["refused"]) == (6, 5)
+    assert (eight["refused_closed"], eight["refused_full"], eight["refused_no_agents"]) == (1, 2, 2)
+    assert eight["diverted"] == 4
+    assert (eight["diverted_on_load"], eight["diverted_no_agents"]) == (2, 1)
+    assert (eight["diverted_timeout"], eight["diverted_other"]) == (1, 0)
+    assert eight["answered"] == 2
+    assert eight["average_wait_answered_s"] == 5.5
+    # Service-level events: 2 answered within 20 s, leave_1 and timeout_1 past it (the
+    # diversions on load left at once, within).
+    assert eight["service_level_pct"] == 50.0
+    assert eight["answered_rate_pct"] == 18.2
+    assert (eight["handled"], eight["average_talk_s"]) == (1, 60.0), "no agent's talk for NONE"
+    assert (hours[1]["received"], hours[1]["refused_full"]) == (1, 1)
+    agent = report["tenants"]["acme"]["agent"]["Agent/1001"]["intervals"][0]
+    assert (agent["answered"], agent["talk_time_s"], agent["acw_time_s"]) == (1, 60.0, 15.0)
+    assert agent["login_time_s"] == 3600.0
+
+
 def test_a_simulated_day_equals_the_simulators_ground_truth(tmp_path: Path) -> None:
-    run_batch(builtin_scenario("demo"), seed=3, hours=3, out=tmp_path)
+    # The demo's voice queues hold at most 2 waiting calls: some calls are turned away (full).
+    demo = builtin_scenario("demo")
+    scenario = msgspec.structs.replace(
+        demo,
+        tenants=[
+            msgspec.structs.replace(
+                tenant,
+                queues=[
+                    msgspec.structs.replace(q, max_waiting=2) if q.media == "voice" else q
+                    for q in tenant.queues
+                ],
+            )
+            for tenant in demo.tenants
+        ],
+    )
+    run_batch(scenario, seed=3, hours=3, out=tmp_path)
     events = [decode_event(line) for line in (tmp_path / "events.jsonl").read_bytes().splitlines()]
     records = [
         msgspec.json.decode(line, type=ContactRecord)
@@ -276,23 +328,29 @@ def test_a_simulated_day_equals_the_simulators_ground_truth(tmp_path: Path) -> N
         if r.media != "voice" or r.queue is None:
             continue
         sums = expected.setdefault((r.tenant, r.queue, r.entered_at // quarter), Counter())
+        if r.refused is not None:
+            sums["refused"] += 1
+            continue
         sums["entered"] += 1
         if r.answered_at is not None:
             sums["answered"] += 1
             sums["wait_ms"] += r.answered_at - r.entered_at
         if r.abandoned_at is not None:
             sums["abandoned"] += 1
-    checked = 0
+    checked = refused = 0
     for tenant, types in report.tenants.items():
         for queue, table in types.get("queue", {}).items():
             for row in table.intervals:
                 truth = expected.pop((tenant, queue, row["start"] // quarter), Counter())
                 assert row["entered"] == truth["entered"], (queue, row["start"])
+                assert row["refused"] == row["refused_full"] == truth["refused"]
                 assert row["answered"] == truth["answered"], (queue, row["start"])
                 assert row["abandoned"] == truth["abandoned"], (queue, row["start"])
                 if truth["answered"]:
                     wait = truth["wait_ms"] / truth["answered"] / 1000
                     assert row["average_wait_answered_s"] == pytest.approx(wait, abs=0.051)
                 checked += truth["entered"]
+                refused += truth["refused"]
     assert not expected, "every interval with calls is in the report"
     assert checked > 300
+    assert refused > 0, "the day has refusals"

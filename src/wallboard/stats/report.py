@@ -30,29 +30,56 @@ INTERVALS_MIN: Final = (15, 30, 60)
 DEFAULT_THRESHOLD_S: Final = 20.0
 _VOICE: Final = {"media": ["voice"]}
 _INBOUND_VOICE: Final = {"media": ["voice"], "direction": ["inbound"]}
+# Refusals by reason and diversions by cause, grouped as the standard library does (a
+# diversion of another cause, e.g. a key pressed or a routing, is in ``diverted_other``).
+REFUSAL_COLUMNS: Final = {
+    "closed": ["closed"],
+    "full": ["full"],
+    "no_agents": ["join_empty", "join_unavailable", "no_agents"],
+}
+DIVERSION_COLUMNS: Final = {
+    "timeout": ["timeout"],
+    "on_load": ["calls_per_agent", "expected_wait"],
+    "no_agents": ["leave_empty"],
+}
 
 # The report's statistics (the profile is set to the report's interval). Actions are
-# attributed to the contact's entry into the queue; an agent's statuses are voice.
+# attributed to the contact's entry into the queue; waits and talk are the durations the
+# platform reported where it did (queue_log's holdtime, waittime, calltime), else measured;
+# an agent's statuses are voice.
 _QUEUE_STATISTICS: Final[list[dict[str, Any]]] = [
     {"id": "report.queue.entered", "category": "TotalNumber", "mask": ["entered"]},
     {"id": "report.queue.refused", "category": "TotalNumber", "mask": ["refused"]},
+    *(
+        {"id": f"report.queue.refused_{name}", "category": "TotalNumber", "mask": ["refused"],
+         "filter": {**_VOICE, "refusal_reasons": reasons}}
+        for name, reasons in REFUSAL_COLUMNS.items()
+    ),
     {"id": "report.queue.diverted", "category": "TotalNumber", "mask": ["diverted"]},
+    *(
+        {"id": f"report.queue.diverted_{name}", "category": "TotalNumber", "mask": ["diverted"],
+         "filter": {**_VOICE, "diversion_causes": causes}}
+        for name, causes in DIVERSION_COLUMNS.items()
+    ),
     {"id": "report.queue.answered", "category": "AverageTime", "mask": ["answered"],
-     "description": "Answered calls and their wait"},
+     "durations": "reported", "description": "Answered calls and their wait"},
     {"id": "report.queue.abandoned", "category": "AverageTime", "mask": ["abandoned"],
-     "description": "Abandoned calls and their wait"},
+     "durations": "reported", "description": "Abandoned calls and their wait"},
     {"id": "report.queue.talk", "category": "AverageTime", "mask": ["released"],
+     "durations": "reported",
      "description": "Calls answered from the queue that ended, answer to release"},
     {"id": "report.queue.answered_within_threshold", "category": "TotalNumberInTimeRange",
-     "mask": ["answered"], "time_range": {"from_s": 0, "to_s": DEFAULT_THRESHOLD_S}},
+     "mask": ["answered"], "time_range": {"from_s": 0, "to_s": DEFAULT_THRESHOLD_S},
+     "durations": "reported"},
     {"id": "report.queue.service_level", "category": "ServiceFactor", "mask": ["answered"],
-     "service_level": {"threshold_s": DEFAULT_THRESHOLD_S}},
+     "service_level": {"threshold_s": DEFAULT_THRESHOLD_S}, "durations": "reported"},
 ]  # fmt: skip
 _AGENT_STATISTICS: Final[list[dict[str, Any]]] = [
     {"id": "report.agent.answered", "category": "TotalNumber", "mask": ["answered"],
      "filter": _INBOUND_VOICE},
     {"id": "report.agent.talk", "category": "AverageTime", "mask": ["released"],
-     "filter": _INBOUND_VOICE, "description": "Answered calls that ended, answer to release"},
+     "filter": _INBOUND_VOICE, "durations": "reported",
+     "description": "Answered calls that ended, answer to release"},
     {"id": "report.agent.acw_time", "category": "TotalTime", "mask": ["acw"]},
     {"id": "report.agent.login_time", "category": "TotalTime",
      "mask": ["ready", "not_ready", "acw", "ringing", "talking", "held"]},
@@ -66,6 +93,8 @@ _SUMS: Final[dict[str, tuple[str, ...]]] = {
     "report.queue.entered": ("count", "entered"),
     "report.queue.refused": ("count", "refused"),
     "report.queue.diverted": ("count", "diverted"),
+    **{f"report.queue.refused_{n}": ("count", f"refused_{n}") for n in REFUSAL_COLUMNS},
+    **{f"report.queue.diverted_{n}": ("count", f"diverted_{n}") for n in DIVERSION_COLUMNS},
     "report.queue.answered": ("average", "answered", "wait_ms"),
     "report.queue.abandoned": ("average", "abandoned", "abandon_ms"),
     "report.queue.talk": ("average", "handled", "talk_ms"),
@@ -175,16 +204,20 @@ def _seconds(ms: float | None) -> float | None:
 def queue_columns(sums: IntervalSums, threshold_s: float) -> dict[str, Any]:
     """The queue report's columns from an interval's (or the total's) sums; times in s."""
     v = sums.values.get
-    entered, refused = v("entered", 0), v("refused", 0)
+    entered, refused, diverted = v("entered", 0), v("refused", 0), v("diverted", 0)
     received = entered + refused
     answered, abandoned, handled = v("answered", 0), v("abandoned", 0), v("handled", 0)
+    by_cause = {f"diverted_{n}": v(f"diverted_{n}", 0) for n in DIVERSION_COLUMNS}
     return {
         "received": received,
         "entered": entered,
         "answered": answered,
         "abandoned": abandoned,
         "refused": refused,
-        "diverted": v("diverted", 0),
+        **{f"refused_{n}": v(f"refused_{n}", 0) for n in REFUSAL_COLUMNS},
+        "diverted": diverted,
+        **by_cause,
+        "diverted_other": diverted - sum(by_cause.values()),
         "threshold_s": threshold_s,
         "answered_within_threshold": v("answered_within", 0),
         "service_level_pct": _percent(v("sl_numerator", 0), v("sl_denominator", 0)),
