@@ -9,6 +9,7 @@ import csv
 import io
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -119,7 +120,7 @@ def stats(
     output_format: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
 ) -> None:
     """Print tenant → object type → object id → statistic id → value."""
-    try:
+    with input_errors_exit():
         if output_format not in ("json", "csv"):
             raise InvalidInput("--format must be json or csv", field="format")
         defs = (
@@ -145,17 +146,25 @@ def stats(
             lateness_ms=lateness_ms,
             time_zones=dict.fromkeys(set(configs) | tenants, time_zone),
         )
+    if output_format == "json":
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(result).decode(), indent=2) + "\n")
+    else:
+        sys.stdout.write(to_csv(result))
+    report_skipped(bad, anomalies)
+
+
+@contextmanager
+def input_errors_exit() -> Iterator[None]:
+    """A file that cannot be read or input that is wrong ends the command with ``error: …``
+    on stderr and exit status 2, without a traceback."""
+    try:
+        yield
     except OSError as exc:
         typer.echo(f"error: {exc.strerror}: {exc.filename}", err=True)
         raise typer.Exit(2) from None
     except WallboardError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
-    if output_format == "json":
-        sys.stdout.write(msgspec.json.format(msgspec.json.encode(result).decode(), indent=2) + "\n")
-    else:
-        sys.stdout.write(to_csv(result))
-    report_skipped(bad, anomalies)
 
 
 def report_skipped(bad: list[str], anomalies: dict[str, int]) -> None:

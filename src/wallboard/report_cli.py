@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 import typer
 
-from wallboard.core.errors import InvalidInput, WallboardError
+from wallboard.core.errors import InvalidInput
 from wallboard.core.events import Event, UnknownEvent
-from wallboard.replay_cli import read_events, read_objects, report_skipped
+from wallboard.replay_cli import input_errors_exit, read_events, read_objects, report_skipped
 from wallboard.stats.definitions import load_definitions_text
 from wallboard.stats.report import Report, interval_report
 
@@ -151,7 +151,7 @@ def report(
 ) -> None:
     """Print per queue and per agent a row per interval and a total row (outcomes counted in
     the interval the call entered the queue in; see docs/statistics.md)."""
-    try:
+    with input_errors_exit():
         if output_format not in ("json", "csv"):
             raise InvalidInput("--format must be csv or json", field="format")
         interval_min = parse_interval(interval)
@@ -176,11 +176,5 @@ def report(
             objects=configs,
             overrides=overrides,
         )
-    except OSError as exc:
-        typer.echo(f"error: {exc.strerror}: {exc.filename}", err=True)
-        raise typer.Exit(2) from None
-    except WallboardError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
     sys.stdout.write(to_json(result, zone) if output_format == "json" else to_csv(result, zone))
     report_skipped(bad, result.anomalies)
