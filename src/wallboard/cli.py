@@ -13,6 +13,7 @@ from wallboard.collector.cli import app as serve_app
 from wallboard.core.errors import ConfigError
 from wallboard.db.cli import app as db_app
 from wallboard.replay_cli import app as stats_app
+from wallboard.report_cli import app as report_app
 from wallboard.settings import PREFIX, Settings, render_env_example
 from wallboard.sim.cli import app as simulate_app
 from wallboard.sim.scenario import MAX_SPEED
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(stats_app, name="stats")
+app.add_typer(report_app, name="report")
 app.add_typer(import_app, name="import")
 app.add_typer(source_app, name="source")
 app.command("watch")(watch)

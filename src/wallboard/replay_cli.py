@@ -9,6 +9,7 @@ import csv
 import io
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Final
@@ -42,7 +43,9 @@ MAX_LATENESS_MS: Final = 7 * 86_400_000
 """Most lateness a replay accepts: a week."""
 
 
-def _events(path: Path, bad: list[str]) -> Iterator[Event | UnknownEvent]:
+def read_events(path: Path, bad: list[str]) -> Iterator[Event | UnknownEvent]:
+    """The events of a JSON-lines file; what does not decode is added to ``bad`` (line
+    number and why) and skipped."""
     for number, raw in bounded_lines(path, MAX_LINE):
         if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
             bad.append(f"line {number}: longer than {MAX_LINE} bytes")
@@ -81,6 +84,17 @@ def check_zone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidInput(f"unknown time zone {name!r}", field="time_zone") from None
     return name
+
+
+def read_objects(path: Path | None) -> dict[str, ObjectConfig]:
+    """The ``--objects`` file: tenant → membership and queue configuration."""
+    if path is None:
+        return {}
+    document = load_yaml_file(path, "--objects") or {}
+    try:
+        return msgspec.convert(document, type=dict[str, ObjectConfig])
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(f"--objects: {exc}", field="objects") from None
 
 
 def to_csv(result: ReplayResult) -> str:
@@ -135,7 +149,7 @@ def stats(
     output_format: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
 ) -> None:
     """Print tenant → object type → object id → statistic id → value."""
-    try:
+    with input_errors_exit():
         if output_format not in ("json", "csv"):
             raise InvalidInput("--format must be json or csv", field="format")
         zone = check_zone(time_zone)
@@ -144,43 +158,50 @@ def stats(
             if definitions
             else standard_library()
         )
-        configs: dict[str, ObjectConfig] = {}
-        if objects is not None:
-            document = load_yaml_file(objects, "--objects") or {}
-            try:
-                configs = msgspec.convert(document, type=dict[str, ObjectConfig])
-            except msgspec.ValidationError as exc:
-                raise InvalidInput(f"--objects: {exc}", field="objects") from None
+        configs = read_objects(objects)
         at_ms = None if at is None else parse_time(at)
         bad: list[str] = []
         read = 0
 
         def counted() -> Iterator[Event | UnknownEvent]:
             nonlocal read
-            for event in _events(events, bad):
+            for event in read_events(events, bad):
                 read += 1
                 yield event
 
         result, anomalies = replay(
             counted(), defs, at_ms, objects=configs, lateness_ms=lateness_ms, default_time_zone=zone
         )
-        for line in bad[:20]:
-            typer.echo(f"skipped {line}", err=True)
         if bad and not read:
             raise InvalidInput(
                 f"no valid event in {events}: all {len(bad)} non-empty line(s) are bad",
                 field="events",
             )
+    if output_format == "json":
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(result).decode(), indent=2) + "\n")
+    else:
+        sys.stdout.write(to_csv(result))
+    report_skipped(bad, anomalies)
+
+
+@contextmanager
+def input_errors_exit() -> Iterator[None]:
+    """A file that cannot be read or input that is wrong ends the command with ``error: …``
+    on stderr and exit status 2, without a traceback."""
+    try:
+        yield
     except OSError as exc:
         typer.echo(f"error: {exc.strerror}: {exc.filename}", err=True)
         raise typer.Exit(2) from None
     except WallboardError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
-    if output_format == "json":
-        sys.stdout.write(msgspec.json.format(msgspec.json.encode(result).decode(), indent=2) + "\n")
-    else:
-        sys.stdout.write(to_csv(result))
+
+
+def report_skipped(bad: list[str], anomalies: dict[str, int]) -> None:
+    """Say on stderr which lines were skipped (the first 20) and what the engine counted."""
+    for line in bad[:20]:
+        typer.echo(f"skipped {line}", err=True)
     if bad:
         typer.echo(f"{len(bad)} undecodable line(s) skipped", err=True)
     if anomalies:

@@ -581,10 +581,13 @@ def reference_value(
     now: int,
     zone: ZoneInfo,
     queues: frozenset[str] = frozenset(),
+    interval: tuple[int, int] | None = None,
 ) -> object:
     """The value of ``d`` for one object at ``now``. ``members``: the agents of an agent,
     group, queue, queue group or tenant (for agent statuses); ``queues``: the ACD queues of a
-    queue group or tenant."""
+    queue group or tenant. ``interval``: the fixed window ``[start, end)`` to read instead of
+    the one at ``now`` (actions only): an action attributed to it counts if it completed
+    before its end plus the grace; actions in progress only while it holds ``now``."""
     category = d.category
     media_list = [m.value for m in d.filter.media] or [m.value for m in ev.Media]
     contact_filter = d.filter if d.filter.contact_filtered else None
@@ -625,11 +628,13 @@ def reference_value(
         if category is Category.CURRENT_NUMBER:
             return len(starts)
         return now - min(starts) if starts else None
-    window = _window(d, zone, facts, object_id, now)
+    window = _window(d, zone, facts, object_id, now) if interval is None else interval
     if window is None:
         return None
-    ws, _ = window
+    ws, we = window
+    current = interval is None or ws <= now < we
     if d.is_status:
+        assert interval is None, "status times of a closed interval are read at its end"
         reasons = _reasons(d.filter)
         picked = [
             i
@@ -677,13 +682,15 @@ def reference_value(
     reported = d.durations is Durations.REPORTED
 
     def in_window(t: int) -> bool:
-        return ws <= t <= now
+        return ws <= t <= now and (interval is None or t < we)
 
     def kept(a: Action) -> bool:
         if a.owner not in owners or a.media not in media_list:
             return False
         if a.kind in causes and a.cause not in causes[a.kind]:
             return False
+        if interval is not None and a.t >= we + d.grace_ms:
+            return False  # completed after its interval's grace: dropped
         if contact_filter is None:
             return True
         return a.attrs is not None and a.attrs.matches(d.filter)
@@ -739,7 +746,7 @@ def reference_value(
             for a in facts.actions
             if kept(a) and a.kind in mask and in_window(a.entered if entered else a.t)
         ]
-        if d.counts_in_progress:
+        if d.counts_in_progress and current:
             for o in facts.ongoing:
                 if o.owner not in owners or o.kind not in mask or o.media not in media_list:
                     continue

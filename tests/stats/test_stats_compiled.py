@@ -24,6 +24,7 @@ from wallboard.core.events import Event
 from wallboard.sim.batch import run_batch
 from wallboard.sim.builtin import builtin_scenario
 from wallboard.stats import (
+    DefinitionSet,
     StatisticsEngine,
     compiled,
     engine,
@@ -32,6 +33,7 @@ from wallboard.stats import (
     tallies,
     windows,
 )
+from wallboard.stats.report import report_definitions
 
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
 
@@ -123,6 +125,43 @@ def test_compiled_engine_equals_its_python_source(pure: ModuleType, tmp_path: Pa
             checkpoints += 1
     assert checkpoints >= 5
     assert engines[0].anomalies == engines[1].anomalies
+    assert engines[0].snapshot() == engines[1].snapshot()
+
+
+def test_compiled_interval_reads_with_late_outcomes_equal_the_python_source(
+    pure: ModuleType, tmp_path: Path
+) -> None:
+    # The interval report's statistics: attributed to the entry, closed intervals kept for
+    # late outcomes (slots after the first), read by interval.
+    events, targets = _demo(tmp_path, 7, 2, pure.StatisticsEngine)
+    definitions = DefinitionSet(list(report_definitions(15).values()))
+    engines = [StatisticsEngine(definitions), pure.StatisticsEngine(definitions)]
+    for each in engines:
+        for tenant, object_type, object_id in targets:
+            for definition in definitions:
+                if definition.object.value == object_type:
+                    each.open(tenant, object_type, object_id, definition.id)
+    keys = engines[0].opened()
+    assert len(keys) > 200
+    quarter = 15 * 60_000
+    checkpoints = 0
+    every = max(1, len(events) // 5)
+    for index, event in enumerate(events, 1):
+        for each in engines:
+            each.apply(event)
+        if index % every == 0 or index == len(events):
+            assert isinstance(event, Event)
+            now = event.ts + 1_000
+            starts = [now // quarter * quarter - back * quarter for back in range(3)]
+            compiled_values, python_values = (
+                to_builtins(
+                    [e.reading(*key, now, interval_start=s) for key in keys for s in starts]
+                )
+                for e in engines
+            )
+            assert compiled_values == python_values, f"values after event {index}"
+            checkpoints += 1
+    assert checkpoints >= 5
     assert engines[0].snapshot() == engines[1].snapshot()
 
 

@@ -201,6 +201,11 @@ TimeOfDay = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 # At most about 31 years: any duration in milliseconds fits a 64-bit integer.
 Seconds = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
 WholeSeconds = Annotated[int, msgspec.Meta(ge=1, le=1_000_000_000)]
+# Late outcomes: the default grace of entered attribution, and the bounds of any grace (what a
+# fixed accumulator keeps stays small: at most this many closed intervals, within a day).
+DEFAULT_GRACE_S: Final = 3600
+MAX_GRACE_S: Final = 86_400
+MAX_CLOSED_INTERVALS: Final = 96
 
 
 class Growing(
@@ -243,6 +248,15 @@ class EverGrowing(
 
 
 TimeProfile = Growing | Sliding | Selection | SinceLogin | EverGrowing
+
+
+def interval_minutes(profile: TimeProfile) -> int:
+    """The length in wall-clock minutes of a growing or selection profile's intervals."""
+    if isinstance(profile, Selection):
+        return profile.interval_min
+    if isinstance(profile, Growing) and profile.every_hours:
+        return profile.every_hours * 60
+    return 24 * 60
 
 
 class TimeRange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -297,6 +311,9 @@ class StatisticDefinition(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     time_range: TimeRange | None = None
     filter: Filter = Filter()
     attribution: Attribution = Attribution.COMPLETED
+    # How long (s) a closed interval of a growing or selection profile still takes outcomes
+    # attributed to it (``grace_ms``); at most a day and ``MAX_CLOSED_INTERVALS`` intervals.
+    grace_s: Annotated[int, msgspec.Meta(ge=0, le=MAX_GRACE_S)] | None = None
     durations: Durations = Durations.MEASURED
     # Default: True for statuses (time so far counts), False for actions (count on completion).
     in_progress: bool | None = None
@@ -318,6 +335,32 @@ class StatisticDefinition(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
         if self.is_status:
             return self.in_progress is not False
         return self.in_progress is True
+
+    @property
+    def grace_ms(self) -> int:
+        """``grace_s`` in ms; by default ``DEFAULT_GRACE_S`` for outcomes attributed to the
+        entry on a growing or selection profile (a call entered at 08:59:59 and abandoned at
+        09:00:30 counts in 08:00 to 09:00), else none (an outcome lands in the interval it
+        completed in, the current one)."""
+        if self.grace_s is not None:
+            return self.grace_s * 1000
+        if self.attribution is Attribution.ENTERED and isinstance(
+            self.profile, Growing | Selection
+        ):
+            return DEFAULT_GRACE_S * 1000
+        return 0
+
+    @property
+    def kept_intervals(self) -> int:
+        """Intervals a fixed accumulator of this statistic keeps: the current one and the
+        closed ones still within the grace (one more for an interval shortened by a DST
+        change). Without a grace, a selection profile keeps the previous interval too (read
+        until the next one closes), other profiles only the current one."""
+        grace = self.grace_ms
+        if not grace:
+            return 2 if isinstance(self.profile, Selection) else 1
+        step = interval_minutes(self.profile) * 60_000
+        return 2 + -(-grace // step)
 
     @property
     def status_media(self) -> Media:
@@ -463,6 +506,16 @@ def check_definition(index: int, d: StatisticDefinition) -> None:
         raise _fail(index, d.id, "profile.window_s", "the window must be a multiple of the step")
     if isinstance(d.profile, Sliding) and d.profile.window_s // d.profile.step_s > 10_000:
         raise _fail(index, d.id, "profile.step_s", "at most 10000 steps per window")
+    if d.grace_s and not isinstance(d.profile, Growing | Selection):
+        raise _fail(index, d.id, "grace_s", "a grace applies to growing and selection profiles")
+    if d.kept_intervals - 2 > MAX_CLOSED_INTERVALS:
+        raise _fail(
+            index,
+            d.id,
+            "grace_s",
+            f"keeps at most {MAX_CLOSED_INTERVALS} closed intervals of "
+            f"{interval_minutes(d.profile)} min",
+        )
     if isinstance(d.profile, SinceLogin) and d.object is not ObjectType.AGENT:
         raise _fail(index, d.id, "profile", "since_login applies to agents only")
     if is_status and len(d.filter.media) > 1 and d.mask[0] in _AGENT_STATUS_WORDS:

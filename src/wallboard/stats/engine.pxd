@@ -291,9 +291,10 @@ cdef class Sub(Tally):
     cdef public object filter
     cdef public bint entered, reported
     cdef public dict causes
+    cdef public long long grace
 
     @cython.locals(windows=FixedWindows)
-    cdef inline Py_ssize_t _at(self, long long when) except? -2
+    cdef inline Py_ssize_t _at(self, long long when, long long done) except? -2
 
     cpdef hit(self, kind, long long t, long long entered_t, long long dur, contact)
 

@@ -40,8 +40,10 @@ from wallboard.stats.definitions import (
     DefinitionSet,
     Durations,
     Filter,
+    Growing,
     ObjectType,
     QueueAction,
+    Selection,
     ServiceLevelType,
     SinceLogin,
     Sliding,
@@ -312,10 +314,15 @@ class Sub(Tally):
     compiled, the cells it holds in itself (``Tally.local``) — where a subscription beside its
     tally cost a cache miss for each, one after the other, at scale."""
 
-    __slots__ = ("causes", "entered", "filter", "reported", "windows")
+    __slots__ = ("causes", "entered", "filter", "grace", "reported", "windows")
 
     def __init__(
-        self, tally: Tally, windows: FixedWindows | None, f: Filter | None, entered: bool
+        self,
+        tally: Tally,
+        windows: FixedWindows | None,
+        f: Filter | None,
+        entered: bool,
+        grace: int,
     ) -> None:
         super().__init__(
             tally.mode, tally.width, tally.step_ms, tally.slots, tally.values(), tally.refs
@@ -327,24 +334,26 @@ class Sub(Tally):
         self.causes: dict[str, frozenset[str]] | None = None
         # Whether durations are the platform's (``ContactState.reported``) where it gave one.
         self.reported = False
+        self.grace = grace
 
     @property
     def tally(self) -> Tally:
         """The tally this subscription feeds: itself."""
         return self
 
-    def _at(self, when: int) -> int:
-        """``Tally.cell_at``, the usual case (a fact in the current fixed window) answered
-        here."""
+    def _at(self, when: int, done: int) -> int:
+        """``Tally.cell_at`` for a fact attributed to ``when`` that completed at ``done``, the
+        usual case (a fact in the current fixed window) answered here."""
         windows = self.windows
         if (
             windows is not None
             and windows.lo <= when < windows.hi
             and self.cells[0] == windows.lo
             and self.mode == FIXED
+            and done - self.grace < windows.hi
         ):
             return 1
-        return self.cell_at(when, windows)
+        return self.cell_at(when, windows, done, self.grace)
 
     def hit(
         self, kind: str, t: int, entered_t: int, dur: int, contact: ContactState | None
@@ -365,10 +374,11 @@ class ActionSub(Sub):
         windows: FixedWindows | None,
         f: Filter | None,
         entered: bool,
+        grace: int,
         lo: int,
         hi: int,
     ) -> None:
-        super().__init__(tally, windows, f, entered)
+        super().__init__(tally, windows, f, entered, grace)
         self.lo = lo
         self.hi = hi
 
@@ -384,7 +394,7 @@ class ActionSub(Sub):
                 return
         if self.reported and contact is not None and contact.reported >= 0:
             dur = contact.reported
-        at = self._at(entered_t if self.entered else t)
+        at = self._at(entered_t if self.entered else t, t)
         if at < 0:
             return
         cells = self.cells
@@ -412,9 +422,10 @@ class ServiceSub(Sub):
         windows: FixedWindows | None,
         f: Filter | None,
         entered: bool,
+        grace: int,
         threshold: int,
     ) -> None:
-        super().__init__(tally, windows, f, entered)
+        super().__init__(tally, windows, f, entered, grace)
         self.threshold = threshold
 
     def hit(
@@ -426,27 +437,27 @@ class ServiceSub(Sub):
             dur = contact.reported
         cells = self.cells
         if _same(kind, "entered"):
-            at = self._at(t)
+            at = self._at(t, t)
             if at >= 0:
                 cells[at + SL_ENTERED] += 1
             return
         within = dur <= self.threshold
         if _same(kind, "answered"):
-            at = self._at(entered_t if self.entered else t)
+            at = self._at(entered_t if self.entered else t, t)
             if at >= 0:
                 cells[at + SL_ANSWERED] += 1
                 if within:
                     cells[at + SL_ANSWERED_WITHIN] += 1
                     cells[at + SL_REMOVED_WITHIN] += 1
         elif within:
-            at = self._at(entered_t if self.entered else t)
+            at = self._at(entered_t if self.entered else t, t)
             if at >= 0:
                 cells[at + SL_REMOVED_WITHIN] += 1
                 if _same(kind, "abandoned"):
                     cells[at + SL_ABANDONED_WITHIN] += 1
         if not within:
             # The service-level event of a late contact is the moment it reached the threshold.
-            at = self._at(entered_t if self.entered else entered_t + self.threshold)
+            at = self._at(entered_t if self.entered else entered_t + self.threshold, t)
             if at >= 0:
                 cells[at + SL_EXCEEDED] += 1
 
@@ -2336,6 +2347,8 @@ class StatisticsEngine:
         else:
             slots, step = 1, 0
         width = SL_WIDTH if d.category is Category.SERVICE_FACTOR else ACTION_WIDTH
+        if mode == FIXED:
+            slots = d.kept_intervals
         tally = restored if isinstance(restored, Tally) else new_tally(mode, width, step, slots)
         if restored is None and mode == SESSION:
             agent = self._tenants[tenant].agents.get(object_id)
@@ -2346,14 +2359,15 @@ class StatisticsEngine:
         sub: Sub
         if d.category is Category.SERVICE_FACTOR:
             assert d.service_level is not None
-            sub = ServiceSub(tally, windows, f, entered, round(d.service_level.threshold_s * 1000))
+            threshold = round(d.service_level.threshold_s * 1000)
+            sub = ServiceSub(tally, windows, f, entered, d.grace_ms, threshold)
             kinds: tuple[str, ...] = ("entered", *sorted(_WAIT_EXITS))
         else:
             lo, hi = 0, 1 << 62
             if d.time_range is not None:
                 lo = round(d.time_range.from_s * 1000)
                 hi = hi if d.time_range.to_s is None else round(d.time_range.to_s * 1000)
-            sub = ActionSub(tally, windows, f, entered, lo, hi)
+            sub = ActionSub(tally, windows, f, entered, d.grace_ms, lo, hi)
             kinds = tuple(dict.fromkeys((*d.mask, *d.denominator_mask)))
             causes = {
                 sys.intern(kind): frozenset(map(str, values))
@@ -2520,27 +2534,98 @@ class StatisticsEngine:
     # --- reading -------------------------------------------------------------------------------
 
     def value(
-        self, tenant: str, object_type: str, object_id: str, stat_id: str, now_ms: int
+        self,
+        tenant: str,
+        object_type: str,
+        object_id: str,
+        stat_id: str,
+        now_ms: int,
+        *,
+        interval_start: int | None = None,
     ) -> Value:
-        """The value at ``now_ms``; None is missing (shown "N/A"), never 0."""
-        return self.reading(tenant, object_type, object_id, stat_id, now_ms).value
+        """The value at ``now_ms``; None is missing (shown "N/A"), never 0.
+
+        With ``interval_start``, the value of the interval of the statistic's growing or
+        selection profile that begins then, as known at ``now_ms`` — for an interval closed
+        for longer than the statistic's grace, its final value (see :meth:`reading`)."""
+        return self.reading(
+            tenant, object_type, object_id, stat_id, now_ms, interval_start=interval_start
+        ).value
 
     def reading(
-        self, tenant: str, object_type: str, object_id: str, stat_id: str, now_ms: int
+        self,
+        tenant: str,
+        object_type: str,
+        object_id: str,
+        stat_id: str,
+        now_ms: int,
+        *,
+        interval_start: int | None = None,
     ) -> Reading:
+        """The value at ``now_ms`` with its numerator and denominator.
+
+        ``interval_start`` addresses one interval ``[start, end)`` of a growing or selection
+        profile (``interval_bounds`` lists them) rather than the one holding ``now_ms``. An
+        action counts in it as long as the interval is kept (its end plus the grace); what is
+        in progress counts only while the interval is the current one, and times in statuses
+        up to its end. A status time of a closed interval is missing once the accumulator has
+        moved to a later interval (the next status change of a member after the end): read it
+        at the end. Current categories have no intervals."""
         node = self._nodes.get((tenant, object_type, object_id))
         if node is None or stat_id not in node.stats:
             raise NotFound(f"{stat_id} is not open for {object_type} {object_id}", stat_id=stat_id)
-        return self._read(node, self._compile(tenant, stat_id), now_ms)
+        opened = self._compile(tenant, stat_id)
+        if interval_start is None:
+            return self._read(node, opened, now_ms, -1)
+        windows = opened.windows
+        d = opened.definition
+        if (
+            windows is None
+            or not isinstance(d.profile, Growing | Selection)
+            or d.category in CURRENT_CATEGORIES
+        ):
+            raise InvalidInput(
+                f"{stat_id}: only statistics of a growing or selection profile have intervals",
+                field="interval_start",
+            )
+        if windows.start(interval_start) != interval_start:
+            raise InvalidInput(
+                f"{stat_id}: no interval begins at {interval_start}", field="interval_start"
+            )
+        if interval_start > now_ms:
+            raise InvalidInput(
+                f"{stat_id}: the interval at {interval_start} begins after {now_ms}",
+                field="interval_start",
+            )
+        return self._read(node, opened, now_ms, interval_start)
 
-    def _read(self, node: Node, opened: CompiledStatistic, now: int) -> Reading:
+    def interval_bounds(
+        self, tenant: str, stat_id: str, from_ms: int, to_ms: int
+    ) -> list[tuple[int, int]]:
+        """The intervals ``[start, end)`` of ``stat_id``'s profile, in the tenant's zone, that
+        overlap ``[from_ms, to_ms)``: what ``interval_start`` addresses."""
+        self._tenant(tenant)
+        windows = self._compile(tenant, stat_id).windows
+        if windows is None:
+            raise InvalidInput(f"{stat_id} has no intervals", field="stat_id")
+        bounds = []
+        at = from_ms
+        while at < to_ms:
+            start, end = windows.bounds(at)
+            bounds.append((start, end))
+            at = end
+        return bounds
+
+    def _read(self, node: Node, opened: CompiledStatistic, now: int, interval: int) -> Reading:
+        """The value at ``now`` of the window holding it, or (``interval`` ≥ 0) of the fixed
+        window beginning at ``interval``."""
         d = opened.definition
         category = d.category
         if category is Category.FORMULA:
             expression = self.definitions.formulas[d.id]
 
             def lookup(ref: str) -> float | None:
-                value = self._read(node, self._compile(node.key[0], ref), now).value
+                value = self._read(node, self._compile(node.key[0], ref), now, interval).value
                 if value is None or isinstance(value, AgentStatusValue | dict):
                     return None
                 return float(value)
@@ -2556,10 +2641,10 @@ class StatisticsEngine:
             assert isinstance(numerator_tally, Tally)
             assert isinstance(denominator_tally, Tally)
             top = self._read_actions(
-                node, d, numerator_tally, opened.windows, now, d.mask
+                node, d, numerator_tally, opened.windows, now, d.mask, interval
             ).numerator
             bottom = self._read_actions(
-                node, d, denominator_tally, opened.windows, now, d.denominator_mask
+                node, d, denominator_tally, opened.windows, now, d.denominator_mask, interval
             ).numerator
             if top is None or bottom is None:
                 return Reading(None)
@@ -2567,12 +2652,12 @@ class StatisticsEngine:
         if not d.is_status:
             tally = node.tallies[opened.specs[0]].tally
             assert isinstance(tally, Tally)
-            return self._read_actions(node, d, tally, opened.windows, now, d.mask)
+            return self._read_actions(node, d, tally, opened.windows, now, d.mask, interval)
         status_tally = node.tallies[opened.specs[0]].tally
         if isinstance(status_tally, StatusTimes | SlidingStatusTimes):
-            return self._read_status_times(node, d, status_tally, opened.windows, now)
+            return self._read_status_times(node, d, status_tally, opened.windows, now, interval)
         assert isinstance(status_tally, StatusTally | SlidingStatusTally)
-        return self._read_status_time(d, status_tally, opened.windows, now)
+        return self._read_status_time(d, status_tally, opened.windows, now, interval)
 
     def _current_state(self, node: Node, d: StatisticDefinition) -> Value:
         tenant, _, agent_id = node.key
@@ -2722,21 +2807,22 @@ class StatisticsEngine:
         windows: FixedWindows | None,
         now: int,
         mask: tuple[str, ...],
+        interval: int,
     ) -> Reading:
-        cells = tally.cells_in_window(now, windows)
+        cells = tally.cells_in_window(now, windows) if interval < 0 else tally.cells_of(interval)
         if cells is None:
             return Reading(None)
         category = d.category
         if category is Category.SERVICE_FACTOR:
-            return self._read_service_level(node, d, cells, windows, now)
+            return self._read_service_level(node, d, cells, windows, now, interval)
         merged = merge_action_cells(cells)
-        if d.counts_in_progress:
+        if d.counts_in_progress and _is_current(interval, now, windows):
             # Actions in progress count as if they completed now.
             lo, hi = 0, 1 << 62
             if d.time_range is not None:
                 lo = round(d.time_range.from_s * 1000)
                 hi = hi if d.time_range.to_s is None else round(d.time_range.to_s * 1000)
-            for dur in self._ongoing_actions(node, d, mask, windows, now):
+            for dur in self._ongoing_actions(node, d, mask, windows, now, interval):
                 merged[COUNT] += 1
                 merged[TOTAL] += dur
                 if lo <= dur <= hi:
@@ -2768,6 +2854,7 @@ class StatisticsEngine:
         mask: tuple[str, ...],
         windows: FixedWindows | None,
         now: int,
+        interval: int,
     ) -> list[int]:
         """Durations so far of the mask's actions in progress (answered contacts not yet
         released, holds not yet retrieved, sessions not yet logged out) on the object."""
@@ -2781,7 +2868,7 @@ class StatisticsEngine:
         def add(start: int, entered: int, contact: ContactState | None) -> None:
             if f is not None and not _contact_matches(f, contact):
                 return
-            if by_entry and not _in_window(entered, now, windows, d):
+            if by_entry and not _in_window(entered, now, windows, d, interval):
                 return
             durations.append(now - start)
 
@@ -2848,6 +2935,7 @@ class StatisticsEngine:
         cells: list[list[int]],
         windows: FixedWindows | None,
         now: int,
+        interval: int,
     ) -> Reading:
         assert d.service_level is not None
         merged = merge_sum_cells(cells, SL_WIDTH)
@@ -2859,7 +2947,7 @@ class StatisticsEngine:
             if since + threshold > now:
                 continue
             when = since if d.attribution is Attribution.ENTERED else since + threshold
-            if _in_window(when, now, windows, d):
+            if _in_window(when, now, windows, d, interval):
                 pending += 1
         answered_within = merged[SL_ANSWERED_WITHIN]
         abandoned_within = merged[SL_ABANDONED_WITHIN]
@@ -2884,14 +2972,15 @@ class StatisticsEngine:
         tally: StatusTally | SlidingStatusTally,
         windows: FixedWindows | None,
         now: int,
+        interval: int,
     ) -> Reading:
         if isinstance(tally, SlidingStatusTally):
             start, closed, started, done, dur, longest, shortest = tally.summary(now)
         else:
-            window_start = _window_start(tally, windows, now)
-            if window_start is None:
+            read_at = _status_window(tally, windows, now, interval)
+            if read_at is None:
                 return Reading(None)
-            start = window_start
+            start, now = read_at
             current = tally.key == start
             closed = tally.closed if current else 0
             started = tally.started if current else 0
@@ -2929,6 +3018,7 @@ class StatisticsEngine:
         tally: StatusTimes | SlidingStatusTimes,
         windows: FixedWindows | None,
         now: int,
+        interval: int,
     ) -> Reading:
         """TotalTime of the mask's statuses: closed time in the window plus, when in-progress
         time counts, the open intervals of members now in one of them (by not-ready reason
@@ -2939,10 +3029,10 @@ class StatisticsEngine:
             start = tally.window_start(now)
             total, by_reason = tally.closed_in_window(now)
         else:
-            window_start = _window_start(tally, windows, now)
-            if window_start is None:
+            read_at = _status_window(tally, windows, now, interval)
+            if read_at is None:
                 return Reading(None)
-            start = window_start
+            start, now = read_at
         if not isinstance(tally, SlidingStatusTimes) and tally.key == start:
             closed = tally.closed
             total = sum(closed[STATUS_INDEX[status]] for status in d.mask)
@@ -2958,7 +3048,7 @@ class StatisticsEngine:
                 ms = None if agent is None else agent.media.get(media)
                 if ms is not None and ms.status in mask:
                     since = tally.counted_from(member, ms.since)
-                    spent = now - (since if since > start else start)
+                    spent = max(0, now - (since if since > start else start))
                     total += spent
                     if d.breakdown is not None and spent > 0:
                         reason = ms.status_reason
@@ -3106,9 +3196,15 @@ def _references(definitions: DefinitionSet, stat_id: str) -> set[str]:
     return set() if expression is None else expression.references()
 
 
-def _in_window(when: int, now: int, windows: FixedWindows | None, d: StatisticDefinition) -> bool:
+def _in_window(
+    when: int, now: int, windows: FixedWindows | None, d: StatisticDefinition, interval: int
+) -> bool:
+    """Whether ``when`` (≤ ``now``) is in the window at ``now``, or the one at ``interval``."""
     if when > now:
         return False
+    if interval >= 0:
+        assert windows is not None
+        return windows.start(when) == interval
     if isinstance(d.profile, Sliding):
         step = d.profile.step_s * 1000
         slots = d.profile.window_s // d.profile.step_s
@@ -3116,6 +3212,28 @@ def _in_window(when: int, now: int, windows: FixedWindows | None, d: StatisticDe
     if windows is None:
         return True
     return windows.start(when) == windows.start(now)
+
+
+def _is_current(interval: int, now: int, windows: FixedWindows | None) -> bool:
+    """Whether the window read (``interval``, -1: the one at ``now``) holds ``now``."""
+    return interval < 0 or (windows is not None and windows.start(now) == interval)
+
+
+def _status_window(
+    tally: StatusTally | StatusTimes, windows: FixedWindows | None, now: int, interval: int
+) -> tuple[int, int] | None:
+    """(start of the window read, instant statuses count up to) for a fixed or session status
+    accumulator: the window at ``now``, or the one at ``interval`` counted up to its end once
+    closed; None when there is none (before the session, or an interval the accumulator has
+    moved on from)."""
+    if interval < 0:
+        start = _window_start(tally, windows, now)
+        return None if start is None else (start, now)
+    if tally.key > interval:
+        return None
+    assert windows is not None
+    end = windows.bounds(interval)[1]
+    return interval, now if now < end else end
 
 
 def _window_start(
@@ -3180,4 +3298,6 @@ def _spec(d: StatisticDefinition) -> str:
         # threshold share one tally.
         None if d.service_level is None else d.service_level.threshold_s,
     )
+    if d.grace_ms:
+        parts = (*parts, d.grace_ms)
     return msgspec.json.encode(parts).decode()

@@ -68,7 +68,7 @@ def replay(
                 continue  # after the read: what it changes had not happened yet
             tenant = event.tenant
             ensure_open(tenant, "tenant", tenant)
-            for object_type, object_id in _objects_named(event):
+            for object_type, object_id in objects_named(event):
                 ensure_open(tenant, object_type, object_id)
             last_ts = max(last_ts, event.ts)
         engine.apply(event)
@@ -89,7 +89,7 @@ def replay(
     return result, dict(engine.anomalies)
 
 
-def _objects_named(event: Event) -> list[tuple[str, str]]:
+def objects_named(event: Event) -> list[tuple[str, str]]:
     """The statistic objects an event names (agents, queues, routing points, virtual queues)."""
     found: list[tuple[str, str]] = []
     agent = getattr(event, "agent", None)

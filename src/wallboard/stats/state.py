@@ -12,7 +12,7 @@ event reaches them through the agent or contact it names instead of more lookups
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
@@ -373,11 +373,13 @@ class ObjectConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class QueueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """An ACD queue's configured agents (members besides those whose login names the queue)
-    and skill (used by skill filters when a contact's attached data has no ``skill``)."""
+    """An ACD queue's configured agents (members besides those whose login names the queue),
+    skill (used by skill filters when a contact's attached data has no ``skill``) and
+    service-level threshold in seconds (used by interval reports; default 20 s)."""
 
     agents: tuple[str, ...] = ()
     skill: str | None = None
+    threshold_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] | None = None
 
 
 class GroupConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -41,7 +41,16 @@ cdef class Tally:
         cells=cython.p_longlong, start=cython.longlong, current=cython.longlong,
         bucket=cython.longlong, stride=Py_ssize_t, base=Py_ssize_t,
     )
-    cpdef Py_ssize_t cell_at(self, long long t, FixedWindows windows) except? -2
+    cpdef Py_ssize_t cell_at(
+        self, long long t, FixedWindows windows, long long done, long long grace
+    ) except? -2
+    @cython.locals(
+        cells=cython.p_longlong, stride=Py_ssize_t, slot=Py_ssize_t, base=Py_ssize_t,
+        kept=cython.longlong,
+    )
+    cdef Py_ssize_t _closed_cell(self, long long start) except? -2
+    @cython.locals(cells=cython.p_longlong, stride=Py_ssize_t, index=Py_ssize_t)
+    cdef _move_back(self, Py_ssize_t slot)
 
 
 cdef class StatusTally:

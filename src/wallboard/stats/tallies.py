@@ -4,8 +4,10 @@ Cells are runs of ints in one flat array (a list for the status accumulators) so
 plain data. An action cell is ``[count, total_ms, in_range, max_ms, min_ms]`` (max/min -1 when
 empty); a service-level cell is
 ``[answered_within, abandoned_within, exceeded, entered, removed_within, answered]``. A fact
-lands in the cell of the window holding its attribution instant; a fact for a window already
-past is dropped (its window is no longer shown), one for a later window rolls the cell over.
+lands in the cell of the window holding its attribution instant; one for a later window rolls
+the cell over. A fixed tally with a grace keeps the windows closed less than the grace ago in
+further slots (newest first), so that late outcomes attributed to them still count there and
+their final values can be read; other facts for a window already past are dropped.
 """
 
 from __future__ import annotations
@@ -146,22 +148,27 @@ class Tally:
             cells[at + _MAX] = -1
             cells[at + _MIN] = -1
 
-    def cell_at(self, t: int, windows: FixedWindows | None) -> int:
-        """Offset in ``data`` of the cell to update for a fact attributed to ``t``, or -1 if
-        its window is past (the fact is dropped)."""
+    def cell_at(self, t: int, windows: FixedWindows | None, done: int, grace: int) -> int:
+        """Offset in ``data`` of the cell to update for a fact attributed to ``t`` that
+        completed at ``done``, or -1 if it is dropped: its window is past and, for fixed
+        windows, either closed more than ``grace`` ms before ``done`` or no longer kept."""
         cells = self.cells
         mode = self.mode
         if mode == _FIXED:
             assert windows is not None
             start = windows.lo if windows.lo <= t < windows.hi else windows.start(t)
+            if done - grace >= windows.hi:  # (``hi``: the end of ``t``'s window, as ``lo``)
+                return -1  # its window closed more than ``grace`` before: its value is final
             current = cells[0]
             if start == current:
                 return 1
-            if start < current:
-                return -1
-            cells[0] = start
-            self.clear(1)
-            return 1
+            if start > current:
+                # A later window: the kept ones move back a slot, the oldest leaves.
+                self._move_back(0)
+                cells[0] = start
+                self.clear(1)
+                return 1
+            return self._closed_cell(start)
         if mode == _SESSION:
             current = cells[0]
             if current < 0 or t < current:
@@ -179,13 +186,41 @@ class Tally:
         self.clear(base + 1)
         return base + 1
 
+    def _closed_cell(self, start: int) -> int:
+        """The cell of the closed window beginning at ``start`` (slots after the first, newest
+        first), taken for it if need be; -1 when it is older than every window kept."""
+        if self.slots == 1:
+            return -1
+        cells = self.cells
+        stride = self.width + 1
+        for slot in range(1, self.slots):
+            base = slot * stride
+            kept = cells[base]
+            if kept == start:
+                return base + 1
+            if kept < start:  # (an empty slot holds -1)
+                self._move_back(slot)
+                cells[base] = start
+                self.clear(base + 1)
+                return base + 1
+        return -1
+
+    def _move_back(self, slot: int) -> None:
+        """Move the slots from ``slot`` on back by one; the last one's content leaves."""
+        cells = self.cells
+        stride = self.width + 1
+        index = self.slots * stride - 1
+        while index >= (slot + 1) * stride:
+            cells[index] = cells[index - stride]
+            index -= 1
+
     def cells_in_window(self, now: int, windows: FixedWindows | None) -> list[list[int]] | None:
         """Copies of the cells making up the window at ``now``; None when the window does not
         exist (a session statistic before the first login)."""
         data, width = self.values(), self.width
         if self.mode == FIXED:
             assert windows is not None
-            return [data[1 : width + 1]] if data[0] == windows.start(now) else []
+            return self.cells_of(windows.start(now))
         if self.mode == SESSION:
             return None if data[0] < 0 else [data[1 : width + 1]]
         bucket = now // self.step_ms
@@ -196,6 +231,14 @@ class Tally:
             for base in range(0, self.slots * stride, stride)
             if oldest < data[base] <= bucket
         ]
+
+    def cells_of(self, start: int) -> list[list[int]]:
+        """A fixed tally's cell of the window beginning at ``start``, if it is kept."""
+        data, stride = self.values(), self.width + 1
+        for base in range(0, self.slots * stride, stride):
+            if data[base] == start:
+                return [data[base + 1 : base + stride]]
+        return []
 
     def reset_session(self, start: int) -> None:
         self.cells[0] = start
