@@ -431,17 +431,6 @@ def derive_facts(
                     lingering = old is not None and not old.legs and old.queue is None
                     if lingering and old is not None and old.transferred_at == at:
                         del contacts[old_key]
-        elif isinstance(e, ev.CallTransferred):
-            key = f"call:{e.call}"
-            found = contacts.get(key)
-            if found is None:
-                continue
-            entered = found.answered_entered if found.answered_entered is not None else t
-            found.transferred_at = t
-            if e.agent is not None:
-                act(("agent", e.agent), "transferred", t, entered, 0, "voice", found)
-            if found.answered_from is not None:
-                act(found.answered_from, "transferred", t, entered, 0, "voice", found)
         elif isinstance(e, ev.CallAbandoned):
             key = f"call:{e.call}"
             found = contacts.get(key)
@@ -480,18 +469,23 @@ def derive_facts(
             if found is None or e.agent not in found.legs or found.legs[e.agent]["answered"] >= 0:
                 continue
             drop_leg(key, found, e.agent, t, completed=False)
-        elif isinstance(e, ev.InteractionTransferred):
-            key = f"ix:{e.interaction}"
+        elif isinstance(e, ev.CallTransferred | ev.InteractionTransferred):
+            if isinstance(e, ev.CallTransferred):
+                key, media = f"call:{e.call}", "voice"
+            else:
+                key, media = f"ix:{e.interaction}", e.media.value
             found = contacts.get(key)
             if found is None:
                 continue
             entered = found.answered_entered if found.answered_entered is not None else t
             if e.agent is not None:
-                act(("agent", e.agent), "transferred", t, entered, 0, e.media, found)
-                if e.agent in found.legs:
-                    drop_leg(key, found, e.agent, t, completed=True)
+                act(("agent", e.agent), "transferred", t, entered, 0, media, found)
             if found.answered_from is not None:
-                act(found.answered_from, "transferred", t, entered, 0, e.media, found)
+                act(found.answered_from, "transferred", t, entered, 0, media, found)
+            if isinstance(e, ev.CallTransferred):
+                found.transferred_at = t  # (its next queue is the same call's)
+            elif e.agent is not None and e.agent in found.legs:
+                drop_leg(key, found, e.agent, t, completed=True)
         elif isinstance(e, ev.InteractionDone):
             key = f"ix:{e.interaction}"
             found = contacts.get(key)
