@@ -18,8 +18,8 @@ from wallboard.core import events as ev
 from wallboard.stats.definitions import (
     Attribution,
     Category,
-    Durations,
     Counting,
+    Durations,
     Filter,
     ServiceLevelType,
     SinceLogin,
