@@ -25,7 +25,16 @@ from wallboard.cli import app
 from wallboard.core.clock import FakeClock
 from wallboard.demo import MORNING_HOURS, DemoRun, board_objects, run_demo
 from wallboard.sim.builtin import builtin_scenario
-from wallboard.terminal_board import QUEUE_COLUMNS, Column, format_value, render_board, style_for
+from wallboard.stats import standard_library
+from wallboard.terminal_board import (
+    DIGITAL_COLUMNS,
+    GROUP_COLUMNS,
+    QUEUE_COLUMNS,
+    Column,
+    format_value,
+    render_board,
+    style_for,
+)
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 REDRAW = re.compile(r"(?:\x1b\[2K\x1b\[1A)+\x1b\[2K")
@@ -243,7 +252,7 @@ def test_the_demo_day_is_a_well_run_center_with_a_busy_spell(tmp_path: Path) -> 
         (65_400, "time", "1:05"),
         (3_725_000, "time", "1:02:05"),
         (87.46, "percent", "87.5%"),
-        (0.0625, "ratio", "6.2%"),
+        (6.25, "percent", "6.2%"),
     ],
 )
 def test_values_are_formatted_and_missing_is_not_zero(
@@ -264,3 +273,15 @@ def test_thresholds_colour_values() -> None:
     assert style_for(95.0, service_level) == "green"
     assert style_for(75.0, service_level) == "yellow"
     assert style_for(50.0, service_level) == "red"
+
+
+def test_board_columns_show_each_statistic_in_its_own_unit() -> None:
+    # Every percentage the engine gives is 0-100: the board formats a column as the standard
+    # library says, and colours by thresholds on that scale.
+    library = standard_library()
+    for column in (*QUEUE_COLUMNS, *DIGITAL_COLUMNS, *GROUP_COLUMNS):
+        stat_ids = [column.stat_id] if isinstance(column.stat_id, str) else column.stat_id.values()
+        for stat_id in stat_ids:
+            assert column.format == library[stat_id].format.value, stat_id
+        if column.format == "percent" and column.warn is not None:
+            assert column.warn > 1, column.stat_id

@@ -33,7 +33,7 @@ class Column:
 
     stat_id: str | Mapping[Media, str]
     title: str
-    format: str  # "integer", "time", "percent" (0-100) or "ratio" (0-1 shown as %)
+    format: str  # "integer", "time" or "percent" (0-100, as every percentage the engine gives)
     warn: float | None = None
     alarm: float | None = None
     higher_is_better: bool = False
@@ -51,10 +51,10 @@ QUEUE_COLUMNS: tuple[Column, ...] = (
     Column("queue.offered", "Offer", "integer", priority=2),
     Column("queue.answered", "Answ", "integer", priority=3),
     Column("queue.abandoned", "Aband", "integer", priority=4),
-    Column("queue.abandon_rate", "Ab %", "ratio", warn=0.05, alarm=0.10, priority=1),
+    Column("queue.abandon_rate", "Ab %", "percent", warn=5, alarm=10, priority=1),
     Column("queue.service_level", "SL20", "percent", warn=80, alarm=70, higher_is_better=True),
     Column("queue.asa", "ASA", "time", warn=20_000, alarm=40_000, priority=5),
-    Column("queue.average_handle_time", "AHT", "time", priority=6),
+    Column("queue.aht", "AHT", "time", priority=6),
 )
 
 _CHAT, _EMAIL = Media.CHAT, Media.EMAIL
@@ -119,8 +119,6 @@ def format_value(value: Value, fmt: str) -> str:
         return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
     if fmt == "percent":
         return f"{value:.1f}%"
-    if fmt == "ratio":
-        return f"{100 * value:.1f}%"
     return f"{value:,.0f}"
 
 

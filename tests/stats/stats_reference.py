@@ -11,12 +11,14 @@ question is then answered by filtering those lists. Only the window arithmetic
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from wallboard.core import events as ev
 from wallboard.stats.definitions import (
     Attribution,
     Category,
+    Counting,
     Durations,
     Filter,
     ServiceLevelType,
@@ -93,6 +95,10 @@ class Contact:
     answered_from: Owner | None = None
     answered_entered: int | None = None
     legs: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Its first entry into an ACD queue and its first answer from a queue (counts per contact).
+    first_entered: int | None = None
+    first_answered: int | None = None
+    transferred_at: int | None = None  # transferred since it last entered a queue
 
     def attrs(self) -> Attrs:
         return Attrs(self.direction, tuple(sorted(self.data.items())), self.skill)
@@ -109,6 +115,12 @@ class Facts:
     login_queues: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # (agent, media) → (leg status, attributes) of the contacts the agent is on at the end
     on_contacts: dict[tuple[str, str], list[tuple[str, Attrs]]] = field(default_factory=dict)
+    # Contacts waiting in an ACD queue at the end, never answered: (first entry, media, attrs)
+    contacts_waiting: list[tuple[int, str, Attrs]] = field(default_factory=list)
+
+
+CONTACTS: Owner = ("contact", "")
+"""The owner of the facts of contacts as the tenant counts them (``count: contacts``)."""
 
 
 def derive_facts(
@@ -138,6 +150,29 @@ def derive_facts(
     current: dict[tuple[str, str], Interval] = {}
     contacts: dict[str, Contact] = {}  # "call:id" / "ix:id"
     vq_entries: dict[tuple[str, str], int] = {}
+    # Calls whose last leg ended after a transfer, kept an hour for their next queue:
+    # key → transfer instant, in the order they were kept.
+    kept_calls: dict[str, int] = {}
+    # (agent, media) → [(the queue, entry, media, attributes, key) of the contact answered from
+    # a queue the agent released last, the release instant — None once after-call work began]
+    wraps: dict[tuple[str, str], list[Any]] = {}
+
+    def wrap_change(agent: str, media: str, status: str, since: int, t: int) -> None:
+        """After-call work begun at the release of a contact answered from a queue (or later
+        by an ``agent.acw`` naming it) is that queue's, counted when it ends."""
+        wrap = wraps.get((agent, media))
+        if wrap is None:
+            return
+        (owner, entered, wrap_media, attrs, _), at = wrap
+        if at is None:
+            del wraps[(agent, media)]
+            facts.actions.append(
+                Action(owner, "after_call_work", t, entered, t - since, wrap_media, attrs)
+            )
+        elif at != t:
+            del wraps[(agent, media)]
+        elif status == "acw":
+            wrap[1] = None
 
     def effective(agent: str, media: str) -> tuple[str, str | None]:
         values = on_contacts.get((agent, media), {}).values()
@@ -164,6 +199,7 @@ def derive_facts(
             open_interval = current[(agent, media)] = Interval(agent, media, "logged_out", None, t)
             facts.intervals.append(open_interval)
         if (open_interval.status, open_interval.reason) != (status, reason):
+            wrap_change(agent, media, status, open_interval.start, t)
             open_interval.end = t
             current[(agent, media)] = Interval(agent, media, status, reason, t)
             facts.intervals.append(current[(agent, media)])
@@ -198,16 +234,26 @@ def derive_facts(
         if kind == "answered":
             c.answered_from, c.answered_entered = q, c.entered
         c.queue = None
+        if kind != "diverted" and c.first_answered is None and c.first_entered is not None:
+            if kind == "answered":
+                c.first_answered = t
+            act(CONTACTS, kind, t, c.first_entered, t - c.first_entered, c.media, c)
 
     def enter(c: Contact, q: Owner, t: int) -> None:
         if c.queue is not None:
             leave(c, "diverted", t, cause="routed")
+        if c.transferred_at is not None:
+            c.transferred_at = None
+            kept_calls.pop(key_of[id(c)], None)
         c.queue, c.entered = q, t
         if q[0] == "queue":
             queue_config = config.queues.get(q[1])
             c.skill = None if queue_config is None else queue_config.skill
         facts.waiting.setdefault(q, {})[key_of[id(c)]] = (t, c.media, None)
         act(q, "entered", t, t, 0, c.media, c)
+        if q[0] == "queue" and c.first_entered is None:
+            c.first_entered = t
+            act(CONTACTS, "entered", t, t, 0, c.media, c)
 
     key_of: dict[int, str] = {}
 
@@ -239,6 +285,8 @@ def derive_facts(
                 act(("agent", agent), "released", t, entered, measured, c.media, c, None, talk)
                 if c.answered_from is not None:
                     act(c.answered_from, "released", t, entered, measured, c.media, c, None, talk)
+                    wrap = (c.answered_from, entered, c.media, c.attrs(), key)
+                    wraps[(agent, c.media)] = [wrap, t]
         elif c.direction != "outbound":
             act(("agent", agent), "missed", t, entered, 0, c.media, c)
         on_contacts.get((agent, c.media), {}).pop(key, None)
@@ -317,6 +365,10 @@ def derive_facts(
                     logged_in[a] = False
                     facts.login_queues.pop(a, None)
         elif isinstance(e, ev.AgentReady | ev.AgentNotReady | ev.AgentAfterCallWork):
+            if isinstance(e, ev.AgentAfterCallWork) and e.call is not None:
+                wrap = wraps.get((e.agent, e.media))
+                if wrap is not None and wrap[1] is not None and wrap[0][4] == f"call:{e.call}":
+                    wrap[1] = t
             if not logged_in.get(e.agent):
                 continue
             refresh(e.agent, e.media, t)
@@ -407,8 +459,23 @@ def derive_facts(
                     drop_leg(key, found, agent, t, True, e.talk_ms)
             if found.queue is not None and e.agent is None:
                 leave(found, "diverted", t)
+                first = found.first_entered
+                if not found.legs and found.first_answered is None and first is not None:
+                    act(CONTACTS, "diverted", t, first, t - first, found.media, found)
             if not found.legs and found.queue is None:
-                del contacts[key]
+                if found.transferred_at is None:
+                    del contacts[key]
+                    continue
+                kept_calls.pop(key, None)
+                kept_calls[key] = found.transferred_at
+                for old_key, at in list(kept_calls.items()):
+                    if at >= t - 3_600_000:
+                        break
+                    del kept_calls[old_key]
+                    old = contacts.get(old_key)
+                    lingering = old is not None and not old.legs and old.queue is None
+                    if lingering and old is not None and old.transferred_at == at:
+                        del contacts[old_key]
         elif isinstance(e, ev.CallAbandoned):
             key = f"call:{e.call}"
             found = contacts.get(key)
@@ -436,6 +503,10 @@ def derive_facts(
             cause = None if e.cause is None else e.cause.value
             leave(found, "diverted", t, e.wait_ms, cause)
             if not found.legs:
+                # Out of view: the contact's outcome, if it was never answered.
+                first = found.first_entered
+                if found.first_answered is None and first is not None:
+                    act(CONTACTS, "diverted", t, first, t - first, found.media, found, cause)
                 del contacts[key]
         elif isinstance(e, ev.InteractionRejected | ev.InteractionRevoked):
             key = f"ix:{e.interaction}"
@@ -443,18 +514,23 @@ def derive_facts(
             if found is None or e.agent not in found.legs or found.legs[e.agent]["answered"] >= 0:
                 continue
             drop_leg(key, found, e.agent, t, completed=False)
-        elif isinstance(e, ev.InteractionTransferred):
-            key = f"ix:{e.interaction}"
+        elif isinstance(e, ev.CallTransferred | ev.InteractionTransferred):
+            if isinstance(e, ev.CallTransferred):
+                key, media = f"call:{e.call}", "voice"
+            else:
+                key, media = f"ix:{e.interaction}", e.media.value
             found = contacts.get(key)
             if found is None:
                 continue
             entered = found.answered_entered if found.answered_entered is not None else t
             if e.agent is not None:
-                act(("agent", e.agent), "transferred", t, entered, 0, e.media, found)
-                if e.agent in found.legs:
-                    drop_leg(key, found, e.agent, t, completed=True)
+                act(("agent", e.agent), "transferred", t, entered, 0, media, found)
             if found.answered_from is not None:
-                act(found.answered_from, "transferred", t, entered, 0, e.media, found)
+                act(found.answered_from, "transferred", t, entered, 0, media, found)
+            if isinstance(e, ev.CallTransferred):
+                found.transferred_at = t  # (its next queue is the same call's)
+            elif e.agent is not None and e.agent in found.legs:
+                drop_leg(key, found, e.agent, t, completed=True)
         elif isinstance(e, ev.InteractionDone):
             key = f"ix:{e.interaction}"
             found = contacts.get(key)
@@ -525,6 +601,14 @@ def derive_facts(
             facts.ongoing.append(
                 Ongoing(("agent", agent), "logout", facts.logins[agent][-1], None, media, None)
             )
+    facts.contacts_waiting = [
+        (c.first_entered, c.media, c.attrs())
+        for c in contacts.values()
+        if c.queue is not None
+        and c.queue[0] == "queue"
+        and c.first_answered is None
+        and c.first_entered is not None
+    ]
     facts.on_contacts = {
         pair: [(status, contacts[key].attrs()) for key, status in on.items()]
         for pair, on in on_contacts.items()
@@ -592,7 +676,10 @@ def reference_value(
     media_list = [m.value for m in d.filter.media] or [m.value for m in ev.Media]
     contact_filter = d.filter if d.filter.contact_filtered else None
     owners: set[Owner]
-    if object_type == "queue_group" or object_type == "tenant":
+    contacts = d.count is Counting.CONTACTS
+    if contacts:
+        owners = {CONTACTS}
+    elif object_type == "queue_group" or object_type == "tenant":
         owners = {("queue", q) for q in queues}
     elif object_type in ("agent", "agent_group"):
         owners = {("agent", a) for a in members}
@@ -720,14 +807,18 @@ def reference_value(
                 ab_w += a.kind == "abandoned"
             if not within and in_window(a.entered if entered else a.entered + threshold):
                 exceeded += 1
-        for owner in owners:
-            for since, media, attrs in facts.waiting.get(owner, {}).values():
-                if media not in media_list:
-                    continue
-                if contact_filter is not None and (attrs is None or not attrs.matches(d.filter)):
-                    continue
-                if since + threshold <= now and in_window(since if entered else since + threshold):
-                    exceeded += 1
+        waiting = (
+            facts.contacts_waiting
+            if contacts
+            else [item for owner in owners for item in facts.waiting.get(owner, {}).values()]
+        )
+        for since, media, attrs in waiting:
+            if media not in media_list:
+                continue
+            if contact_filter is not None and (attrs is None or not attrs.matches(d.filter)):
+                continue
+            if since + threshold <= now and in_window(since if entered else since + threshold):
+                exceeded += 1
         offered = ans_w + ab_w + exceeded
         kind = d.service_level.type
         pairs = {

@@ -14,7 +14,13 @@ from wallboard.core.events import Event
 from wallboard.sim.batch import run_batch
 from wallboard.sim.builtin import builtin_scenario
 from wallboard.sim.groundtruth import AgentInterval, ContactRecord
-from wallboard.stats import AgentStatusValue, StatisticsEngine, decode_definitions, standard_library
+from wallboard.stats import (
+    AgentStatusValue,
+    StatisticsEngine,
+    decode_definitions,
+    replay,
+    standard_library,
+)
 
 DEFINITIONS = decode_definitions(
     [
@@ -27,6 +33,33 @@ DEFINITIONS = decode_definitions(
             "profile": {"kind": "ever"},
         }
         for media in ("voice", "chat", "email")
+        for name, category, mask in (
+            ("entered", "TotalNumber", "entered"),
+            ("answered", "TotalNumber", "answered"),
+            ("abandoned", "TotalNumber", "abandoned"),
+            ("wait_answered", "AverageTime", "answered"),
+        )
+    ]
+    + [
+        {
+            "id": "queue.voice.handle_time",
+            "object": "queue",
+            "category": "TotalTime",
+            "mask": ["released", "after_call_work"],
+            "filter": {"media": ["voice"]},
+            "profile": {"kind": "ever"},
+        }
+    ]
+    + [
+        {
+            "id": f"tenant.voice.contacts_{name}",
+            "object": "tenant",
+            "category": category,
+            "mask": [mask],
+            "count": "contacts",
+            "filter": {"media": ["voice"]},
+            "profile": {"kind": "ever"},
+        }
         for name, category, mask in (
             ("entered", "TotalNumber", "entered"),
             ("answered", "TotalNumber", "answered"),
@@ -68,6 +101,12 @@ def test_engine_counts_equal_simulator_ground_truth(tmp_path: Path) -> None:
         assert queue is not None
         for name in ("entered", "answered", "abandoned", "wait_answered"):
             engine.open(tenant, "queue", queue, f"queue.{media}.{name}")
+        if media == "voice":
+            engine.open(tenant, "queue", queue, "queue.voice.handle_time")
+    tenants = sorted({r.tenant for r in records})
+    for tenant in tenants:
+        for name in ("entered", "answered", "abandoned", "wait_answered"):
+            engine.open(tenant, "tenant", tenant, f"tenant.voice.contacts_{name}")
     for tenant, agent in agents:
         assert agent is not None
         engine.open(tenant, "agent", agent, "agent.voice.answered")
@@ -88,6 +127,16 @@ def test_engine_counts_equal_simulator_ground_truth(tmp_path: Path) -> None:
             got = engine.value(tenant, "queue", queue, f"queue.{media}.{name}", now)
             assert got == want, (tenant, queue, name, got, want)
             checked += want
+        if media == "voice":
+            # Average handle time's parts: talk and hold (answer to release) and the after-call
+            # work that followed, of the calls answered from the queue.
+            handle = sum(
+                r.released_at - r.answered_at + round(r.acw_seconds * 1000)
+                for r in answered
+                if r.released_at is not None and r.answered_at is not None
+            )
+            got_handle = engine.value(tenant, "queue", queue, "queue.voice.handle_time", now)
+            assert got_handle == handle, (tenant, queue, got_handle, handle)
         waits = [r.answered_at - r.entered_at for r in answered if r.answered_at is not None]
         average = engine.value(tenant, "queue", queue, f"queue.{media}.wait_answered", now)
         if waits:
@@ -102,6 +151,51 @@ def test_engine_counts_equal_simulator_ground_truth(tmp_path: Path) -> None:
         assert agent is not None
         got = engine.value(tenant, "agent", agent, "agent.voice.answered", now)
         assert got == by_agent[(tenant, agent)], (tenant, agent)
+    # The tenant counts each call once, from its first queue entry (a transferred call is one
+    # call in two queues), beside each queue's legs.
+    legs_total = calls_total = 0
+    for tenant in tenants:
+        legs: dict[str, list[ContactRecord]] = {}
+        for r in records:
+            if r.tenant == tenant and r.media == "voice" and r.queue is not None:
+                legs.setdefault(r.id, []).append(r)
+        firsts = [sorted(found, key=lambda r: r.leg) for found in legs.values()]
+        answered_calls = [
+            next(r for r in found if r.answered_at is not None)
+            for found in firsts
+            if any(r.answered_at is not None for r in found)
+        ]
+        waits = [
+            r.answered_at - found[0].entered_at
+            for found, r in zip(
+                [f for f in firsts if any(r.answered_at is not None for r in f)],
+                answered_calls,
+                strict=True,
+            )
+            if r.answered_at is not None
+        ]
+        want = {
+            "entered": len(firsts),
+            "answered": len(answered_calls),
+            "abandoned": sum(
+                all(r.answered_at is None for r in found)
+                and any(r.abandoned_at is not None for r in found)
+                for found in firsts
+            ),
+        }
+        legs_total += sum(len(found) for found in firsts)
+        calls_total += len(firsts)
+        for name, count in want.items():
+            got = engine.value(tenant, "tenant", tenant, f"tenant.voice.contacts_{name}", now)
+            assert got == count, (tenant, name, got, count)
+        average = engine.value(tenant, "tenant", tenant, "tenant.voice.contacts_wait_answered", now)
+        assert isinstance(average, float)
+        assert abs(average - sum(waits) / len(waits)) < 1e-6 * average
+    assert calls_total < legs_total  # transferred calls were among them
+    # Each object under its own type only: the routing point in front of a queue is no queue.
+    replayed, _ = replay(events, DEFINITIONS)
+    for tenant in tenants:
+        assert set(replayed[tenant]["queue"]) == {q for t, q, _ in queues if t == tenant}
     assert checked > 500
     assert engine.anomalies == {}, engine.anomalies
 

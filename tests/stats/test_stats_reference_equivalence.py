@@ -206,6 +206,13 @@ def _definitions() -> DefinitionSet:
             {"id": f"{prefix}.asa", "category": "AverageTime", "mask": ["answered"]},
             {"id": f"{prefix}.abandoned_min", "category": "MinTime", "mask": ["abandoned"]},
             {"id": f"{prefix}.handled_time", "category": "TotalTime", "mask": ["released"]},
+            {"id": f"{prefix}.acw_time", "category": "TotalTime", "mask": ["after_call_work"]},
+            {
+                "id": f"{prefix}.handle_time_es",
+                "category": "TotalTime",
+                "mask": ["released", "after_call_work"],
+                "filter": {"data": {"lang": "es"}},
+            },
             {
                 "id": f"{prefix}.pct_in_20",
                 "category": "TotalNumberInTimeRangePercentage",
@@ -354,8 +361,27 @@ def _definitions() -> DefinitionSet:
                     "received_open",
                     "diverted_on_load",
                     "asa_reported",
+                    "acw_time",
                 )
             ]
+        # The tenant's counts per contact (first queue entry), beside its counts per leg.
+        items += [
+            {**i, "id": f"tenant.{name}.contacts_{i['id'].split('.')[-1]}", "object": "tenant"}
+            | {"count": "contacts"}
+            for i in queue_items
+            if i["id"].split(".")[-1]
+            in (
+                "entered",
+                "answered_by_entry",
+                "asa",
+                "abandoned_min",
+                "answered_es",
+                "sl_es",
+                "sl_removed_from_queue_completed",
+                "sl_abandoned_negative_entered",
+                "sl_answered_only_completed",
+            )
+        ]
         vq_items: list[dict[str, Any]] = [
             {"id": f"virtual_queue.{name}.entered", "category": "TotalNumber", "mask": ["entered"]},
             {
@@ -632,7 +658,7 @@ def _event(op: tuple[Any, ...], ts: int, index: int) -> ev.Event:
     if kind == "not_ready":
         return ev.AgentNotReady(agent=op[1], reason=op[2], **common)
     if kind == "acw":
-        return ev.AgentAfterCallWork(agent=op[1], **common)
+        return ev.AgentAfterCallWork(agent=op[1], call=op[2] if len(op) > 2 else None, **common)
     if kind == "queue":
         return ev.CallQueued(
             call=op[1], queue=op[2], data={"lang": op[3]}, direction=ev.Direction(op[4]), **common
@@ -658,6 +684,8 @@ def _event(op: tuple[Any, ...], ts: int, index: int) -> ev.Event:
         return ev.CallDiverted(
             call=op[1], queue=op[2], target="elsewhere", cause=cause, wait_ms=reported, **common
         )
+    if kind == "transfer":
+        return ev.CallTransferred(call=op[1], agent=op[2], target="q", **common)
     return ev.CallAbandoned(call=op[1], queue=op[2], wait_ms=reported, **common)
 
 
@@ -728,7 +756,21 @@ def _call_story(draw: st.DrawFn) -> list[tuple[Any, ...]]:
     story.append(("answer", call, agent))
     if draw(st.booleans()):
         story += [("hold", call, agent), ("retrieve", call, agent)]
-    story += [("release", call, agent), ("acw", agent), ("ready", agent)]
+    # After-call work naming the call follows it (its queue's); without, it follows no call
+    # released at an earlier instant.
+    acw = ("acw", agent, call) if draw(st.booleans()) else ("acw", agent)
+    transfer = draw(st.booleans())
+    if transfer:
+        story.append(("transfer", call, agent))
+    story += [("release", call, agent), acw, ("ready", agent)]
+    if transfer:
+        # The same call goes on in another queue (one contact, a second leg).
+        story.append(("queue", call, draw(st.sampled_from(QUEUES)), queued[3], queued[4]))
+        story.append(
+            ("answer", call, draw(st.sampled_from(AGENTS)))
+            if draw(st.booleans())
+            else ("abandon", call, queue)
+        )
     return story[: draw(st.integers(1, len(story)))] if draw(st.booleans()) else story
 
 

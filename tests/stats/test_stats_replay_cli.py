@@ -12,6 +12,7 @@ from cli_process import assert_refused, wallboard
 from wallboard.core import events as ev
 from wallboard.core.codec import encode
 from wallboard.replay_cli import app
+from wallboard.stats import replay, standard_library
 
 BASE = 1_700_000_000_000
 
@@ -143,3 +144,43 @@ def test_a_log_without_one_valid_event_is_an_error_saying_how_much_was_bad(
     assert_refused(result, "no valid event", "all 11 non-empty line(s) are bad")
     assert "longer than" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_routing_point_appears_under_its_own_type_only() -> None:
+    # call.diverted names the routing point in ``queue`` without saying it is one: the
+    # engine, which holds the call waiting there, knows its type.
+    events = [
+        ev.CallQueued(
+            tenant="t",
+            source="s",
+            seq=1,
+            id="e1",
+            ts=BASE,
+            call="c",
+            queue="rp",
+            point=ev.QueueKind.ROUTING_POINT,
+        ),
+        ev.CallDiverted(
+            tenant="t",
+            source="s",
+            seq=2,
+            id="e2",
+            ts=BASE + 1_000,
+            call="c",
+            queue="rp",
+            target="q",
+        ),
+        ev.CallQueued(tenant="t", source="s", seq=3, id="e3", ts=BASE + 1_000, call="c", queue="q"),
+        ev.CallEstablished(
+            tenant="t", source="s", seq=4, id="e4", ts=BASE + 3_000, call="c", agent="a", queue="q"
+        ),
+        # Names a queue where the call is not: no object of a guessed type.
+        ev.CallAbandoned(
+            tenant="t", source="s", seq=5, id="e5", ts=BASE + 4_000, call="c", queue="elsewhere"
+        ),
+    ]
+    for lateness in (0, 5_000):
+        result, _ = replay(events, standard_library(), lateness_ms=lateness)
+        assert sorted(result["t"]["queue"]) == ["q"]
+        assert sorted(result["t"]["routing_point"]) == ["rp"]
+        assert result["t"]["routing_point"]["rp"]["routing_point.diverted"] == 1

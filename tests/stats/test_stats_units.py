@@ -215,6 +215,39 @@ class Events:
             },
             "durations",
         ),
+        # A fraction is never labelled a percentage (every percentage is 0-100).
+        (
+            {
+                "id": "q.x",
+                "object": "queue",
+                "category": "Ratio",
+                "mask": ["abandoned"],
+                "denominator_mask": ["entered"],
+                "format": "percent",
+            },
+            "format",
+        ),
+        # Contacts are counted on the tenant, for entries and outcomes before an answer.
+        (
+            {
+                "id": "q.x",
+                "object": "queue",
+                "category": "TotalNumber",
+                "mask": ["entered"],
+                "count": "contacts",
+            },
+            "count",
+        ),
+        (
+            {
+                "id": "t.x",
+                "object": "tenant",
+                "category": "TotalNumber",
+                "mask": ["released"],
+                "count": "contacts",
+            },
+            "mask[0]",
+        ),
     ],
 )
 def test_definition_errors_name_the_field(item: dict[str, Any], field: str) -> None:
@@ -943,7 +976,7 @@ def test_closing_a_statistic_unsubscribes_its_accumulator_from_every_fact() -> N
     closed = (
         "agent.transfers",
         "agent.holds",
-        "agent.average_call_duration",
+        "agent.average_talk_time",
         "agent.chats_handled",
     )
     closed += ("agent.not_ready_time_by_reason",)
@@ -1072,3 +1105,154 @@ def test_a_damaged_snapshot_is_refused_with_what_is_wrong() -> None:
     older["version"] -= 1
     with pytest.raises(InvalidInput, match=r"snapshot version \d+ is not \d+"):
         StatisticsEngine.restore(msgspec.msgpack.encode(older), standard_library())
+
+
+# --- one meaning under one name ------------------------------------------------------------------
+
+
+def test_every_percentage_of_the_standard_library_is_0_to_100_and_no_duplicates() -> None:
+    from wallboard.stats.definitions import Category
+
+    library = standard_library()
+    # Not a fraction shown as a percentage…
+    assert not [
+        d.id for d in library if d.category is Category.RATIO and d.format.value == "percent"
+    ]
+    # … and no two queue statistics computing the same value under two names.
+    seen: dict[str, str] = {}
+    for d in library:
+        if d.object.value in ("agent", "agent_group") or d.id.startswith("tenant.agents_"):
+            continue  # (the queues' and the tenant's contact statistics)
+        key = msgspec.json.encode(msgspec.structs.replace(d, id="x", description="")).decode()
+        assert key not in seen, (seen.get(key), d.id)
+        seen[key] = d.id
+    assert "queue.answered_within_threshold_pct" not in library
+    engine = _library_engine()
+    e = Events()
+    for stat in ("queue.abandon_rate", "queue.qos"):
+        engine.open(T, "queue", "q", stat)
+    for index in range(4):
+        engine.apply(e(ev.CallQueued, BASE + index, call=f"c{index}", queue="q"))
+    engine.apply(e(ev.CallAbandoned, BASE + 10_000, call="c0", queue="q"))
+    engine.apply(e(ev.CallEstablished, BASE + 10_000, call="c1", agent="a", queue="q"))
+    engine.apply(e(ev.CallEstablished, BASE + 30_000, call="c2", agent="b", queue="q"))
+    now = BASE + 40_000
+    assert engine.value(T, "queue", "q", "queue.abandon_rate", now) == 25.0  # 1 of 4, in %
+    assert engine.value(T, "queue", "q", "queue.qos", now) == 50.0  # 1 of 2 within 20 s
+
+
+def test_average_handle_time_is_talk_hold_and_after_call_work_on_every_object() -> None:
+    engine = _library_engine()
+    stats = {
+        "queue": ("queue.aht", "queue.average_talk_time", "queue.acw_time", "queue.handle_time"),
+        "agent": ("agent.aht", "agent.average_talk_time"),
+        "agent_group": ("group.aht", "group.average_talk_time"),
+        "tenant": ("tenant.aht", "tenant.average_talk_time"),
+    }
+    engine.set_objects(T, ObjectConfig(agent_groups={"g": GroupConfig(agents=("a",))}))
+    ids = {"queue": ("q", "q2"), "agent": ("a",), "agent_group": ("g",), "tenant": (T,)}
+    for object_type, stat_ids in stats.items():
+        for object_id in ids[object_type]:
+            for stat in stat_ids:
+                engine.open(T, object_type, object_id, stat)
+    e = Events()
+    engine.apply(e(ev.AgentLogin, BASE, agent="a"))
+    engine.apply(e(ev.AgentReady, BASE, agent="a"))
+    # Call 1 from q: 60 s talk (10 s of it on hold), then 30 s after-call work begun at the
+    # release.
+    engine.apply(e(ev.CallQueued, BASE + 1_000, call="c1", queue="q"))
+    engine.apply(e(ev.CallEstablished, BASE + 5_000, call="c1", agent="a", queue="q"))
+    engine.apply(e(ev.CallHeld, BASE + 20_000, call="c1", agent="a"))
+    engine.apply(e(ev.CallRetrieved, BASE + 30_000, call="c1", agent="a"))
+    engine.apply(e(ev.CallReleased, BASE + 65_000, call="c1", agent="a"))
+    engine.apply(e(ev.AgentAfterCallWork, BASE + 65_000, agent="a"))
+    during = BASE + 80_000  # the after-call work counts for the queue when it ends
+    assert engine.value(T, "queue", "q", "queue.acw_time", during) == 0
+    engine.apply(e(ev.AgentReady, BASE + 95_000, agent="a"))
+    # Call 2 from q: 20 s talk; the agent goes ready, then into after-call work 5 s later
+    # without naming the call: that is no queue's.
+    engine.apply(e(ev.CallQueued, BASE + 100_000, call="c2", queue="q"))
+    engine.apply(e(ev.CallEstablished, BASE + 100_000, call="c2", agent="a", queue="q"))
+    engine.apply(e(ev.CallReleased, BASE + 120_000, call="c2", agent="a"))
+    engine.apply(e(ev.AgentAfterCallWork, BASE + 125_000, agent="a"))
+    engine.apply(e(ev.AgentReady, BASE + 135_000, agent="a"))
+    # Call 3 from q2: 10 s talk, after-call work reported 2 s after the release naming the
+    # call: q2's (12 s, up to the next call).
+    engine.apply(e(ev.CallQueued, BASE + 140_000, call="c3", queue="q2"))
+    engine.apply(e(ev.CallEstablished, BASE + 140_000, call="c3", agent="a", queue="q2"))
+    engine.apply(e(ev.CallReleased, BASE + 150_000, call="c3", agent="a"))
+    engine.apply(e(ev.AgentAfterCallWork, BASE + 152_000, agent="a", call="c3"))
+    engine.apply(e(ev.CallRinging, BASE + 164_000, call="c4", agent="a", direction="outbound"))
+    engine.apply(e(ev.CallReleased, BASE + 165_000, call="c4", agent="a"))
+    now = BASE + 170_000
+
+    def value(object_type: str, object_id: str, stat: str) -> object:
+        return engine.value(T, object_type, object_id, stat, now)
+
+    assert value("queue", "q", "queue.average_talk_time") == (60_000 + 20_000) / 2
+    assert value("queue", "q", "queue.acw_time") == 30_000
+    assert value("queue", "q", "queue.handle_time") == 110_000
+    assert value("queue", "q", "queue.aht") == 55_000
+    assert value("queue", "q2", "queue.acw_time") == 12_000
+    assert value("queue", "q2", "queue.aht") == 22_000
+    assert value("tenant", T, "tenant.aht") == (110_000 + 22_000) / 3
+    assert value("tenant", T, "tenant.average_talk_time") == 30_000
+    # The agent's after-call work is all of its acw time: 30 + 10 + 12 s, and 5 s since the
+    # outbound call (the agent is back in after-call work).
+    assert value("agent", "a", "agent.aht") == (90_000 + 57_000) / 3
+    assert value("agent_group", "g", "group.aht") == (90_000 + 57_000) / 3
+    assert value("agent", "a", "agent.average_talk_time") == 30_000
+    assert value("agent_group", "g", "group.average_talk_time") == 30_000
+
+
+def test_the_tenant_counts_a_transferred_call_once_and_each_leg_under_legs() -> None:
+    engine = _library_engine()
+    contact_stats = ("entered", "answered", "abandoned", "asa", "service_level")
+    for stat in contact_stats:
+        engine.open(T, "tenant", T, f"tenant.{stat}")
+        engine.open(T, "tenant", T, f"tenant.legs_{stat}")
+    e = Events()
+    # c1 waits 10 s in q, is answered, then transferred into q2 where it waits 30 s more.
+    engine.apply(e(ev.CallQueued, BASE, call="c1", queue="q"))
+    engine.apply(e(ev.CallEstablished, BASE + 10_000, call="c1", agent="a", queue="q"))
+    engine.apply(e(ev.CallTransferred, BASE + 20_000, call="c1", agent="a", target="q2"))
+    engine.apply(e(ev.CallReleased, BASE + 20_000, call="c1", agent="a"))
+    engine.apply(e(ev.CallQueued, BASE + 20_000, call="c1", queue="q2"))
+    engine.apply(e(ev.CallEstablished, BASE + 50_000, call="c1", agent="b", queue="q2"))
+    # c2 overflows from q to q2 after 15 s and is answered there 15 s later: 30 s in all.
+    engine.apply(e(ev.CallQueued, BASE + 60_000, call="c2", queue="q"))
+    engine.apply(e(ev.CallQueued, BASE + 75_000, call="c2", queue="q2"))
+    engine.apply(e(ev.CallEstablished, BASE + 90_000, call="c2", agent="c", queue="q2"))
+    # c3 is answered, transferred back into q and hung up there: answered, not abandoned.
+    engine.apply(e(ev.CallQueued, BASE + 100_000, call="c3", queue="q"))
+    engine.apply(e(ev.CallEstablished, BASE + 105_000, call="c3", agent="d", queue="q"))
+    engine.apply(e(ev.CallTransferred, BASE + 110_000, call="c3", agent="d", target="q"))
+    engine.apply(e(ev.CallReleased, BASE + 110_000, call="c3", agent="d"))
+    engine.apply(e(ev.CallQueued, BASE + 110_000, call="c3", queue="q"))
+    engine.apply(e(ev.CallAbandoned, BASE + 112_000, call="c3", queue="q"))
+    now = BASE + 120_000
+
+    def value(stat: str) -> object:
+        return engine.value(T, "tenant", T, stat, now)
+
+    assert value("tenant.entered") == 3
+    assert value("tenant.legs_entered") == 6
+    assert value("tenant.answered") == 3
+    assert value("tenant.legs_answered") == 4
+    assert value("tenant.abandoned") == 0
+    assert value("tenant.legs_abandoned") == 1
+    assert value("tenant.asa") == (10_000 + 30_000 + 5_000) / 3
+    assert value("tenant.legs_asa") == (10_000 + 30_000 + 15_000 + 5_000) / 4
+    # Within 20 s: c1 and c3 of 3 calls. Of the legs: answered within, c1's first, c2's in q2
+    # and c3's first; abandoned within, c3's second; past 20 s, c1's second (c2's diversion
+    # from q within 20 s is no service-level event): 3 of 5.
+    assert value("tenant.service_level") == pytest.approx(200 / 3)
+    assert value("tenant.legs_service_level") == pytest.approx(60.0)
+    # A snapshot keeps what the contacts count needs.
+    restored = StatisticsEngine.restore(engine.snapshot(), standard_library())
+    engine.apply(e(ev.CallQueued, BASE + 121_000, call="c3", queue="q2"))
+    restored.apply(e(ev.CallQueued, BASE + 121_000, call="c3", queue="q2"))
+    for stat in contact_stats:
+        assert restored.value(T, "tenant", T, f"tenant.{stat}", now + 2_000) == engine.value(
+            T, "tenant", T, f"tenant.{stat}", now + 2_000
+        )

@@ -18,7 +18,6 @@ from wallboard.core.errors import InvalidInput
 from wallboard.core.events import Event, UnknownEvent
 from wallboard.stats import DefinitionSet, StatisticsEngine
 from wallboard.stats.engine import AgentStatusValue
-from wallboard.stats.replay import objects_named
 from wallboard.stats.state import ObjectConfig
 from wallboard.store.values import Change, Checkpoint, Value
 
@@ -151,7 +150,7 @@ class TenantWork:
         if isinstance(event, Event):
             # Open the statistics of every object the event names before it counts anywhere,
             # so a new object's first event is in its own totals.
-            for object_type, object_id in objects_named(event):
+            for object_type, object_id in self.engine.objects_named(event):
                 self._ensure_open(object_type, object_id)
             self.newest_ts = max(self.newest_ts, event.ts)
         self.engine.apply(event)

@@ -119,6 +119,8 @@ class QueueAction(enum.StrEnum):
     ABANDONED = "abandoned"  # duration: wait
     DIVERTED = "diverted"  # duration: wait
     RELEASED = "released"  # duration: answer → release, at the queue it was distributed from
+    # The after-call work that followed a contact answered from the queue ended; duration: it.
+    AFTER_CALL_WORK = "after_call_work"
     TRANSFERRED = "transferred"
     STOPPED = "stopped"  # an interaction stopped while queued; duration: wait
     ROUTED = "routed"  # virtual queue exits, duration: wait
@@ -186,6 +188,17 @@ class Attribution(enum.StrEnum):
 
     COMPLETED = "completed"  # when the action completed (real-time servers)
     ENTERED = "entered"  # when the contact entered the queue (interval reports)
+
+
+class Counting(enum.StrEnum):
+    """What the tenant's queue actions count (see ``docs/statistics.md``)."""
+
+    LEGS = "legs"  # each queue leg: a call transferred to a second queue enters twice
+    CONTACTS = "contacts"  # each contact once, from its first ACD queue entry
+
+
+# The actions counted per contact (``count: contacts``).
+CONTACT_ACTIONS: Final = frozenset({"entered", "answered", "abandoned"})
 
 
 class DisplayFormat(enum.StrEnum):
@@ -315,6 +328,7 @@ class StatisticDefinition(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     # attributed to it (``grace_ms``); at most a day and ``MAX_CLOSED_INTERVALS`` intervals.
     grace_s: Annotated[int, msgspec.Meta(ge=0, le=MAX_GRACE_S)] | None = None
     durations: Durations = Durations.MEASURED
+    count: Counting = Counting.LEGS
     # Default: True for statuses (time so far counts), False for actions (count on completion).
     in_progress: bool | None = None
     # "reason": a TotalTime of [not_ready] read as a mapping reason → ms instead of one number.
@@ -502,6 +516,27 @@ def check_definition(index: int, d: StatisticDefinition) -> None:
         raise _fail(index, d.id, "object", "service level is measured on queues")
     if (d.category is Category.RATIO) != bool(d.denominator_mask):
         raise _fail(index, d.id, "denominator_mask", "Ratio and denominator_mask go together")
+    if d.category is Category.RATIO and d.format is DisplayFormat.PERCENT:
+        # Every percentage is 0-100; a Ratio is a fraction (0-1).
+        raise _fail(
+            index,
+            d.id,
+            "format",
+            "a Ratio is a fraction (0-1), not a percentage; for one write a Formula (100 * a / b)",
+        )
+    if d.count is Counting.CONTACTS:
+        if d.object is not ObjectType.TENANT:
+            raise _fail(index, d.id, "count", "contacts are counted on the tenant")
+        for position, word in enumerate(d.mask):
+            if word not in CONTACT_ACTIONS:
+                raise _fail(
+                    index,
+                    d.id,
+                    f"mask[{position}]",
+                    f"{word!r} is counted per leg; per contact only {sorted(CONTACT_ACTIONS)}",
+                )
+        if d.category is Category.RATIO or d.in_progress:
+            raise _fail(index, d.id, "count", f"{d.category} counts legs")
     if isinstance(d.profile, Sliding) and d.profile.window_s % d.profile.step_s:
         raise _fail(index, d.id, "profile.window_s", "the window must be a multiple of the step")
     if isinstance(d.profile, Sliding) and d.profile.window_s // d.profile.step_s > 10_000:

@@ -340,6 +340,7 @@ cdef class TenantRuntime:
     cdef public object zone, config
     cdef public dict group_members, agent_groups, queue_group_members, queue_groups
     cdef public dict login_queues, queue_routes, agent_routes, configured_queues, queue_skills
+    cdef public dict transferred
 
 
 cdef class FactRoute:
@@ -448,6 +449,11 @@ cdef class StatisticsEngine:
         long long ts,
     )
 
+    @cython.locals(contact=ContactState)
+    cdef _wrap_status(
+        self, tenant, MediaState ms, old, status, long long since, long long ts
+    )
+
     @cython.locals(sub=StatusSub)
     cdef _move_status(self, dict by_status, agent_id, old, status, reason, long long ts)
 
@@ -496,12 +502,22 @@ cdef class StatisticsEngine:
         long long reported=*,
     )
 
+    @cython.locals(routes=Routes, route=FactRoute, first=cython.longlong)
+    cdef _contact_fact(self, tenant, ContactState contact, kind, long long ts)
+    @cython.locals(routes=Routes, node=Node)
+    cdef Routes _contact_routes(self, tenant)
+    cdef _forget_diverted(self, tenant, ContactState contact, long long ts)
+    @cython.locals(kept=dict, horizon=cython.longlong, at=cython.longlong, old=ContactState)
+    cdef _keep_transferred(self, tenant, TenantState state, ContactState call, long long ts)
+
     @cython.locals(contents=QueueContents, nodes=tuple, in_progress=dict, routes=Routes)
     cdef _end_contact(self, tenant, TenantState state, ContactState contact)
     @cython.locals(routes=Routes)
     cdef Routes _answered_routes(self, tenant, ContactState contact)
 
-    @cython.locals(leg=Leg, agent=AgentState, ms=MediaState)
+    @cython.locals(
+        leg=Leg, agent=AgentState, ms=MediaState, wrap_ms=MediaState, wrap=ContactState
+    )
     cdef _drop_leg(
         self, tenant, TenantState state, ContactState contact, agent_id, long long ts,
         bint completed, long long talk_ms=*,
@@ -518,6 +534,7 @@ cdef class StatisticsEngine:
     cdef _on_login(self, tenant, TenantState state, AgentLogin e)
     cdef _on_ready(self, tenant, TenantState state, AgentReady e)
     cdef _on_not_ready(self, tenant, TenantState state, AgentNotReady e)
+    @cython.locals(agent=AgentState, ms=MediaState)
     cdef _on_acw(self, tenant, TenantState state, AgentAfterCallWork e)
     @cython.locals(agent=AgentState, ms=MediaState)
     cdef _agent_state(

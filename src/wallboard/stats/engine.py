@@ -37,6 +37,7 @@ from wallboard.stats.definitions import (
     AgentAction,
     Attribution,
     Category,
+    Counting,
     DefinitionSet,
     Durations,
     Filter,
@@ -104,7 +105,7 @@ else:
     except ImportError:  # running as Python without Cython
         from wallboard.stats import _shadow as cython
 
-SNAPSHOT_VERSION: Final = 7  # 7: status times hold the busy status
+SNAPSHOT_VERSION: Final = 8  # 7: status times hold the busy status; 8: contacts counted once
 _ALL_MEDIA: Final = tuple(m.value for m in ev.Media)
 # Enum members in events → their values as plain strings. The engine's dictionaries are keyed by
 # plain strings: a StrEnum member as a key is compared through the generic (slower) path, and
@@ -156,6 +157,9 @@ _INTERACTION_REJECTED: Final = ev.InteractionRejected
 _INTERACTION_REVOKED: Final = ev.InteractionRevoked
 _INTERACTION_TRANSFERRED: Final = ev.InteractionTransferred
 _QUEUE_TYPES: Final = ("queue", "routing_point", "virtual_queue")
+# How long a call whose last leg ended with a transfer is kept for its next queue (usually
+# entered at once): past it, the call went out of view.
+_TRANSFER_KEPT_MS: Final = 3_600_000
 _QUEUE_OBJECT_TYPES: Final = frozenset({"queue", "queue_group"})
 _LOGGED_IN_STATUSES: Final = ("ready", "not_ready", "acw", "ringing", "talking", "held", "busy")
 _WAIT_EXITS: Final = frozenset(
@@ -164,9 +168,18 @@ _WAIT_EXITS: Final = frozenset(
 # Every kind of fact (the actions of agents and of queues) → its place in a list of fact routes
 # by kind (``Routes.facts``): one list item read per fact instead of a dictionary lookup.
 # (Interned keys: the kinds the handlers pass are interned literals, found by identity.)
+# A tenant's statistics counting contacts (``count: contacts``) take the contacts' facts under
+# kinds of their own (``contact:answered``…), so that the queues' facts, which reach the tenant
+# too, do not reach them.
+_CONTACT_KIND: Final[dict[str, str]] = {
+    kind: sys.intern(f"contact:{kind}")
+    for kind in ("entered", "answered", "abandoned", "diverted", "stopped")
+}
 _KIND_INDEX: Final[dict[str, int]] = {
     sys.intern(kind): index
-    for index, kind in enumerate(dict.fromkeys([*map(str, AgentAction), *map(str, QueueAction)]))
+    for index, kind in enumerate(
+        dict.fromkeys([*map(str, AgentAction), *map(str, QueueAction), *_CONTACT_KIND.values()])
+    )
 }
 _KIND_COUNT: Final = len(_KIND_INDEX)
 _NO_FACTS: Final[tuple[tuple[Any, ...], ...]] = ((),) * _KIND_COUNT
@@ -566,6 +579,7 @@ class TenantRuntime:
         "queue_groups",
         "queue_routes",
         "queue_skills",
+        "transferred",
         "zone",
     )
 
@@ -587,6 +601,9 @@ class TenantRuntime:
         # Agents' routes (computed on use), shared by the agents of the same groups and queues:
         # (groups, queues) → routes. Each agent holds its own on its state (``AgentState``).
         self.agent_routes: dict[tuple[tuple[str, ...], tuple[str, ...]], Routes] = {}
+        # Calls kept after their last leg ended with a transfer, awaiting their next queue:
+        # call id → transfer instant, oldest first (rebuilt from the calls on restore).
+        self.transferred: dict[str, int] = {}
 
 
 @cython.no_gc
@@ -1306,6 +1323,8 @@ class StatisticsEngine:
         old, old_reason, since = ms.status, ms.status_reason, ms.since
         if _same(old, status) and _same(old_reason, reason):
             return
+        if ms.wrap is not None:
+            self._wrap_status(tenant, ms, old, status, since, ts)
         route = ms.route
         if route is None or route.generation != self._generation:
             route = self._status_route(tenant, agent_id, agent, ms, media)
@@ -1329,6 +1348,32 @@ class StatisticsEngine:
         by_status = route.by_status
         if by_status:
             self._move_status(by_status, agent_id, old, status, reason, ts)
+
+    def _wrap_status(
+        self, tenant: str, ms: MediaState, old: str, status: str, since: int, ts: int
+    ) -> None:
+        """After-call work following a contact answered from a queue is the queue's: it
+        counts there when it ends (``after_call_work``, duration: its length) if it began at
+        the contact's release, or later by an ``agent.acw`` naming the contact, with no other
+        status between; any other status change after the release drops the contact."""
+        contact = ms.wrap
+        assert contact is not None
+        if ms.wrap_at < 0:  # (in after-call work following the contact: ``old`` is acw)
+            ms.wrap = None
+            if contact.answered_from is not None:
+                self._action_on(
+                    self._answered_routes(tenant, contact),
+                    contact.media,
+                    "after_call_work",
+                    ts,
+                    contact.answered_entered,
+                    ts - since,
+                    contact,
+                )
+        elif ts != ms.wrap_at:
+            ms.wrap = None
+        elif _same(status, "acw"):
+            ms.wrap_at = -1
 
     def _move_status(
         self,
@@ -1637,7 +1682,15 @@ class StatisticsEngine:
         self._agent_state(tenant, state, e.agent, _PLAIN[e.media], e.ts, "not_ready", e.reason)
 
     def _on_acw(self, tenant: str, state: TenantState, e: ev.AgentAfterCallWork) -> None:
-        self._agent_state(tenant, state, e.agent, _PLAIN[e.media], e.ts, "acw", None)
+        media = _PLAIN[e.media]
+        if e.call is not None:
+            # After-call work naming the call the agent released last follows it, however
+            # long after the release it is reported (see ``_wrap_status``).
+            agent = state.agents.get(e.agent)
+            ms = None if agent is None else _media_state(agent, media)
+            if ms is not None and ms.wrap is not None and ms.wrap_at >= 0 and ms.wrap.id == e.call:
+                ms.wrap_at = e.ts
+        self._agent_state(tenant, state, e.agent, media, e.ts, "acw", None)
 
     def _agent_state(
         self,
@@ -1713,6 +1766,9 @@ class StatisticsEngine:
         if contact.queue is not None:
             contact.cause = "routed"  # it moved on to another queue
             self._leave_queue(tenant, state, contact, "diverted", ts)
+        if contact.transferred_at >= 0:  # (a transferred call going on)
+            contact.transferred_at = -1
+            self._runtime_of(tenant).transferred.pop(contact.id, None)
         contact.queue, contact.queue_type, contact.entered = queue, object_type, ts
         routes = self._queue_routes(tenant, object_type, queue)
         if object_type == "queue":
@@ -1731,6 +1787,9 @@ class StatisticsEngine:
         # Kept on the contact for when it leaves: no lookups by queue id then.
         contact.waiting_in, contact.waiting_routes = contents, routes
         self._fact_on(routes, media, "entered", ts, ts, 0, contact)
+        if contact.first_entered < 0 and _same(object_type, "queue"):
+            contact.first_entered = ts
+            self._contact_fact(tenant, contact, "entered", ts)
 
     def _leave_queue(
         self,
@@ -1769,6 +1828,49 @@ class StatisticsEngine:
         contact.reported = reported
         self._fact_on(routes, contact.media, kind, ts, entered, ts - entered, contact)
         contact.reported = -1
+        if contact.first_answered < 0 and contact.first_entered >= 0 and kind != "diverted":
+            # The contact's outcome, once: answered (its first answer), or it left the queues
+            # unanswered. (A diversion to another queue is no outcome of the contact's; one
+            # out of view is, where the engine forgets the contact: ``_forget_diverted``.)
+            if kind == "answered":
+                contact.first_answered = ts
+            self._contact_fact(tenant, contact, kind, ts)
+
+    def _contact_fact(self, tenant: str, contact: ContactState, kind: str, ts: int) -> None:
+        """A fact of the contact as the tenant's customer sees it (``count: contacts``): its
+        first queue entry, and its outcome timed from there."""
+        routes = self._contact_routes(tenant)
+        if not routes.nodes:
+            return
+        media, first = contact.media, contact.first_entered
+        index_kind = _CONTACT_KIND[kind]
+        route = _facts_of(routes, media)[_KIND_INDEX[index_kind]]
+        if route is None:
+            route = self._fact_route(routes, media, index_kind)
+        if route.changed:
+            for sub in route.subs:
+                sub.hit(kind, ts, first, ts - first, contact)
+            if route.marked != self._epoch:
+                route.marked = self._epoch
+                self._mark(route.changed)
+
+    def _contact_routes(self, tenant: str) -> Routes:
+        """The routes of the contacts' facts: the tenant's node (kept with the queues')."""
+        runtime = self._runtime_of(tenant)
+        by_id = runtime.queue_routes.get("tenant")
+        if by_id is None:
+            by_id = runtime.queue_routes["tenant"] = {}
+        routes = by_id.get(tenant)
+        if routes is None:
+            routes = by_id[tenant] = Routes(self._generation)
+            node = self._nodes.get((tenant, "tenant", tenant))
+            routes.nodes = () if node is None else (node,)
+        return routes
+
+    def _forget_diverted(self, tenant: str, contact: ContactState, ts: int) -> None:
+        """The contact, diverted out of view unanswered, leaves the tenant's queues."""
+        if contact.first_answered < 0 and contact.first_entered >= 0:
+            self._contact_fact(tenant, contact, "diverted", ts)
 
     def _answered_routes(self, tenant: str, contact: ContactState) -> Routes:
         """The routes of the queue the contact was answered from (``answered_from``)."""
@@ -1838,6 +1940,22 @@ class StatisticsEngine:
                         talk,
                         contact,
                     )
+                    if agent is not None:
+                        # After-call work that begins now follows this contact: its queue's.
+                        # (A copy as it is now: a transferred call goes on to another queue.)
+                        wrap_ms = _media_state(agent, media)
+                        if wrap_ms is not None:
+                            wrap = ContactState(
+                                media,
+                                contact.direction,
+                                dict(contact.data),
+                                answered_from=contact.answered_from,
+                                answered_type=contact.answered_type,
+                                answered_entered=contact.answered_entered,
+                                skill=contact.skill,
+                            )
+                            wrap.id = contact.id
+                            wrap_ms.wrap, wrap_ms.wrap_at = wrap, ts
                 contact.reported = -1
         elif contact.direction != "outbound":
             # An outbound call that rang and ended unanswered was the agent's own attempt,
@@ -1915,6 +2033,7 @@ class StatisticsEngine:
         self._leave_queue(tenant, state, call, "diverted", e.ts, -1 if wait is None else wait)
         if not call.legs:
             # Sent to a target outside our view: forget it (a later call.queued starts anew).
+            self._forget_diverted(tenant, call, e.ts)
             self._end_contact(tenant, state, call)
             del state.calls[e.call]
 
@@ -2018,9 +2137,34 @@ class StatisticsEngine:
             self._anomaly("released_while_queued")
             call.cause = None
             self._leave_queue(tenant, state, call, "diverted", ts)
+            if not call.legs:
+                self._forget_diverted(tenant, call, ts)
         if not call.legs and call.queue is None:
             self._end_contact(tenant, state, call)
-            del calls[call_id]
+            if call.transferred_at >= 0:
+                self._keep_transferred(tenant, state, call, ts)
+            else:
+                del calls[call_id]
+
+    def _keep_transferred(
+        self, tenant: str, state: TenantState, call: ContactState, ts: int
+    ) -> None:
+        """A transferred call's last leg ended: the call goes on (into the transfer's target
+        queue, usually at once), so it is kept — one contact, whose first queue entry and
+        first answer the tenant's counts per contact need. Calls kept longer than
+        ``_TRANSFER_KEPT_MS`` went out of view, and are forgotten."""
+        kept = self._runtime_of(tenant).transferred
+        kept.pop(call.id, None)
+        kept[call.id] = call.transferred_at
+        horizon = ts - _TRANSFER_KEPT_MS
+        while kept:
+            oldest = next(iter(kept))
+            if kept[oldest] >= horizon:
+                break
+            at = kept.pop(oldest)
+            old = state.calls.get(oldest)
+            if old is not None and not old.legs and old.queue is None and old.transferred_at == at:
+                del state.calls[oldest]
 
     def _on_call_abandoned(self, tenant: str, state: TenantState, e: ev.CallAbandoned) -> None:
         call = state.calls.get(e.call)
@@ -2042,6 +2186,7 @@ class StatisticsEngine:
             self._anomaly("transferred_unknown_call")
             return
         entered = call.answered_entered if call.answered_entered >= 0 else e.ts
+        call.transferred_at = e.ts
         if e.agent is not None:
             agent = state.agents.get(e.agent)
             self._agent_action(
@@ -2379,6 +2524,8 @@ class StatisticsEngine:
             }
             sub.causes = causes or None
         sub.reported = d.durations is Durations.REPORTED
+        if d.count is Counting.CONTACTS:
+            kinds = tuple(_CONTACT_KIND[kind] for kind in kinds if kind in _CONTACT_KIND)
         for media in [m.value for m in d.filter.media] or _ALL_MEDIA:
             by_kind = list(node.actions.get(media, _NO_FACTS))
             for kind in kinds:
@@ -2942,8 +3089,11 @@ class StatisticsEngine:
         threshold = round(d.service_level.threshold_s * 1000)
         pending = 0
         # Contacts still waiting past the threshold are service-level events already.
-        waiting_def = msgspec.structs.replace(d, mask=("waiting",))
-        for since in self._members_since(node, waiting_def):
+        if d.count is Counting.CONTACTS:
+            starts = self._contacts_waiting_since(node, d)
+        else:
+            starts = self._members_since(node, msgspec.structs.replace(d, mask=("waiting",)))
+        for since in starts:
             if since + threshold > now:
                 continue
             when = since if d.attribution is Attribution.ENTERED else since + threshold
@@ -2965,6 +3115,29 @@ class StatisticsEngine:
             numerator, denominator = answered_within, merged[SL_ANSWERED]
         value = 100.0 * numerator / denominator if denominator else None
         return Reading(value, numerator, denominator)
+
+    def _contacts_waiting_since(self, node: Node, d: StatisticDefinition) -> list[int]:
+        """First queue entries of the tenant's contacts waiting in a queue, never answered."""
+        state = self._tenants[node.key[0]]
+        f = d.filter
+        media_list = [m.value for m in f.media] or list(_ALL_MEDIA)
+        starts: list[int] = []
+        for by_media in state.queues.get("queue", {}).values():
+            for media in media_list:
+                contents = by_media.get(media)
+                if contents is None:
+                    continue
+                contacts = state.calls if media == "voice" else state.interactions
+                for contact_id in contents.waiting:
+                    contact = contacts.get(contact_id)
+                    if (
+                        contact is not None
+                        and contact.first_answered < 0
+                        and contact.first_entered >= 0
+                        and _contact_matches(f, contact)
+                    ):
+                        starts.append(contact.first_entered)
+        return starts
 
     def _read_status_time(
         self,
@@ -3126,6 +3299,7 @@ class StatisticsEngine:
             engine._runtime[tenant] = TenantRuntime(engine._zone(tenant))
             engine._last_tenant = engine._last_runtime = None
             engine._rebuild_login_queues(tenant)
+            engine._rebuild_transferred(tenant)
         for tenant, config in snapshot.configs.items():
             engine._tenant(tenant)
             engine.set_objects(tenant, config, ts_ms=snapshot.watermark)
@@ -3156,6 +3330,15 @@ class StatisticsEngine:
         engine.drain_changes()
         return engine
 
+    def _rebuild_transferred(self, tenant: str) -> None:
+        calls = self._tenants[tenant].calls
+        kept = sorted(
+            (call.transferred_at, call_id)
+            for call_id, call in calls.items()
+            if call.transferred_at >= 0 and not call.legs and call.queue is None
+        )
+        self._runtime[tenant].transferred = {call_id: at for at, call_id in kept}
+
     def _rebuild_login_queues(self, tenant: str) -> None:
         login_queues: dict[str, set[str]] = {}
         for agent_id, agent in sorted(self._tenants[tenant].agents.items()):
@@ -3182,6 +3365,40 @@ class StatisticsEngine:
         for object_type, by_id in state.queues.items():
             objects[object_type].update(by_id)
         return {t: sorted(ids) for t, ids in objects.items()}
+
+    def objects_named(self, event: ev.Event) -> list[tuple[str, str]]:
+        """The statistic objects ``event`` names, each under its own type: its agent, the
+        queue or routing point a contact enters or is refused at, its virtual queue, and the
+        queue another event names where the engine holds the contact (waiting there or
+        answered from there). A queue an event names where the contact is not is no object:
+        its type is unknown (``call.diverted`` names a routing point as plainly as a queue)."""
+        found: list[tuple[str, str]] = []
+        agent = getattr(event, "agent", None)
+        if isinstance(agent, str):
+            found.append(("agent", agent))
+        vq = getattr(event, "vq", None)
+        if isinstance(vq, str):
+            found.append(("virtual_queue", vq))
+        queue = getattr(event, "queue", None)
+        if not isinstance(queue, str):
+            return found
+        if isinstance(event, ev.CallQueued):
+            found.append((_PLAIN[event.point], queue))
+        elif isinstance(event, ev.CallRefused | ev.InteractionQueued):
+            found.append(("queue", queue))
+        else:
+            state = self._tenants.get(event.tenant)
+            contact_id = getattr(event, "call", None)
+            contacts = None if state is None else state.calls
+            if contact_id is None:
+                contact_id = getattr(event, "interaction", None)
+                contacts = None if state is None else state.interactions
+            contact = None if contacts is None or contact_id is None else contacts.get(contact_id)
+            if contact is not None and contact.queue == queue:
+                found.append((contact.queue_type, queue))
+            elif contact is not None and contact.answered_from == queue:
+                found.append((contact.answered_type, queue))
+        return found
 
     def tenants(self) -> list[str]:
         return sorted(self._tenants)
@@ -3300,4 +3517,6 @@ def _spec(d: StatisticDefinition) -> str:
     )
     if d.grace_ms:
         parts = (*parts, d.grace_ms)
+    if d.count is Counting.CONTACTS:
+        parts = (*parts, d.count.value)
     return msgspec.json.encode(parts).decode()

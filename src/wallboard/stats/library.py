@@ -13,6 +13,7 @@ from wallboard.stats.definitions import (
     CURRENT_CATEGORIES,
     AgentStatus,
     Category,
+    Counting,
     DefinitionSet,
     Durations,
     EverGrowing,
@@ -112,6 +113,8 @@ def _counts_text(d: StatisticDefinition) -> str:
             text += f", threshold {d.service_level.threshold_s:g} s"
         if d.breakdown is not None:
             text += ", by reason (reason → ms)"
+        if d.count is Counting.CONTACTS:
+            text += ", per contact (first queue entry)"
     if d.description:
         text += f" — {d.description}"
     return text

@@ -68,7 +68,7 @@ def replay(
                 continue  # after the read: what it changes had not happened yet
             tenant = event.tenant
             ensure_open(tenant, "tenant", tenant)
-            for object_type, object_id in objects_named(event):
+            for object_type, object_id in engine.objects_named(event):
                 ensure_open(tenant, object_type, object_id)
             last_ts = max(last_ts, event.ts)
         engine.apply(event)
@@ -87,24 +87,3 @@ def replay(
                 msgspec.to_builtins(value) if isinstance(value, AgentStatusValue | dict) else value
             )
     return result, dict(engine.anomalies)
-
-
-def objects_named(event: Event) -> list[tuple[str, str]]:
-    """The statistic objects an event names (agents, queues, routing points, virtual queues)."""
-    found: list[tuple[str, str]] = []
-    agent = getattr(event, "agent", None)
-    if isinstance(agent, str):
-        found.append(("agent", agent))
-    queue = getattr(event, "queue", None)
-    if isinstance(queue, str):
-        point = getattr(event, "point", None)
-        kind = "routing_point" if point is not None and point.value == "routing_point" else "queue"
-        found.append((kind, queue))
-    vq = getattr(event, "vq", None)
-    if isinstance(vq, str):
-        found.append(("virtual_queue", vq))
-    return found
-
-
-objects_named = _objects_named
-"""The objects an event names, as the engine files them (public for the collector)."""

@@ -23,7 +23,6 @@ from wallboard.stats.definitions import (
     decode_definitions,
 )
 from wallboard.stats.engine import Reading, StatisticsEngine
-from wallboard.stats.replay import objects_named
 from wallboard.stats.state import ObjectConfig
 
 INTERVALS_MIN: Final = (15, 30, 60)
@@ -360,7 +359,7 @@ def interval_report(
         if isinstance(event, Event):
             while moments and moments[0][0] <= event.ts:
                 read(*heapq.heappop(moments))
-            for object_type, object_id in objects_named(event):
+            for object_type, object_id in engine.objects_named(event):
                 if object_type in ("queue", "agent"):
                     ensure_open(event.tenant, object_type, object_id)
         engine.apply(event)

@@ -1,6 +1,9 @@
 # C types for wallboard/stats/state.py when compiled (see wallboard.stats.compiled): the
 # contact-center state objects become extension types (C attribute access from the engine).
 
+cdef class ContactState
+
+
 cdef class MediaState:
     cdef public object base, reason, status, status_reason
     cdef public long long since
@@ -9,6 +12,8 @@ cdef class MediaState:
     cdef public tuple own
     cdef public dict own_statuses
     cdef public tuple own_actions
+    cdef public ContactState wrap
+    cdef public long long wrap_at
 
 
 cdef class AgentState:
@@ -34,6 +39,7 @@ cdef class ContactState:
     cdef public object cause
     cdef public dict data, legs
     cdef public long long entered, answered_entered, answered_at, reported
+    cdef public long long first_entered, first_answered, transferred_at
     cdef public QueueContents waiting_in, answered_in
     cdef public object id
     cdef public object waiting_routes, answered_routes

@@ -44,6 +44,8 @@ class MediaState:
         "since",
         "status",
         "status_reason",
+        "wrap",
+        "wrap_at",
     )
 
     def __init__(
@@ -54,6 +56,8 @@ class MediaState:
         status_reason: str | None,
         since: int,
         contacts: dict[str, str] | None = None,
+        wrap_at: int = -1,
+        wrap: ContactState | list[Any] | None = None,
     ) -> None:
         self.base = base
         self.reason = reason
@@ -61,6 +65,14 @@ class MediaState:
         self.status_reason = status_reason
         self.since = since
         self.contacts = {} if contacts is None else contacts
+        # The contact answered from a queue whose release the agent's after-call work follows
+        # (its queue's after-call work): set at the release (``wrap_at`` its instant), kept if
+        # the agent enters after-call work at that instant (``wrap_at`` then -1) until it
+        # leaves it, dropped at any other status change.
+        self.wrap: ContactState | None = (
+            ContactState.from_state(wrap) if isinstance(wrap, list) else wrap
+        )
+        self.wrap_at = wrap_at
         # The engine's status route for the agent's routes and this media (engine.StatusRoute;
         # not state), and, built with it, the accumulators of the agent's own node on this
         # media: its status-time accumulators flattened (accumulator, windows, ...), its status
@@ -72,7 +84,17 @@ class MediaState:
         self.own_actions: tuple[tuple[Any, ...], ...] | None = None
 
     def state(self) -> list[Any]:
-        return [self.base, self.reason, self.status, self.status_reason, self.since, self.contacts]
+        wrap = self.wrap
+        return [
+            self.base,
+            self.reason,
+            self.status,
+            self.status_reason,
+            self.since,
+            self.contacts,
+            self.wrap_at,
+            None if wrap is None else wrap.state(),
+        ]
 
 
 @cython.no_gc
@@ -229,6 +251,8 @@ class ContactState:
         "data",
         "direction",
         "entered",
+        "first_answered",
+        "first_entered",
         "id",
         "legs",
         "media",
@@ -236,6 +260,7 @@ class ContactState:
         "queue_type",
         "reported",
         "skill",
+        "transferred_at",
         "waiting_in",
         "waiting_routes",
     )
@@ -259,6 +284,13 @@ class ContactState:
         # The reason of its latest refusal or the cause of its latest diversion (their
         # statistics filter on it).
         cause: str | None = None,
+        # The contact's first entry into an ACD queue and its first answer from one (-1: not
+        # yet), for the tenant's counts per contact.
+        first_entered: int = -1,
+        first_answered: int = -1,
+        # When an agent transferred it (-1: not since it last entered a queue): a call whose
+        # last leg ends after a transfer is kept for its next queue (see the engine).
+        transferred_at: int = -1,
     ) -> None:
         self.media = media
         self.direction = direction
@@ -276,6 +308,9 @@ class ContactState:
         # While the engine counts a fact of the contact: the duration the platform reported
         # for it (-1: none), for statistics on reported durations. Not state: -1 between events.
         self.reported = -1
+        self.first_entered = first_entered
+        self.first_answered = first_answered
+        self.transferred_at = transferred_at
         # Not state (see the module's docstring): the contents and the engine's routes of the
         # queue it waits in and of the one that answered it.
         self.waiting_in: QueueContents | None = None
@@ -300,13 +335,16 @@ class ContactState:
             {agent: leg.state() for agent, leg in self.legs.items()},
             self.skill,
             self.cause,
+            self.first_entered,
+            self.first_answered,
+            self.transferred_at,
         ]
 
     @classmethod
     def from_state(cls, values: list[Any]) -> ContactState:
         fields = list(values)
-        if len(fields) != 13:
-            raise ValueError(f"a contact's state has 13 fields, not {len(fields)}")
+        if len(fields) != 16:
+            raise ValueError(f"a contact's state has 16 fields, not {len(fields)}")
         fields[10] = {agent: Leg(*leg) for agent, leg in fields[10].items()}  # legs
         return cls(*fields)
 
