@@ -196,6 +196,10 @@ def input_errors_exit() -> Iterator[None]:
     except WallboardError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
+    except UnicodeEncodeError:
+        # YAML and JSON escapes can spell a lone surrogate ("\ud800"): no text may hold one.
+        typer.echo("error: the input holds an escape that is not a Unicode character", err=True)
+        raise typer.Exit(2) from None
 
 
 def report_skipped(bad: list[str], anomalies: dict[str, int]) -> None:
