@@ -173,6 +173,7 @@ def stats(
             counted(), defs, at_ms, objects=configs, lateness_ms=lateness_ms, default_time_zone=zone
         )
         if bad and not read:
+            report_skipped(bad, {})
             raise InvalidInput(
                 f"no valid event in {events}: all {len(bad)} non-empty line(s) are bad",
                 field="events",
