@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 import typer
-import yaml
 
 from wallboard.core.errors import ConfigError, InvalidInput, Unavailable, WallboardError
+from wallboard.inputs import load_yaml_file
 from wallboard.settings import Settings
 
 app = typer.Typer(
@@ -23,30 +23,15 @@ app = typer.Typer(
 log = logging.getLogger(__name__)
 
 
-def _read_document(path: str, variable: str) -> object:
-    """A YAML or JSON file, or ConfigError naming the variable and what is wrong."""
-    try:
-        text = Path(path).read_text("utf-8")
-        return yaml.safe_load(text)
-    except OSError as exc:
-        raise ConfigError(
-            f"{variable}: cannot read {path}: {exc.strerror}", variable=variable
-        ) from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{variable}: {path} is not UTF-8 text", variable=variable) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(
-            f"{variable}: {path} is not valid YAML: {exc}", variable=variable
-        ) from None
-
-
 def collector_inputs(settings: Settings) -> tuple[object, dict[str, object]]:
     """The definitions and object configuration the settings name (checked)."""
     from wallboard.stats import ObjectConfig, decode_definitions, standard_library
 
     definitions = standard_library()
     if settings.collector_definitions:
-        document = _read_document(settings.collector_definitions, "WALLBOARD_COLLECTOR_DEFINITIONS")
+        document = load_yaml_file(
+            Path(settings.collector_definitions), "WALLBOARD_COLLECTOR_DEFINITIONS"
+        )
         try:
             definitions = decode_definitions(
                 document.get("statistics", document) if isinstance(document, dict) else document
@@ -55,7 +40,7 @@ def collector_inputs(settings: Settings) -> tuple[object, dict[str, object]]:
             raise ConfigError(f"WALLBOARD_COLLECTOR_DEFINITIONS: {exc.message}") from None
     objects: dict[str, object] = {}
     if settings.collector_objects:
-        document = _read_document(settings.collector_objects, "WALLBOARD_COLLECTOR_OBJECTS")
+        document = load_yaml_file(Path(settings.collector_objects), "WALLBOARD_COLLECTOR_OBJECTS")
         try:
             objects = dict(msgspec.convert(document or {}, type=dict[str, ObjectConfig]))
         except msgspec.ValidationError as exc:
