@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help demo test lint typecheck pytest bench fmt services compile clean
+.PHONY: help demo test lint typecheck pytest bench fmt services compile clean screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ pytest: compile ## Run the test suite
 
 bench: compile ## Run the benchmarks; each prints its figures
 	@for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+screenshots: compile ## Retake the UI screenshots in docs/images (the browser tests that take them)
+	WALLBOARD_SCREENSHOTS=docs $(BIN)/pytest -q tests/ui -k "screenshot or large_type"
 
 fmt: $(STAMP) ## Format the code and apply safe lint fixes
 	$(BIN)/ruff format src tests bench

@@ -22,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from wallboard.sim.batch import CHUNK_EVENTS, collector_paused, run_batch
+from wallboard.core.memory import collector_paused
+from wallboard.sim.batch import CHUNK_EVENTS, run_batch
 from wallboard.sim.builtin import builtin_scenario, erlang
 from wallboard.sim.engine import Engine
 from wallboard.sim.scenario import Scenario

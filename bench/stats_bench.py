@@ -105,18 +105,10 @@ def engine_loop(engine: StatisticsEngine, events: list[Event | UnknownEvent]) ->
     return time.perf_counter() - began
 
 
-def open_everything(
-    engine: StatisticsEngine,
-    scenario: Scenario,
-    definitions: DefinitionSet,
-    skip: frozenset[str] = frozenset(),
-) -> Counter[str]:
-    """Configure every tenant's groups and open every library statistic on every object (but
-    on objects of the types in ``skip``)."""
-    by_type: dict[str, list[str]] = {}
-    for d in definitions:
-        by_type.setdefault(d.object.value, []).append(d.id)
-    opened: Counter[str] = Counter()
+def object_configs(scenario: Scenario) -> dict[str, ObjectConfig]:
+    """Each tenant's membership as the scenario configures it: its agent groups, and one queue
+    group per cluster of five queues."""
+    configs: dict[str, ObjectConfig] = {}
     for tenant in scenario.tenants:
         groups = {
             g.id: GroupConfig(
@@ -132,20 +124,48 @@ def open_everything(
         queue_groups = {
             f"cluster-{name}": QueueGroupConfig(queues=tuple(ids)) for name, ids in clusters.items()
         }
-        engine.set_objects(
-            tenant.id, ObjectConfig(agent_groups=groups, queue_groups=queue_groups), ts_ms=0
-        )
-        targets = [("tenant", tenant.id)] + [("agent_group", g) for g in groups]
-        targets += [("agent", a) for g in groups.values() for a in g.agents]
-        targets += [("queue", q.id) for q in tenant.queues]
-        targets += [("virtual_queue", q.virtual_queue) for q in tenant.queues if q.virtual_queue]
-        targets += [("queue_group", g) for g in queue_groups]
-        for object_type, object_id in targets:
-            if object_type in skip:
-                continue
-            for stat_id in by_type.get(object_type, ()):
-                engine.open(tenant.id, object_type, object_id, stat_id)
-                opened[object_type] += 1
+        configs[tenant.id] = ObjectConfig(agent_groups=groups, queue_groups=queue_groups)
+    return configs
+
+
+def targets(scenario: Scenario, configs: dict[str, ObjectConfig]) -> list[tuple[str, str, str]]:
+    """Every object the scenario configures, as (tenant, object type, object id): the tenant,
+    each agent group, agent, queue, virtual queue and queue group."""
+    out: list[tuple[str, str, str]] = []
+    for tenant in scenario.tenants:
+        config = configs[tenant.id]
+        out.append((tenant.id, "tenant", tenant.id))
+        out += [(tenant.id, "agent_group", g) for g in config.agent_groups]
+        out += [(tenant.id, "agent", a) for g in config.agent_groups.values() for a in g.agents]
+        out += [(tenant.id, "queue", q.id) for q in tenant.queues]
+        out += [
+            (tenant.id, "virtual_queue", q.virtual_queue) for q in tenant.queues if q.virtual_queue
+        ]
+        out += [(tenant.id, "queue_group", g) for g in config.queue_groups]
+    return out
+
+
+def open_everything(
+    engine: StatisticsEngine,
+    scenario: Scenario,
+    definitions: DefinitionSet,
+    skip: frozenset[str] = frozenset(),
+) -> Counter[str]:
+    """Configure every tenant's groups and open every library statistic on every object (but
+    on objects of the types in ``skip``)."""
+    by_type: dict[str, list[str]] = {}
+    for d in definitions:
+        by_type.setdefault(d.object.value, []).append(d.id)
+    configs = object_configs(scenario)
+    for tenant, config in configs.items():
+        engine.set_objects(tenant, config, ts_ms=0)
+    opened: Counter[str] = Counter()
+    for tenant, object_type, object_id in targets(scenario, configs):
+        if object_type in skip:
+            continue
+        for stat_id in by_type.get(object_type, ()):
+            engine.open(tenant, object_type, object_id, stat_id)
+            opened[object_type] += 1
     return opened
 
 

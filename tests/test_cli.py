@@ -7,7 +7,18 @@ from typer.testing import CliRunner
 
 from wallboard.cli import app
 
-COMMANDS = ["settings", "db", "simulate", "stats", "import", "source", "demo", "watch"]
+COMMANDS = [
+    "settings",
+    "db",
+    "tenant",
+    "serve",
+    "simulate",
+    "stats",
+    "import",
+    "source",
+    "demo",
+    "watch",
+]
 
 
 def test_help_lists_every_command() -> None:
@@ -21,6 +32,7 @@ def test_help_lists_every_command() -> None:
     "argv",
     [[c, "--help"] for c in COMMANDS]
     + [["db", c, "--help"] for c in ("upgrade", "current", "check")]
+    + [["tenant", "init", "--help"], ["serve", "web", "--help"]]
     + [
         ["import", p, "--help"]
         for p in ("asterisk-queue-log", "asterisk-ami", "freeswitch", "amazon-connect", "twilio")

@@ -266,3 +266,24 @@ def test_demo_options(option: str, value: str) -> None:
             pass
     args = {"--duration": "0", option: value}
     run(["demo", "--once", *[part for pair in args.items() for part in pair]])
+
+
+@BUDGET
+@given(
+    option=st.sampled_from(["TENANT", "--mode", "--display-name", "--time-zone"]),
+    value=_OPTION_VALUE,
+)
+@example(option="--display-name", value="nul\x00byte")
+@example(option="TENANT", value="-acme")
+def test_tenant_init_options(migrated_sqlite_url: str, option: str, value: str) -> None:
+    # check-diff reads only, so one database serves every example.
+    args = {"--mode": "check-diff", "--url": migrated_sqlite_url}
+    tenant = "acme"
+    if option == "TENANT":
+        tenant = value
+    else:
+        args[option] = value
+    options = [part for pair in args.items() for part in pair]
+    result = run(["tenant", "init", *options, "--", tenant])
+    if option != "--mode":
+        assert result.exit_code in (1, 2), result.output  # a diff to show, or a named refusal

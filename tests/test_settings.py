@@ -50,6 +50,8 @@ def test_values_are_parsed_to_their_types() -> None:
         ("WALLBOARD_WIRE_BACKLOG", "99999999999999999999"),
         ("WALLBOARD_WIRE_MAX_CLIENTS", "99999999999999999999"),
         ("WALLBOARD_WIRE_MAX_LINE", "1" + "0" * 5000),
+        ("WALLBOARD_COLLECTOR_STANDBY", "maybe"),
+        ("WALLBOARD_COLLECTOR_LEASE_SECONDS", "0.1"),
     ],
 )
 def test_a_wrong_value_names_the_variable(variable: str, value: str) -> None:
@@ -57,6 +59,18 @@ def test_a_wrong_value_names_the_variable(variable: str, value: str) -> None:
         Settings.from_env({variable: value})
     assert variable in caught.value.message
     assert caught.value.detail["variable"] == variable
+
+
+def test_a_redis_url_is_checked_at_start_up_cluster_urls_included() -> None:
+    url = "redis+cluster://10.0.0.1:7000,10.0.0.2:7000"
+    assert Settings.from_env({"WALLBOARD_REDIS_URL": url}).redis_url == url
+    for wrong, says in [
+        ("redis+cluster://10.0.0.1:7000/2", "only database 0"),
+        ("localhost:6379", "must look like"),
+    ]:
+        with pytest.raises(ConfigError, match=says) as caught:
+            Settings.from_env({"WALLBOARD_REDIS_URL": wrong})
+        assert caught.value.detail["variable"] == "WALLBOARD_REDIS_URL"
 
 
 def test_an_unknown_variable_is_refused_as_a_likely_typo() -> None:
@@ -81,7 +95,7 @@ def test_cli_reports_a_configuration_error_and_exits_2() -> None:
     assert "WALLBOARD_METRICS_PORT" in result.output
 
 
-@pytest.mark.parametrize("name", ["HTTP_HOST", "HTTP_PORT", "CONFIG_PORT"])
+@pytest.mark.parametrize("name", ["HTTP_HOST", "HTTP_PORT"])
 def test_only_settings_that_take_effect_are_listed(name: str) -> None:
     # Nothing reads these yet: listing them would promise an effect they do not have.
     listed = wallboard("settings")

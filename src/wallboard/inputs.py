@@ -116,6 +116,8 @@ def load_yaml(text: str, what: str) -> Any:
         raise InvalidInput(f"{what}: not valid YAML: {exc}") from None
     except RecursionError:
         raise InvalidInput(f"{what}: the document is nested too deeply") from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4300)
+        raise InvalidInput(f"{what}: {exc}") from None
 
 
 def load_yaml_file(path: Path, what: str) -> Any:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from wallboard.core.errors import ConfigError
+from wallboard.core.errors import ConfigError, InvalidInput
 
 PREFIX = "WALLBOARD_"
 
@@ -66,12 +66,32 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
+def _flag(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError("must be true or false")
+    return value in ("true", "1", "yes")
+
+
 def _log_level(text: str) -> str:
     return _choice("debug", "info", "warning", "error")(text).upper()
 
 
 def _text(text: str) -> str:
     return text.strip()
+
+
+def _redis_url(text: str) -> str:
+    """Empty, or a URL the Redis store can use: a wrong one stops start-up here, by name."""
+    url = text.strip()
+    if url:
+        from wallboard.store.redis import check_redis_url  # redis-py only where Redis is used
+
+        try:
+            check_redis_url(url)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
+    return url
 
 
 def _setting(default: Any, parse: Callable[[str], Any], doc: str) -> Any:
@@ -97,8 +117,8 @@ class Settings:
     )
     redis_url: str = _setting(
         "",
-        _text,
-        "Redis for values, permissions and change streams (redis://host:6379/0). Empty: in-process memory store.",
+        _redis_url,
+        "Redis for values, permissions and change streams (redis://host:6379/0; a Redis Cluster: redis+cluster://host1:7000,host2:7000). Empty: in-process memory store.",
     )
     redis_prefix: str = _setting(
         "wb", _text, "First part of every Redis key, so several installations can share a Redis."
@@ -225,7 +245,146 @@ class Settings:
         "", _text, "YAML/JSON statistic definitions to compute; empty: the standard library."
     )
     collector_objects: str = _setting(
-        "", _text, "YAML/JSON {tenant: {agent_groups, queue_groups, time_zone…}} configuration."
+        "",
+        _text,
+        "YAML/JSON {tenant: {agent_groups, queue_groups, time_zone…}} configuration; the web "
+        "tier reads it too (group widgets, object search). database: follow the configuration "
+        "objects of WALLBOARD_DATABASE_URL live (docs/configuration.md); a tenant with none "
+        "there keeps this file's.",
+    )
+    collector_lateness_ms: int = _setting(
+        0,
+        _whole(0, 3_600_000),
+        "How late an event may come and still count: set it to the clock skew between the "
+        "sources of one tenant (later events count as too_late); values wait that long.",
+    )
+    collector_in_use: str = _setting(
+        "",
+        _text,
+        "YAML file of the statistics in use (always-on and layouts), followed as it changes; "
+        "'database': the widgets of the metadata database; empty: every definition on every "
+        "object.",
+    )
+    collector_history_minutes: int = _setting(
+        15,
+        _whole(0, 1440),
+        "Length of the interval-history buckets for trend charts; 0 keeps no history.",
+    )
+    history_retention_hours: int = _setting(
+        192, _whole(1, 24 * 400), "Interval history kept per series in the value store."
+    )
+    collector_standby: bool = _setting(
+        False,
+        _flag,
+        "true: a standby collector, holding no ordinal, that takes over the ordinal of a failed "
+        "collector (WALLBOARD_COLLECTOR_ORDINAL is then ignored; needs WALLBOARD_REDIS_URL).",
+    )
+    collector_lease_seconds: float = _setting(
+        10.0,
+        _seconds(0.25, 3600),
+        "A collector holds its ordinal under a lease in Redis of this length, renewed every "
+        "quarter of it; a failed collector's ordinal is free for a standby after this long.",
+    )
+    fanout_port: int = _setting(
+        9000,
+        _port,
+        "Wire port a fanout serves its source's events on (one fanout per source: give each "
+        "its own, or --port).",
+    )
+    fanout_batch: int = _setting(
+        1000,
+        _whole(1, 100_000),
+        "Events a fanout writes to the event log in one batch at most.",
+    )
+    fanout_pending: int = _setting(
+        100000,
+        _whole(1, 10_000_000),
+        "Events a fanout holds while the event log is slow or away before it pauses reading "
+        "its upstream (at least WALLBOARD_FANOUT_BATCH).",
+    )
+    fanout_retry_max_seconds: float = _setting(
+        5.0,
+        _seconds(0, 3600),
+        "Longest wait of a fanout between two attempts to reach its upstream or the event log.",
+    )
+
+    web_host: str = _setting(
+        "127.0.0.1", _text, "Address `wallboard serve web` listens on (0.0.0.0: every interface)."
+    )
+    web_port: int = _setting(8080, _port, "Port of the web tier: REST API under /api/v1.")
+    web_metrics_port: int = _setting(
+        8090, _port, "Port of the web tier's /metrics, /healthz and /readyz."
+    )
+    web_max_body_bytes: int = _setting(
+        1024 * 1024,
+        _whole(1024, 64 * 1024 * 1024),
+        "Largest request body the REST API accepts, in bytes; larger ones get 413.",
+    )
+
+    config_host: str = _setting(
+        "127.0.0.1",
+        _text,
+        "Address `wallboard serve config` listens on (0.0.0.0: every interface).",
+    )
+    config_port: int = _setting(
+        8888, _port, "Port of the configuration service: /api/v1/config (docs/configuration.md)."
+    )
+    config_metrics_port: int = _setting(
+        8898, _port, "Port of the configuration service's /metrics, /healthz and /readyz."
+    )
+    web_policy: str = _setting(
+        "secured",
+        _choice("secured", "allow-all"),
+        "Who may do what in the web tier: secured (users log in; roles, tenants and permissions "
+        "enforced, docs/security.md) or allow-all (no login, everything open: tests only).",
+    )
+    auth_session_idle_minutes: int = _setting(
+        30,
+        _whole(1, 7 * 24 * 60),
+        "A browser session of a user whose session expires (every role but wall-display) ends "
+        "after this long without a request.",
+    )
+    auth_session_max_hours: int = _setting(
+        12,
+        _whole(1, 24 * 365),
+        "A browser session of a user whose session expires ends this long after the login, "
+        "however active.",
+    )
+    auth_token_days: int = _setting(
+        90,
+        _whole(1, 3650),
+        "Longest life of an API token (a token asks for its own, up to this; the default too).",
+    )
+    auth_login_failures: int = _setting(
+        5,
+        _whole(1, 1000),
+        "Failed logins of one username or one client address before further attempts wait "
+        "(1 s, then doubling with each failure, up to WALLBOARD_AUTH_LOCKOUT_MAX_SECONDS).",
+    )
+    auth_lockout_max_seconds: int = _setting(
+        900, _whole(1, 86_400), "Longest wait imposed on a throttled login."
+    )
+    oidc_issuer: str = _setting(
+        "",
+        _text,
+        "OpenID Connect issuer URL (its /.well-known/openid-configuration is read); empty: no "
+        "OpenID Connect login.",
+    )
+    oidc_client_id: str = _setting("", _text, "OpenID Connect client id of Wallboard.")
+    oidc_client_secret: str = _setting("", _text, "OpenID Connect client secret of Wallboard.")
+    oidc_username_claim: str = _setting(
+        "preferred_username",
+        _text,
+        "The claim naming the local user an OpenID Connect login becomes (the user must exist).",
+    )
+    oidc_redirect_url: str = _setting(
+        "",
+        _text,
+        "The callback URL registered at the provider (https://board.example.com/api/v1/auth/"
+        "oidc/callback); empty: derived from the request.",
+    )
+    oidc_scopes: str = _setting(
+        "openid profile email", _text, "Scopes asked of the OpenID Connect provider."
     )
 
     @classmethod

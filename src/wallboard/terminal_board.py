@@ -1,22 +1,26 @@
 """A live wallboard in the terminal: queues, agent groups and agents, thresholds coloured.
 
-It reads values from a :class:`~wallboard.stats.StatisticsEngine` and renders them with rich;
-it is what ``wallboard demo`` shows until the web UI exists. The board fits the terminal it is
+It reads values through a :data:`ValueReader`: from a value store's snapshots
+(:func:`stored_values`, what ``wallboard demo`` and ``wallboard run`` show until the web UI
+exists) or straight from a :class:`~wallboard.stats.StatisticsEngine` (:func:`engine_values`),
+and renders them with rich. The board fits the terminal it is
 given: columns that do not fit are left out by priority, rows that do not fit are cut, and the
 board says what it left out instead of letting the terminal crop it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import msgspec
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from wallboard.core.events import Media
 from wallboard.stats import AgentStatusValue, StatisticsEngine, Value
+from wallboard.store.values import Since, TenantValues
 
 GAP = 1
 """Spaces between two columns."""
@@ -144,6 +148,14 @@ class BoardObjects:
     agents: Sequence[str] = field(default=())
 
 
+def board_statistics() -> frozenset[str]:
+    """Every statistic the board may show, of every object type and media."""
+    ids = {AGENT_STATUS, AGENT_TIME, *(s for s, _ in AGENT_MEDIA_STATUS)}
+    for column in (*QUEUE_COLUMNS, *DIGITAL_COLUMNS, *GROUP_COLUMNS):
+        ids.update([column.stat_id] if isinstance(column.stat_id, str) else column.stat_id.values())
+    return frozenset(ids)
+
+
 def open_board_statistics(engine: StatisticsEngine, objects: Sequence[BoardObjects]) -> None:
     """Open every statistic the board shows, so the engine computes them."""
     agent_stats = (AGENT_STATUS, AGENT_TIME, *(s for s, _ in AGENT_MEDIA_STATUS))
@@ -159,6 +171,69 @@ def open_board_statistics(engine: StatisticsEngine, objects: Sequence[BoardObjec
                 stat_id = column if isinstance(column, str) else column.stat_for(media)
                 if stat_id is not None:
                     engine.open(tenant.tenant, object_type, object_id, stat_id)
+
+
+ValueReader = Callable[[str, str, str, str], Value]
+"""(tenant, object type, object id, statistic id) → the value the board shows, None when
+there is none."""
+
+
+def engine_values(engine: StatisticsEngine, now_ms: int) -> ValueReader:
+    """Values computed by ``engine`` at ``now_ms``."""
+
+    def read(tenant: str, object_type: str, object_id: str, stat_id: str) -> Value:
+        return engine.value(tenant, object_type, object_id, stat_id, now_ms)
+
+    return read
+
+
+def stored_values(snapshots: Mapping[str, TenantValues], now_ms: int) -> ValueReader:
+    """Values as a value store holds them (tenant → its snapshot's values), read at ``now_ms``:
+    a duration kept as its start grows to ``now_ms``; a status is the engine's again."""
+
+    def read(tenant: str, object_type: str, object_id: str, stat_id: str) -> Value:
+        by_id = snapshots.get(tenant, {}).get(object_type, {})
+        stored = by_id.get(object_id, {}).get(stat_id)
+        if isinstance(stored, Since):
+            return now_ms - stored.since_ms
+        if isinstance(stored, dict) and "state" in stored:
+            try:
+                return msgspec.convert(stored, AgentStatusValue)
+            except msgspec.ValidationError:
+                return None
+        if isinstance(stored, bool | str | list):
+            return None  # no statistic the board shows is kept so
+        return stored  # type: ignore[return-value]  # a number, a breakdown or None
+
+    return read
+
+
+_SEEN_BY: Mapping[Media, tuple[str, ...]] = {
+    Media.VOICE: ("queue.offered", "queue.calls_waiting"),
+    Media.CHAT: ("queue.chats_entered", "queue.chats_waiting"),
+    Media.EMAIL: ("queue.emails_entered", "queue.emails_waiting"),
+}
+"""Statistics whose value tells that a queue has had contacts of a media."""
+
+
+def discovered_objects(tenant: str, values: TenantValues) -> BoardObjects:
+    """What the board shows of a tenant known only by its values (a platform's objects are
+    not configured; they are met in its events): every queue under the media it has had
+    contacts of (voice when none yet), every agent group and agent."""
+    voice: list[str] = []
+    digital: list[tuple[str, Media]] = []
+    for queue, stats in sorted(values.get("queue", {}).items()):
+        media = [m for m, ids in _SEEN_BY.items() if any(stats.get(i) for i in ids)]
+        if not media or Media.VOICE in media:
+            voice.append(queue)
+        digital.extend((queue, m) for m in media if m is not Media.VOICE)
+    return BoardObjects(
+        tenant=tenant,
+        queues=voice,
+        digital_queues=digital,
+        agent_groups=sorted(values.get("agent_group", {})),
+        agents=sorted(values.get("agent", {})),
+    )
 
 
 @dataclass
@@ -225,13 +300,12 @@ def _rows_note(shown: int, total: int) -> str:
 
 
 def _cells(
-    engine: StatisticsEngine,
+    values: ValueReader,
     tenant: str,
     object_type: str,
     object_id: str,
     media: Media,
     columns: Sequence[Column],
-    now_ms: int,
 ) -> list[Text]:
     cells: list[Text] = []
     for column in columns:
@@ -239,14 +313,13 @@ def _cells(
         if stat_id is None:
             cells.append(Text(""))
             continue
-        value = engine.value(tenant, object_type, object_id, stat_id, now_ms)
+        value = values(tenant, object_type, object_id, stat_id)
         cells.append(Text(format_value(value, column.format), style=style_for(value, column)))
     return cells
 
 
 def _object_section(
-    engine: StatisticsEngine,
-    now_ms: int,
+    values: ValueReader,
     title: str,
     object_type: str,
     columns: Sequence[Column],
@@ -257,7 +330,7 @@ def _object_section(
     rows: list[list[Text]] = []
     previous = None
     for tenant, object_id, media in objects:
-        cells = _cells(engine, tenant, object_type, object_id, media, columns, now_ms)
+        cells = _cells(values, tenant, object_type, object_id, media, columns)
         rows.append([Text(tenant if tenant != previous else ""), Text(object_id), *cells])
         previous = tenant
     return _Section(
@@ -271,7 +344,7 @@ def _object_section(
 
 
 def _agents(
-    engine: StatisticsEngine, objects: Sequence[BoardObjects], now_ms: int
+    values: ValueReader, objects: Sequence[BoardObjects], now_ms: int
 ) -> tuple[list[list[Text]], int]:
     """Logged-in agents as (agent, state, reason, time in state), not ready first, then
     longest in their state first; and how many agents are logged out."""
@@ -279,15 +352,15 @@ def _agents(
     logged_out = 0
     for tenant in objects:
         for agent in tenant.agents:
-            status = engine.value(tenant.tenant, "agent", agent, AGENT_STATUS, now_ms)
+            status = values(tenant.tenant, "agent", agent, AGENT_STATUS)
             if not isinstance(status, AgentStatusValue) or status.state == "logged_out":
                 logged_out += 1
                 continue
             state = status.state
-            elapsed = engine.value(tenant.tenant, "agent", agent, AGENT_TIME, now_ms)
+            elapsed = values(tenant.tenant, "agent", agent, AGENT_TIME)
             if state == "ready":
                 for stat_id, label in AGENT_MEDIA_STATUS:
-                    other = engine.value(tenant.tenant, "agent", agent, stat_id, now_ms)
+                    other = values(tenant.tenant, "agent", agent, stat_id)
                     if isinstance(other, AgentStatusValue) and other.state in _BUSY:
                         state, elapsed = label, now_ms - other.since
                         break
@@ -364,7 +437,7 @@ def _allot(needed: Mapping[str, int], budget: int) -> dict[str, int]:
 
 
 def render_board(
-    engine: StatisticsEngine,
+    values: ValueReader,
     objects: Sequence[BoardObjects],
     now_ms: int,
     header: str = "",
@@ -372,36 +445,33 @@ def render_board(
     width: int = 80,
     height: int | None = None,
 ) -> RenderableType:
-    """The board at ``now_ms``, fitted to ``width`` columns and ``height`` lines (None: as many
+    """The board of ``values`` read at ``now_ms``, fitted to ``width`` columns and ``height`` lines (None: as many
     as it takes): voice queues, chat and email queues, agent groups and agents."""
     voice = Media.VOICE
     sections = {
         "voice": _object_section(
-            engine,
-            now_ms,
+            values,
             "Voice queues",
             "queue",
             QUEUE_COLUMNS,
             [(t.tenant, q, voice) for t in objects for q in t.queues],
         ),
         "digital": _object_section(
-            engine,
-            now_ms,
+            values,
             "Chat and email queues",
             "queue",
             DIGITAL_COLUMNS,
             [(t.tenant, q, m) for t in objects for q, m in t.digital_queues],
         ),
         "groups": _object_section(
-            engine,
-            now_ms,
+            values,
             "Agent groups",
             "agent_group",
             GROUP_COLUMNS,
             [(t.tenant, g, voice) for t in objects for g in t.agent_groups],
         ),
     }
-    agents, logged_out = _agents(engine, objects, now_ms)
+    agents, logged_out = _agents(values, objects, now_ms)
     blocks = _agent_blocks(agents, width)
     needed = {name: len(s.rows) for name, s in sections.items()}
     needed["agents"] = -(-len(agents) // blocks) if any(t.agents for t in objects) else 0
@@ -414,7 +484,7 @@ def render_board(
         rows = _allot(needed, budget)
         if any(needed[n] and not rows[n] for n in rows):
             rows = _allot(needed, budget - 1)  # room for the line that says what is missing
-    sections["agents"] = _agent_section(agents, blocks, max(rows["agents"], 1), logged_out)
+    sections["agents"] = _agent_section(agents, blocks, max(rows.get("agents", 0), 1), logged_out)
     parts: list[RenderableType] = []
     if header:
         parts.append(Text(header, style="dim", no_wrap=True, overflow="ellipsis"))

@@ -23,6 +23,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from test_cloud_and_freeswitch import FS_EVENTS, FS_EXPECTED, callback, contact_event, framed
 
+from ami_peer import next_action
 from wallboard.adapters.asterisk_ami import AmiConnection, AmiMessage, AmiParser
 from wallboard.adapters.asterisk_queue_log import QueueLogTranslator
 from wallboard.adapters.base import line
@@ -317,13 +318,7 @@ class FakeAmiPeer:
         parser = AmiParser()
 
         async def action() -> AmiMessage:
-            while True:
-                data = await reader.read(4096)
-                if not data:
-                    raise ConnectionError("hung up")
-                for message in parser.feed(data):
-                    self.actions.append(message.name)
-                    return message
+            return await next_action(reader, parser, self.actions)
 
         def send(*headers: tuple[str, str]) -> None:
             writer.write(AmiMessage(headers).to_bytes())

@@ -7,9 +7,9 @@ import asyncio
 import itertools
 import random
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
+from expected import RANK, expected_values
 
 from wallboard.collector.service import Collector, CollectorSettings, read_all_values, shard
 from wallboard.core.codec import decode_event
@@ -17,8 +17,6 @@ from wallboard.core.events import Event
 from wallboard.core.ids import TenantId
 from wallboard.eventlog.interface import EventLog, StreamName
 from wallboard.eventlog.memory import MemoryEventLog
-from wallboard.sim.batch import run_batch
-from wallboard.sim.builtin import builtin_scenario
 from wallboard.stats import standard_library
 from wallboard.stats.replay import replay
 from wallboard.store.memory import MemoryValueStore
@@ -27,21 +25,11 @@ from wallboard.store.values import Checkpoint
 DEFINITIONS = standard_library()
 
 
-@pytest.fixture(scope="module")
-def lines(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
-    out: Path = tmp_path_factory.mktemp("sim")
-    run_batch(builtin_scenario("demo"), seed=3, hours=0.5, out=out)
-    return (out / "events.jsonl").read_bytes().splitlines()
-
-
 async def publish(log: EventLog, lines: Sequence[bytes]) -> None:
     for line in lines:
         event = decode_event(line)
         assert isinstance(event, Event)
         await log.publish(StreamName(event.source), TenantId(event.tenant), event.id, line)
-
-
-RANK = {stream.value: i for i, stream in enumerate(StreamName)}
 
 
 def expected_anomalies(lines: Sequence[bytes]) -> dict[str, dict[str, int]]:
@@ -55,28 +43,6 @@ def expected_anomalies(lines: Sequence[bytes]) -> dict[str, dict[str, int]]:
 
 def anomalies(collector: Collector) -> dict[str, dict[str, int]]:
     return {t: dict(w.engine.anomalies) for t, w in sorted(collector.tenants.items())}
-
-
-def expected_values(lines: Sequence[bytes]) -> dict[str, object]:
-    """What an uninterrupted offline replay gives, each tenant read at its newest event.
-
-    The collector merges the four streams by time, same-instant records in stream order: the
-    replay takes the events in that order too.
-    """
-    events = [e for e in map(decode_event, lines) if isinstance(e, Event)]
-    events.sort(key=lambda e: (e.ts, RANK[e.source], e.seq))
-    out: dict[str, object] = {}
-    for tenant in sorted({e.tenant for e in events}):
-        mine = [e for e in events if e.tenant == tenant]
-        result, _ = replay(mine, DEFINITIONS, at_ms=max(e.ts for e in mine))
-        out[tenant] = {
-            object_type: {
-                object_id: {k: v for k, v in values.items() if v is not None}
-                for object_id, values in by_id.items()
-            }
-            for object_type, by_id in result[tenant].items()
-        }
-    return out
 
 
 async def run_until_caught_up(collector: Collector, log: EventLog) -> None:

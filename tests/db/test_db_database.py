@@ -97,13 +97,17 @@ async def _add_dashboard(db: Database, tenant: str = "acme") -> int:
         await session.flush()
         dashboard = Dashboard(
             tenant_id=TenantId(tenant),
+            uid="sales-floor",
             name="Sales floor",
             kind=DashboardKind.WALLBOARD,
             layout={"columns": 12, "rows": [{"h": 2, "ids": [1, 2]}], "note": "étage 2 ☎"},
             owner="supervisor-1",
             widgets=[
-                Widget(title="Queues", display_type="table", options={"queues": ["q1", "q2"]}),
                 Widget(
+                    uid="w1", title="Queues", display_type="table", options={"queues": ["q1", "q2"]}
+                ),
+                Widget(
+                    uid="w2",
                     title="Agents",
                     display_type="list",
                     template_key="agent-states",
@@ -198,11 +202,11 @@ async def test_deleting_a_tenant_deletes_its_dashboards_and_templates(migrated_u
     "statement",
     [
         # A widget of a dashboard that does not exist.
-        "INSERT INTO widgets (dashboard_id, title, display_type, options, position) "
-        "VALUES (999, 'x', 'table', '{}', '{}')",
+        "INSERT INTO widgets (dashboard_id, uid, title, display_type, options, position, objects) "
+        "VALUES (999, 'w', 'x', 'table', '{}', '{}', '[]')",
         # A kind outside the closed set.
-        "INSERT INTO dashboards (tenant_id, name, kind, layout, owner) "
-        "VALUES ('acme', 'x', 'poster', '{}', 'me')",
+        "INSERT INTO dashboards (tenant_id, uid, name, kind, layout, owner) "
+        "VALUES ('acme', 'x', 'x', 'poster', '{}', 'me')",
         # A second template with the same key in the same tenant.
         "INSERT INTO widget_templates (tenant_id, key, name, definition) "
         "VALUES ('acme', 'agent-states', 'Again', '{}')",

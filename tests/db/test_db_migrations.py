@@ -24,7 +24,23 @@ from wallboard.db.migrate import (
 )
 from wallboard.db.models import Base
 
-SCHEMA_TABLES = {"tenants", "widget_templates", "dashboards", "widgets"}
+SCHEMA_TABLES = {
+    "tenants",
+    "widget_templates",
+    "dashboards",
+    "widgets",
+    "deleted_items",
+    "launched_dashboards",
+    "config_objects",
+    "config_deletions",
+    "users",
+    "auth_sessions",
+    "signing_keys",
+    "api_tokens",
+    "kiosk_links",
+    "audit_log",
+    "usage_limits",
+}
 
 
 async def schema_of(url: str) -> tuple[set[str], list[str]]:
@@ -210,3 +226,38 @@ async def test_sqlite_upgrade_through_an_engine_leaves_foreign_keys_on(sqlite_ur
         assert pool.checkedin() == 1  # the migration's connection, now pooled
         async with db.engine.connect() as connection:
             assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+
+
+async def test_rows_made_before_0002_get_uids(empty_url: str) -> None:
+    await upgrade_database(empty_url, "0001")
+    engine = create_database_engine(empty_url, pooled=False)
+    try:
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql(
+                "INSERT INTO tenants (id, display_name, time_zone) VALUES ('acme', 'Acme', 'UTC')"
+            )
+            for name in ("One", "Two"):
+                await connection.exec_driver_sql(
+                    "INSERT INTO dashboards (tenant_id, name, kind, layout, owner) "
+                    f"VALUES ('acme', '{name}', 'dashboard', '{{}}', 'me')"
+                )
+            await connection.exec_driver_sql(
+                "INSERT INTO widgets (dashboard_id, title, display_type, options, position) "
+                "SELECT id, 'w', 'kpi', '{}', '{}' FROM dashboards"
+            )
+        await upgrade_database(empty_url)
+        async with engine.connect() as connection:
+            dashboards = (
+                await connection.exec_driver_sql(
+                    "SELECT uid, version, shared, change_number FROM dashboards ORDER BY id"
+                )
+            ).all()
+            widgets = (
+                await connection.exec_driver_sql("SELECT uid, objects FROM widgets ORDER BY id")
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [row[0] for row in dashboards] == ["1", "2"]
+    assert {(row[1], bool(row[2]), row[3]) for row in dashboards} == {(1, False, 0)}
+    assert [row[0] for row in widgets] == ["1", "2"]
+    assert all(row[1] in ("[]", []) for row in widgets)

@@ -49,6 +49,16 @@ async def test_readiness_reports_each_check() -> None:
     assert ready.status_code == 200
 
 
+async def test_readiness_says_what_the_process_is_doing_now() -> None:
+    roles = iter(["standing by for ordinals 0 to 1", "collecting ordinal 1 of 2"])
+    app = ops_app({}, CollectorRegistry(), role=lambda: next(roles))
+    first, second = (await _get(app, "/readyz")), (await _get(app, "/readyz"))
+    assert first.status_code == second.status_code == 200
+    assert first.json()["role"] == "standing by for ordinals 0 to 1"
+    assert second.json()["role"] == "collecting ordinal 1 of 2"
+    assert "role" not in (await _get(ops_app({}, CollectorRegistry()), "/readyz")).json()
+
+
 async def test_a_hanging_check_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(health, "CHECK_TIMEOUT_SECONDS", 0.05)
 

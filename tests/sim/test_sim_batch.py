@@ -10,7 +10,8 @@ import msgspec
 import pytest
 
 from wallboard.core.errors import InvalidInput
-from wallboard.sim.batch import CHUNK_EVENTS, collector_paused, run_batch
+from wallboard.core.memory import collector_paused
+from wallboard.sim.batch import CHUNK_EVENTS, run_batch
 from wallboard.sim.builtin import builtin_scenario, erlang, large
 from wallboard.sim.engine import Engine
 from wallboard.sim.scenario import Scenario

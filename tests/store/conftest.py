@@ -1,7 +1,11 @@
-"""Fixtures for the value store tests: every contract test runs on both stores.
+"""Fixtures for the value store tests: every contract test runs on every store.
 
 The Redis store runs against the real server from ``redis_url`` with a key prefix of its own;
 afterwards every key under that prefix is deleted (never FLUSHDB: other tests share the server).
+It runs again against a Redis Cluster of three masters that this session starts itself
+(``redis_cluster_url``): three ``redis-server`` processes in cluster mode on free loopback
+ports, about two seconds to start, so it runs wherever ``redis-server`` is installed (and fails
+under ``CI`` without it).
 """
 
 from __future__ import annotations
@@ -11,12 +15,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import redis.asyncio
 
 from wallboard.core.clock import FakeClock
 from wallboard.store.interface import ValueStore
 from wallboard.store.memory import MemoryValueStore
-from wallboard.store.redis import RedisValueStore
+from wallboard.store.redis import RedisValueStore, redis_client
 
 
 class StoreMaker:
@@ -47,7 +50,7 @@ class StoreMaker:
         for store in self.opened:
             await store.close()
         if self.redis_url is not None:
-            client = redis.asyncio.Redis.from_url(self.redis_url)
+            client = redis_client(self.redis_url)
             try:
                 keys = [key async for key in client.scan_iter(match=f"{self.prefix}:*", count=1000)]
                 if keys:
@@ -56,12 +59,16 @@ class StoreMaker:
                 await client.aclose()
 
 
-@pytest.fixture(params=["memory", "redis"])
+_URL_FIXTURES = {"memory": None, "redis": "redis_url", "redis-cluster": "redis_cluster_url"}
+
+
+@pytest.fixture(params=list(_URL_FIXTURES))
 async def make_store(request: pytest.FixtureRequest) -> AsyncIterator[StoreMaker]:
     """A maker of stores of one kind; ``await make_store(max_batches=5)`` opens one."""
     kind: str = request.param
-    url = request.getfixturevalue("redis_url") if kind == "redis" else None
-    maker = StoreMaker(kind, url)
+    fixture = _URL_FIXTURES[kind]
+    url = request.getfixturevalue(fixture) if fixture else None
+    maker = StoreMaker("memory" if url is None else "redis", url)
     try:
         yield maker
     finally:
@@ -74,10 +81,13 @@ async def store(make_store: StoreMaker) -> ValueStore:
     return await make_store()
 
 
-@pytest.fixture
-async def redis_maker(redis_url: str) -> AsyncIterator[StoreMaker]:
-    """A maker of Redis stores only, for tests of the Redis key layout."""
-    maker = StoreMaker("redis", redis_url)
+@pytest.fixture(params=["redis", "redis-cluster"])
+async def redis_maker(request: pytest.FixtureRequest) -> AsyncIterator[StoreMaker]:
+    """A maker of Redis stores only (one server, then a cluster), for tests of the key layout;
+    its ``redis_url`` is the URL they use."""
+    fixture = _URL_FIXTURES[request.param]
+    assert fixture is not None
+    maker = StoreMaker("redis", request.getfixturevalue(fixture))
     try:
         yield maker
     finally:

@@ -8,20 +8,22 @@ import uuid
 from typing import Any, Protocol
 
 import pytest
-import redis.asyncio
+import redis.asyncio.cluster
 from redis.crc import key_slot
 
 from wallboard.core.errors import InvalidInput, Unavailable
 from wallboard.core.ids import TenantId
 from wallboard.store import Change, Checkpoint, IntervalValue, MemoryValueStore, open_store
 from wallboard.store.interface import ValueStore
-from wallboard.store.redis import RedisValueStore
+from wallboard.store.redis import RedisClient, RedisValueStore, redis_client
 
 
 class RedisMaker(Protocol):
-    """The ``redis_maker`` fixture: opens Redis stores under a key prefix of its own."""
+    """The ``redis_maker`` fixture: opens Redis stores under a key prefix of its own, on one
+    server and on a cluster in turn (``redis_url`` says which)."""
 
     prefix: str
+    redis_url: str
 
     async def __call__(self, **options: Any) -> ValueStore: ...
 
@@ -47,17 +49,17 @@ def cluster_slot(key: bytes) -> int:
 
 
 async def keys_under(redis_url: str, pattern: str) -> list[bytes]:
-    client = redis.asyncio.Redis.from_url(redis_url)
+    """Every key matching ``pattern``, from every node of a cluster."""
+    client = redis_client(redis_url)
     try:
         return sorted([key async for key in client.scan_iter(match=pattern, count=1000)])
     finally:
         await client.aclose()
 
 
-async def test_every_key_of_a_tenant_is_in_the_tenant_slot(
-    redis_maker: RedisMaker, redis_url: str
-) -> None:
+async def test_every_key_of_a_tenant_is_in_the_tenant_slot(redis_maker: RedisMaker) -> None:
     store = await redis_maker()
+    redis_url = redis_maker.redis_url
     # Object ids and checkpoint contents with braces must not move a key to another slot.
     tenants = [TenantId("acme"), TenantId("globex-2")]
     for tenant in tenants:
@@ -100,9 +102,10 @@ def test_cluster_slot_matches_the_spec_example() -> None:
 
 
 async def test_keys_live_under_the_prefix_and_drop_tenant_removes_them(
-    redis_maker: RedisMaker, redis_url: str
+    redis_maker: RedisMaker,
 ) -> None:
     store = await redis_maker()
+    redis_url = redis_maker.redis_url
     tenant = TenantId("t1")
     await store.apply(tenant, [Change("agent", "a1", "state", "ready")])
     await store.write_intervals(tenant, [IntervalValue("offered", "queue", "q1", 0, 1)])
@@ -140,9 +143,7 @@ async def test_open_store_follows_the_url(redis_url: str) -> None:
         await store.close()
 
 
-async def test_a_batch_and_its_checkpoint_change_in_one_step(
-    redis_maker: RedisMaker, redis_url: str
-) -> None:
+async def test_a_batch_and_its_checkpoint_change_in_one_step(redis_maker: RedisMaker) -> None:
     """Read the value and the checkpoint in one MULTI while batches are written: they match.
 
     This looks at the keys directly (the layout is this module's business): a store that wrote
@@ -163,7 +164,7 @@ async def test_a_batch_and_its_checkpoint_change_in_one_step(
             )
         done.set()
 
-    async def read(client: redis.asyncio.Redis) -> int:
+    async def read(client: RedisClient) -> int:
         seen = 0
         while not done.is_set():
             async with client.pipeline(transaction=True) as pipe:
@@ -176,7 +177,7 @@ async def test_a_batch_and_its_checkpoint_change_in_one_step(
                 seen += 1
         return seen
 
-    readers = [redis.asyncio.Redis.from_url(redis_url) for _ in range(3)]
+    readers = [redis_client(redis_maker.redis_url) for _ in range(3)]
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(write())
@@ -185,3 +186,82 @@ async def test_a_batch_and_its_checkpoint_change_in_one_step(
         for client in readers:
             await client.aclose()
     assert sum(task.result() for task in reads) > 0
+
+
+# --- Redis Cluster and the URL ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("redis+cluster://127.0.0.1:7000/2", "only database 0"),
+        ("redis+cluster://127.0.0.1", "a port is required"),
+        ("redis+cluster://127.0.0.1:7000,,127.0.0.1:7001", "at least one cluster node"),
+        ("redis+cluster://", "at least one cluster node"),
+        ("redis+cluster://127.0.0.1:port", "not host:port"),
+        ("redis+cluster://user:secret@127.0.0.1:99999", "not host:port"),
+        ("http://127.0.0.1:6379", "must start with redis://"),
+        ("127.0.0.1:6379", "must look like"),
+    ],
+)
+def test_a_redis_url_that_cannot_work_is_refused_naming_why(url: str, says: str) -> None:
+    with pytest.raises(InvalidInput, match=says) as caught:
+        RedisValueStore(url)
+    assert caught.value.detail["field"] == "redis_url"
+    assert "secret" not in str(caught.value)
+
+
+async def test_a_cluster_url_opens_a_cluster_client_seeded_by_any_node_that_answers(
+    redis_cluster_url: str,
+) -> None:
+    # A seed that nobody answers on comes first: the others are enough to find the cluster.
+    dead = "127.0.0.1:1"
+    url = redis_cluster_url.replace("redis+cluster://", f"redis+cluster://{dead},") + "/0"
+    store = await RedisValueStore.connect(url, prefix=f"wbtest-{uuid.uuid4().hex[:12]}")
+    try:
+        assert isinstance(store.client, redis.asyncio.cluster.RedisCluster)
+        tenant = TenantId("t1")
+        version = await store.apply(tenant, [Change("agent", "a1", "state", "ready")])
+        assert await store.current_version(tenant) == version
+        await store.drop_tenant(tenant)
+    finally:
+        await store.close()
+
+
+async def test_the_client_and_a_tenant_key_serve_a_lease_beside_the_store(
+    redis_maker: RedisMaker,
+) -> None:
+    """What another part (a collector's lease) does with ``client`` and ``key``: SET NX PX and
+    a compare-and-delete script on one key, on one server and on a cluster alike."""
+    store = await redis_maker()
+    assert isinstance(store, RedisValueStore)
+    tenant = TenantId("~collector-0")
+    key = store.key(tenant, "lease")
+    assert key == f"{redis_maker.prefix}:{{{tenant}}}:x:lease"
+    assert key_slot(key.encode()) == key_slot(store.key(tenant, "other").encode())
+    client = store.client
+    assert await client.set(key, b"owner-a", nx=True, px=10_000)
+    assert not await client.set(key, b"owner-b", nx=True, px=10_000)
+    release = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+    assert await client.eval(release, 1, key, b"owner-b") == 0
+    assert await client.eval(release, 1, key, b"owner-a") == 1
+    assert await client.get(key) is None
+    await client.set(key, b"owner-a")
+    await store.drop_tenant(tenant)  # the tenant's extra keys go with it
+    assert await client.get(key) is None
+    for bad in ("", "a{b}", "a b", "x" * 65):
+        with pytest.raises(InvalidInput):
+            store.key(tenant, bad)
+
+
+async def test_a_wait_longer_than_five_seconds_is_not_cut_short(redis_maker: RedisMaker) -> None:
+    """redis-py reads with a 5-second socket timeout unless told otherwise: a follower waiting
+    longer for a batch would get Unavailable instead of the batch."""
+    store = await redis_maker(timeout=1.0)
+    tenant = TenantId("t1")
+    version = await store.apply(tenant, [Change("agent", "a1", "state", "ready")])
+    waiter = asyncio.create_task(store.wait_for_changes(tenant, version, max_wait=8))
+    await asyncio.sleep(5.5)
+    assert not waiter.done()
+    newer = await store.apply(tenant, [Change("agent", "a1", "state", "busy")])
+    assert [batch.version for batch in await asyncio.wait_for(waiter, 2)] == [newer]

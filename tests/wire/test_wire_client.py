@@ -257,3 +257,39 @@ async def test_connect_refused_is_retried_with_bounded_backoff(registry: Collect
     async with client:
         await wait_until(lambda: sample(registry, "wallboard_wire_reconnects_total") >= 3)
         assert not client.subscribed
+
+
+async def test_close_while_a_lost_connection_is_torn_down_ends_the_client(
+    scripted_upstream: UpstreamFactory, registry: CollectorRegistry
+) -> None:
+    """close() (what SIGTERM leads to) at the exact moment the client tears down a connection
+    its server just closed: the cancel reaches the teardown, which waits for its heartbeat
+    task, and must still end the client — it once swallowed the cancel there and reconnected
+    forever, so a process stopped at that moment never exited."""
+    connections = 0
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readline()  # hello; then the server goes away
+
+    port = await scripted_upstream(hang_up)
+    for _ in range(3):
+        client = make_client(port, registry)
+        client.start()
+        # Step the loop until the teardown has cancelled the heartbeat task and waits for it.
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                watch = [
+                    t
+                    for t in asyncio.all_tasks()
+                    if t.get_name() == "wire-client-watch" and t.cancelling() and not t.done()
+                ]
+                if watch:
+                    break
+                await asyncio.sleep(0)
+        seen = connections
+        async with asyncio.timeout(TIMEOUT):
+            await client.close()
+        await asyncio.sleep(0.2)
+        assert connections == seen, "the closed client reconnected"

@@ -1,5 +1,8 @@
 """A live source: a platform reader feeding a translator whose events a wire server publishes.
 
+Given an ``outlet`` instead, the events go to that callable and no wire server listens:
+that is how ``wallboard run`` hands them to the in-process event log.
+
 :class:`LiveSource` owns the pieces every platform shares: the :class:`WireServer` the
 translated events go to (clients subscribe and resume there, as with the simulator), the
 supervised reader task (restarted after a failure, never killing the process), an optional
@@ -295,8 +298,12 @@ class LiveSource:
         webhook_port: int | None = None,
         webhook_max_connections: int = WEBHOOK_MAX_CONNECTIONS,
         restart_delay: float = 1.0,
+        outlet: Callable[[Event], object] | None = None,
+        extra_checks: Mapping[str, ReadinessCheck] | None = None,
     ) -> None:
         self.translator = translator
+        self.outlet = outlet
+        self.extra_checks = dict(extra_checks or {})
         self.settings = settings
         self.clock = clock
         self.host = host
@@ -359,9 +366,10 @@ class LiveSource:
     # --- publishing --------------------------------------------------------------------------
 
     def publish(self, events: Iterable[Event]) -> None:
-        """Hand events, in order, to the wire server; never waits."""
+        """Hand events, in order, to the wire server (or the outlet); never waits."""
+        send = self.server.publish if self.outlet is None else self.outlet
         for event in events:
-            self.server.publish(event)
+            send(event)
         self._metrics.sync(self.translator)
 
     async def publish_one(self, event: Event) -> None:
@@ -369,7 +377,8 @@ class LiveSource:
         self.publish((event,))
 
     def summary(self) -> dict[str, Any]:
-        return {"seq": self.server.seq, **self.translator.summary()}
+        seq = self.server.seq if self.outlet is None else self.translator.stamper.next_seq - 1
+        return {"seq": seq, **self.translator.summary()}
 
     # --- life cycle --------------------------------------------------------------------------
 
@@ -403,21 +412,23 @@ class LiveSource:
                     asyncio.create_task(self._keep_reading(reader), name=f"{self.platform}-reader")
                 )
             await self.wait_caught_up()
-            await self.server.start(self.host, self.requested_port)
+            if self.outlet is None:
+                await self.server.start(self.host, self.requested_port)
             self.listening = True
             for job in self.background():
                 self._background.append(asyncio.create_task(job(), name=f"{self.platform}-timer"))
         except BaseException:
             await self.close()
             raise
-        logger.info(
-            "%s source %s serving on %s:%d after seq %d",
-            self.platform,
-            self.server.source,
-            self.host,
-            self.port,
-            self.server.seq,
-        )
+        if self.outlet is None:
+            logger.info(
+                "%s source %s serving on %s:%d after seq %d",
+                self.platform,
+                self.server.source,
+                self.host,
+                self.port,
+                self.server.seq,
+            )
 
     async def close(self) -> None:
         if self._closing:
@@ -472,4 +483,5 @@ class LiveSource:
         async def wire() -> bool:
             return self.listening
 
-        return {"wire": wire, **self.checks()}
+        wires = {"wire": wire} if self.outlet is None else {}
+        return {**wires, **self.checks(), **self.extra_checks}

@@ -93,7 +93,8 @@ def _run(build: Callable[[], LiveSource]) -> None:
         raise typer.Exit(2) from None
 
 
-def _settings() -> Settings:
+def source_settings() -> Settings:
+    """The settings from the environment, logging configured; exit 2 naming a wrong one."""
     try:
         settings = Settings.from_env()
     except ConfigError as error:
@@ -103,7 +104,8 @@ def _settings() -> Settings:
     return settings
 
 
-def _metrics_port(option: int | None, settings: Settings) -> int | None:
+def metrics_port_option(option: int | None, settings: Settings) -> int | None:
+    """The ``--metrics-port`` asked for: the setting when not given, None (none) for -1."""
     if option is None:
         return settings.metrics_port
     return None if option < 0 else option
@@ -246,7 +248,7 @@ def serve_queue_log(
         raise typer.BadParameter("give either a FILE or --table-url, not both or neither")
     if not 0.01 <= poll_interval <= 3600:  # NaN too: a range option would let it through
         raise typer.BadParameter("--poll-interval must be from 0.01 to 3600 seconds")
-    settings = _settings()
+    settings = source_settings()
 
     def build() -> LiveSource:
         if table_url is not None:
@@ -258,7 +260,7 @@ def serve_queue_log(
                 timezone=zone(timezone),
                 state_path=state,
                 poll_interval=poll_interval,
-                http_port=_metrics_port(metrics_port, settings),
+                http_port=metrics_port_option(metrics_port, settings),
                 **_serving(settings, host=host, port=port, http_host=http_host),
             )
         assert file is not None
@@ -270,7 +272,7 @@ def serve_queue_log(
             state_path=state,
             poll_interval=poll_interval,
             start_at_end=from_end,
-            http_port=_metrics_port(metrics_port, settings),
+            http_port=metrics_port_option(metrics_port, settings),
             **_serving(settings, host=host, port=port, http_host=http_host),
         )
 
@@ -293,14 +295,14 @@ def serve_ami(
     """Asterisk Manager Interface: log in, rebuild queue members with QueueStatus, serve queue
     and member events; reconnects with backoff. Numbering starts from the start time
     (microseconds), so a restart never reuses a seq."""
-    settings = _settings()
+    settings = source_settings()
 
     def build() -> LiveSource:
         return AmiSource(
             AmiConnection(host=ami_host, port=ami_port, username=username, secret=secret),
             tenant=tenant,
             source=source,
-            http_port=_metrics_port(metrics_port, settings),
+            http_port=metrics_port_option(metrics_port, settings),
             **_serving(settings, host=host, port=port, http_host=http_host),
         )
 
@@ -321,14 +323,14 @@ def serve_freeswitch(
 ) -> None:
     """FreeSWITCH mod_callcenter over the event socket: serve callcenter::info events;
     reconnects with backoff. Numbering starts from the start time (microseconds)."""
-    settings = _settings()
+    settings = source_settings()
 
     def build() -> LiveSource:
         return FreeswitchSource(
             EslConnection(host=esl_host, port=esl_port, password=password),
             tenant=tenant,
             source=source,
-            http_port=_metrics_port(metrics_port, settings),
+            http_port=metrics_port_option(metrics_port, settings),
             **_serving(settings, host=host, port=port, http_host=http_host),
         )
 
@@ -351,7 +353,7 @@ def serve_amazon_connect(
     """Amazon Connect through an Amazon Data Firehose HTTP endpoint at /amazon-connect/firehose:
     agent event stream records and contact events. Firehose calls only HTTPS on port 443: put
     a TLS proxy in front."""
-    settings = _settings()
+    settings = source_settings()
 
     def build() -> LiveSource:
         return AmazonConnectSource(
@@ -361,7 +363,7 @@ def serve_amazon_connect(
             insecure_no_auth=insecure_no_auth,
             webhook_host=http_host,
             webhook_port=http_port,
-            http_port=_metrics_port(metrics_port, settings),
+            http_port=metrics_port_option(metrics_port, settings),
             **_serving(settings, host=host, port=port, http_host=metrics_host),
         )
 
@@ -383,7 +385,7 @@ def serve_twilio(
     metrics_port: int | None = METRICS_PORT,
 ) -> None:
     """Twilio TaskRouter: the workspace's Event Callback URL at /twilio/taskrouter/events."""
-    settings = _settings()
+    settings = source_settings()
 
     def build() -> LiveSource:
         return TwilioSource(
@@ -394,7 +396,7 @@ def serve_twilio(
             public_url=public_url,
             webhook_host=http_host,
             webhook_port=http_port,
-            http_port=_metrics_port(metrics_port, settings),
+            http_port=metrics_port_option(metrics_port, settings),
             **_serving(settings, host=host, port=port, http_host=metrics_host),
         )
 

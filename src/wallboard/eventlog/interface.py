@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
 from collections.abc import Sequence
 from typing import Final, Protocol
+
+import msgspec
 
 from wallboard.core.errors import InvalidInput
 from wallboard.core.ids import TenantId
@@ -121,6 +124,36 @@ class EventLog(Protocol):
         ...
 
 
+HEARTBEAT_TENANT: Final = TenantId("~heartbeat")
+"""Reserved tenant of heartbeat records: a publisher (a fanout) says every second whether its
+source is connected, so collectors can mark values stale when it is not, or when it falls
+silent. Collectors never count them as events."""
+
+
+class Heartbeat(msgspec.Struct, frozen=True):
+    """A heartbeat record's data (JSON)."""
+
+    publisher: str
+    ts: int
+    """Wall-clock ms when published."""
+    connected: bool
+    """Whether the publisher's source is connected now."""
+
+
+def heartbeat_record(publisher: str, connected: bool, now_ms: int) -> tuple[TenantId, str, bytes]:
+    """``(tenant, event id, data)`` of a heartbeat, for :meth:`EventLog.publish_many`."""
+    data = msgspec.json.encode(Heartbeat(publisher=publisher, ts=now_ms, connected=connected))
+    return HEARTBEAT_TENANT, f"heartbeat:{publisher}:{now_ms}", data
+
+
+def decode_heartbeat(data: bytes) -> Heartbeat | None:
+    """The heartbeat in a record, or None when it is not one (logged by the caller)."""
+    try:
+        return msgspec.json.decode(data, type=Heartbeat)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
 def check_record(tenant: str, event_id: str, data: bytes) -> None:
     """Refuse what no stream may hold, naming the part that is wrong."""
     if not 1 <= len(tenant) <= MAX_ID_CHARS:
@@ -148,8 +181,10 @@ def check_read(after: int, limit: int, wait_s: float) -> None:
 _SAFE = re.compile(rb"[A-Za-z0-9-]")
 
 
+@functools.lru_cache(maxsize=4096)
 def subject_token(tenant: str) -> str:
-    """The tenant as one subject token (``acme`` → ``acme``, ``a.b`` → ``a_2eb``)."""
+    """The tenant as one subject token (``acme`` → ``acme``, ``a.b`` → ``a_2eb``); remembered
+    for the most recent tenants, since every record published computes it."""
     return "".join(chr(b) if _SAFE.fullmatch(bytes((b,))) else f"_{b:02x}" for b in tenant.encode())
 
 

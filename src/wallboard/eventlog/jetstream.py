@@ -13,6 +13,15 @@ Reads go through an ephemeral pull consumer per reader position (ack policy none
 server after ``inactive_threshold``): a reader that continues where its last read ended reuses
 it; any other position creates a new one starting there. Several tenants are filtered by the
 server where it supports several filter subjects (2.10 and later), else on the client.
+
+When NATS goes away (stopped, restarting, unreachable, frozen), every call raises
+:class:`~wallboard.core.errors.Unavailable` within a bound of about ``request_timeout_s`` (a read:
+its wait plus that, twice at most), never a raw client error, never "nothing there". The client
+reconnects by itself without end (see :data:`RECONNECT_WAIT_S`) and notices a dead connection
+within about :data:`PING_INTERVAL_S` times :data:`MAX_OUTSTANDING_PINGS`. The same log object
+works again once NATS is back: a read whose consumer the restart lost starts a new one at the
+same position. A publish that raised Unavailable may still land (the client sends what it
+buffered once it reconnects); publishing it again is de-duplicated.
 """
 
 from __future__ import annotations
@@ -21,8 +30,10 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Final
 
 import nats
 import nats.errors
@@ -53,6 +64,8 @@ from wallboard.eventlog.interface import (
     tenant_of_token,
 )
 
+logger = logging.getLogger(__name__)
+
 
 def _message_id(tenant: str, event_id: str) -> str:
     """JetStream's de-duplication id of a record: a header value may not hold CR or LF, an
@@ -62,6 +75,43 @@ def _message_id(tenant: str, event_id: str) -> str:
 
 _PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,31}")
 _NATS_ERRORS = (nats.errors.Error, asyncio.TimeoutError, OSError)
+
+logger = logging.getLogger(__name__)
+
+RECONNECT_WAIT_S: Final = 1.0
+"""Pause between attempts to reach NATS again after losing it; attempts never stop."""
+PING_INTERVAL_S: Final = 10.0
+MAX_OUTSTANDING_PINGS: Final = 3
+"""A connection that answers none of this many pings, sent every :data:`PING_INTERVAL_S`, is
+taken for dead and replaced (a frozen server or a dead network path closes no socket)."""
+
+
+class _ConnectionEvents:
+    """The client's connection events as log lines: one warning when NATS is lost, one line when
+    it is back, and the errors in between (each failed reconnect attempt) at debug level only."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.lost = False
+        self.closing = False
+        self.on_reconnect: Callable[[], None] = lambda: None
+
+    async def disconnected(self) -> None:
+        if self.closing:
+            return  # closed on purpose
+        if not self.lost:
+            self.lost = True
+            logger.warning("NATS at %s lost; reconnecting every %g s", self.url, RECONNECT_WAIT_S)
+
+    async def reconnected(self) -> None:
+        if self.lost:
+            logger.info("NATS at %s reached again", self.url)
+        self.lost = False
+        self.on_reconnect()
+
+    async def error(self, exc: Exception) -> None:
+        level = logging.DEBUG if self.lost else logging.WARNING
+        logger.log(level, "NATS at %s unreachable: %s", self.url, exc or type(exc).__name__)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -100,6 +150,14 @@ async def _unsubscribe(cursor: _Cursor) -> None:
         await cursor.subscription.unsubscribe()
 
 
+class _ConsumerLost(nats.errors.Error):
+    """A consumer that did not answer after an empty fetch."""
+
+
+class _ConsumerGone(nats.errors.Error):
+    """A consumer the server no longer has (it restarted, or removed it as idle)."""
+
+
 @dataclasses.dataclass(slots=True)
 class _Cursor:
     subscription: JetStreamContext.PullSubscription
@@ -112,9 +170,11 @@ class JetStreamEventLog:
 
     def __init__(self, client: Client, settings: JetStreamSettings) -> None:
         self._nc = client
+        self._events: _ConnectionEvents | None = None
         self._js = client.jetstream(timeout=settings.request_timeout_s)
         self._settings = settings
         self._cursors: dict[tuple[StreamName, frozenset[TenantId] | None], _Cursor] = {}
+        self._unsubscribing: set[asyncio.Task[None]] = set()
         v = client.connected_server_version
         self._filter_subjects = (v.major, v.minor) >= (2, 10)
 
@@ -123,17 +183,25 @@ class JetStreamEventLog:
         """Connect and make sure every stream exists with these settings (idempotent)."""
         settings = settings or JetStreamSettings()
         settings.check()
+        events = _ConnectionEvents(settings.url)
         try:
             client = await nats.connect(
                 settings.url,
                 connect_timeout=settings.request_timeout_s,
                 allow_reconnect=True,
                 max_reconnect_attempts=-1,
-                reconnect_time_wait=0.5,
+                reconnect_time_wait=RECONNECT_WAIT_S,
+                ping_interval=PING_INTERVAL_S,
+                max_outstanding_pings=MAX_OUTSTANDING_PINGS,
+                disconnected_cb=events.disconnected,
+                reconnected_cb=events.reconnected,
+                error_cb=events.error,
             )
         except _NATS_ERRORS as exc:
             raise Unavailable(f"NATS at {settings.url}: {exc or type(exc).__name__}") from exc
         log = cls(client, settings)
+        events.on_reconnect = log._forget_cursors
+        log._events = events
         try:
             for name in StreamName:
                 await log._ensure_stream(name)
@@ -141,6 +209,11 @@ class JetStreamEventLog:
             await client.close()
             raise
         return log
+
+    @property
+    def connected(self) -> bool:
+        """Whether the NATS connection is up now (a readiness check that cannot hang)."""
+        return bool(self._nc.is_connected)
 
     def stream_name(self, stream: StreamName) -> str:
         return f"{self._settings.prefix.upper()}_{StreamName(stream).value}"
@@ -186,17 +259,19 @@ class JetStreamEventLog:
         try:
             # Sent in order on one connection, so the stream numbers them in order; the
             # acknowledgements are awaited together (one round trip per batch, not per record).
-            for tenant, event_id, data in records:
-                futures.append(
-                    await self._js.publish_async(
-                        self.subject(stream, tenant),
-                        data,
-                        stream=name,
-                        headers={"Nats-Msg-Id": _message_id(tenant, event_id)},
-                        wait_stall=self._settings.request_timeout_s,
-                    )
-                )
+            # One timeout for the whole: a per-record ``wait_stall`` makes the client wait in a
+            # task of its own for each record, which yields to the loop, which then writes each
+            # record to the socket alone (a system call per record, not per batch).
             async with asyncio.timeout(self._settings.request_timeout_s):
+                for tenant, event_id, data in records:
+                    futures.append(
+                        await self._js.publish_async(
+                            self.subject(stream, tenant),
+                            data,
+                            stream=name,
+                            headers={"Nats-Msg-Id": _message_id(tenant, event_id)},
+                        )
+                    )
                 acks = await asyncio.gather(*futures)
         except _NATS_ERRORS as exc:
             for future in futures:
@@ -216,6 +291,7 @@ class JetStreamEventLog:
         check_read(after, limit, wait_s)
         stream = StreamName(stream)
         key = (stream, None if tenants is None else frozenset(tenants))
+        self._check_connected(f"read of {stream}")
         try:
             cursor = self._cursors.get(key)
             if cursor is None or cursor.position != after:
@@ -223,11 +299,24 @@ class JetStreamEventLog:
                     await self._drop(key)
                 cursor = await self._open(stream, key[1], after)
                 self._cursors[key] = cursor
+            reopened = False
             while True:
                 try:
                     msgs = await self._fetch(cursor, limit, wait_s)
+                except _ConsumerGone:
+                    if reopened:
+                        raise
+                    # Lost in a restart (before the reconnect was reported) or removed as idle:
+                    # a new consumer at the same position, once.
+                    reopened = True
+                    await self._drop(key)
+                    cursor = await self._open(stream, key[1], cursor.position)
+                    self._cursors[key] = cursor
+                    continue
                 except (TimeoutError, nats.errors.TimeoutError):
-                    return []  # nothing within the wait: not an error
+                    # Nothing within the wait, unless the connection went meanwhile.
+                    self._check_connected(f"read of {stream}")
+                    return []
                 except asyncio.CancelledError:
                     # A fetch cancelled midway may have taken messages it never returns: the
                     # next read must start a consumer at its own position, not go on with this.
@@ -256,11 +345,23 @@ class JetStreamEventLog:
         the request timeout."""
         try:
             return await cursor.subscription.fetch(limit, timeout=max(wait_s, 0.05))
-        except (TimeoutError, nats.errors.TimeoutError):
-            info = await cursor.subscription.consumer_info()
+        except (TimeoutError, nats.errors.TimeoutError) as empty:
+            try:
+                info = await cursor.subscription.consumer_info()
+            except nats.js.errors.NotFoundError as exc:
+                raise _ConsumerGone(f"{exc!r}") from exc
+            except _NATS_ERRORS as exc:
+                # No answer about the consumer (NATS frozen or gone, or the consumer lost in a
+                # restart): the empty fetch proves nothing, so this is no "nothing there".
+                raise _ConsumerLost(f"{exc!r}") from exc
             if not info.num_pending:
-                raise
+                raise empty
         return await cursor.subscription.fetch(limit, timeout=self._settings.request_timeout_s)
+
+    def _check_connected(self, what: str) -> None:
+        """Unavailable at once while the client is reconnecting: a fetch would only time out."""
+        if not self._nc.is_connected:
+            raise Unavailable(f"NATS: {what} failed: not connected to {self._settings.url}")
 
     async def _open(
         self, stream: StreamName, tenants: frozenset[TenantId] | None, after: int
@@ -294,6 +395,15 @@ class JetStreamEventLog:
         )
         return _Cursor(subscription, after, client_filter)
 
+    def _forget_cursors(self) -> None:
+        """After a reconnect the server may have lost the readers' consumers (a restart loses
+        ephemeral ones): each reader starts a new one at its position on its next read."""
+        cursors, self._cursors = self._cursors, {}
+        for cursor in cursors.values():
+            task = asyncio.get_running_loop().create_task(_unsubscribe(cursor))
+            self._unsubscribing.add(task)  # held until done: the loop keeps only weak ones
+            task.add_done_callback(self._unsubscribing.discard)
+
     async def _drop(self, key: tuple[StreamName, frozenset[TenantId] | None]) -> None:
         cursor = self._cursors.pop(key, None)
         if cursor is not None:
@@ -320,7 +430,12 @@ class JetStreamEventLog:
                 await self._js.delete_stream(self.stream_name(name))
 
     async def close(self) -> None:
+        if self._events is not None:
+            self._events.closing = True
         for key in list(self._cursors):
             await self._drop(key)
         if not self._nc.is_closed:
-            await self._nc.close()
+            # Closing flushes what is buffered; with NATS away that fails, and nothing is left
+            # to do about it.
+            with contextlib.suppress(*_NATS_ERRORS):
+                await self._nc.close()

@@ -14,17 +14,15 @@ thousand long-lived objects again and again, a quarter of the run's time for not
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import gc
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import msgspec
 
 from wallboard.core.errors import InvalidInput
+from wallboard.core.memory import collector_paused
 from wallboard.sim.engine import Engine
 from wallboard.sim.scenario import Scenario, check_hours
 
@@ -49,18 +47,6 @@ class BatchSummary:
     @property
     def events_per_second(self) -> float:
         return self.events / self.seconds if self.seconds > 0 else float("inf")
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for the block (if it was running); restart it after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _write(file: BinaryIO, data: bytes) -> None:

@@ -325,6 +325,12 @@ cdef class TimesSub:
     cdef public object tally, windows
 
 
+@cython.locals(
+    times_model=TimesSub, status_model=StatusSub, service=ServiceSub, action=ActionSub, sub=Sub
+)
+cdef object _copy_sub(model, restored)
+
+
 cdef class CompiledStatistic:
     cdef public object definition, parts, specs, windows
 
@@ -372,7 +378,8 @@ cdef class StatisticsEngine:
     cdef public dict anomalies
     cdef public object _time_zones, _default_zone
     cdef public dict _zones, _tenants, _runtime, _nodes
-    cdef public dict _compiled, _windows, _seen, _restoring
+    cdef public dict _compiled, _windows, _seen, _plans
+    cdef public bint _routed
     cdef public list _changed, _buffer
     cdef public long long _arrivals, _watermark, _cutoff, _generation, _epoch
     cdef public object _seen_order

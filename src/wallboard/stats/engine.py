@@ -31,6 +31,7 @@ import msgspec
 
 from wallboard.core import events as ev
 from wallboard.core.errors import InvalidInput, NotFound
+from wallboard.core.memory import collector_paused
 from wallboard.stats.definitions import (
     CURRENT_CATEGORIES,
     UNSPECIFIED_REASON,
@@ -105,7 +106,10 @@ else:
     except ImportError:  # running as Python without Cython
         from wallboard.stats import _shadow as cython
 
-SNAPSHOT_VERSION: Final = 8  # 7: status times hold the busy status; 8: contacts counted once
+# 7: status times hold the busy status; 8: contacts counted once; 9: specs and lists of
+# statistics written once (``EngineSnapshot.specs``, ``.statistics``), referred to by position,
+# and an agent's after-call work keeps the id of the contact it follows
+SNAPSHOT_VERSION: Final = 9
 _ALL_MEDIA: Final = tuple(m.value for m in ev.Media)
 # Enum members in events → their values as plain strings. The engine's dictionaries are keyed by
 # plain strings: a StrEnum member as a key is compared through the generic (slower) path, and
@@ -337,9 +341,7 @@ class Sub(Tally):
         entered: bool,
         grace: int,
     ) -> None:
-        super().__init__(
-            tally.mode, tally.width, tally.step_ms, tally.slots, tally.values(), tally.refs
-        )
+        self._like(tally)
         self.windows = windows
         self.filter = f
         self.entered = entered
@@ -565,6 +567,46 @@ class Node:
         self.tallies: dict[str, AnySub] = {}
 
 
+class _OpenPlan:
+    """Opening a list of statistics on an object of one type with nothing open, worked out
+    once on a template node (``StatisticsEngine._plan``): no event reaches the template, so
+    its accumulators stay empty; an object opened by the plan gets a copy of each of its
+    subscriptions (``_copy_sub``), linked into the object's node as the template's are.
+
+    ``parts``: (spec, the template's subscription, the statistic part it was made for) in the
+    template's order; ``actions``, ``statuses``, ``times`` and ``sessions`` are the template
+    node's fields with each subscription replaced by its position in ``parts``; ``seeded``,
+    the positions of those whose new accumulators start from the tenant's state
+    (``StatisticsEngine._seed_sub``: every status accumulator, actions' in a session)."""
+
+    __slots__ = ("actions", "parts", "seeded", "sessions", "statuses", "template", "times")
+
+    def __init__(self, template: Node, parts: dict[str, StatisticDefinition]) -> None:
+        self.template = template
+        self.parts = tuple((spec, sub, parts[spec]) for spec, sub in template.tallies.items())
+        position = {id(sub): i for i, (_, sub, _) in enumerate(self.parts)}
+        of_tally = {id(sub.tally): i for i, (_, sub, _) in enumerate(self.parts)}
+
+        def positions(subs: Iterable[AnySub]) -> tuple[int, ...]:
+            return tuple(position[id(sub)] for sub in subs)
+
+        self.actions = {
+            media: tuple(positions(subs) for subs in by_kind)
+            for media, by_kind in template.actions.items()
+        }
+        self.statuses = {
+            media: {status: positions(subs) for status, subs in by_status.items()}
+            for media, by_status in template.statuses.items()
+        }
+        self.times = {media: positions(subs) for media, subs in template.times.items()}
+        self.sessions = tuple(of_tally[id(tally)] for tally in template.sessions)
+        self.seeded = tuple(
+            i
+            for i, (_, sub, _) in enumerate(self.parts)
+            if not isinstance(sub, Sub) or sub.mode == SESSION
+        )
+
+
 class TenantRuntime:
     """Derived, rebuildable per-tenant indexes: membership and routes."""
 
@@ -717,9 +759,19 @@ class TallyRecord(msgspec.Struct, array_like=True):
     tenant: str
     object_type: str
     object_id: str
-    spec: str
+    spec: int  # its position in ``EngineSnapshot.specs``
     kind: str  # a key of tallies.TALLY_KINDS
     state: list[Any]
+
+
+class OpenedRecord(msgspec.Struct, array_like=True):
+    """An object's statistics opened by callers (not as formula inputs), each as many times
+    as it was opened, in order: a list of ``EngineSnapshot.statistics`` by position."""
+
+    tenant: str
+    object_type: str
+    object_id: str
+    statistics: int
 
 
 class _SnapshotVersion(msgspec.Struct):
@@ -730,7 +782,11 @@ class EngineSnapshot(msgspec.Struct):
     version: int
     tenants: dict[str, TenantRecord]
     configs: dict[str, ObjectConfig]
-    opened: list[tuple[str, str, str, str]]
+    # Each distinct accumulator spec and list of opened statistics once (a million open
+    # statistics are of a few dozen lists, and their accumulators of a few hundred specs).
+    specs: list[str]
+    statistics: list[list[str]]
+    opened: list[OpenedRecord]
     tallies: list[TallyRecord]
     buffer: list[_EventUnion]  # type: ignore[valid-type]
     watermark: int
@@ -789,8 +845,12 @@ class StatisticsEngine:
         self._seen: dict[str, int] = {}
         self._seen_order: deque[tuple[int, str]] = deque()
         self.events_applied = 0
-        # Accumulators of a snapshot being restored, by (tenant, type, id, spec).
-        self._restoring: dict[tuple[str, str, str, str], AnyTally] = {}
+        # Plans of opening a list of statistics on an object with nothing open
+        # (``open_many``), by (time zone, object type, statistic ids).
+        self._plans: dict[tuple[str, str, tuple[str, ...]], _OpenPlan] = {}
+        # Whether some routes were kept since they were last invalidated: opening a million
+        # statistics must not clear every tenant's (empty) routes a million times.
+        self._routed = False
 
     # --- input ---------------------------------------------------------------------------------
 
@@ -1074,9 +1134,11 @@ class StatisticsEngine:
 
     def _invalidate_routes(self) -> None:
         self._generation += 1
-        for runtime in self._runtime.values():
-            runtime.queue_routes.clear()
-            runtime.agent_routes.clear()
+        if self._routed:
+            self._routed = False
+            for runtime in self._runtime.values():
+                runtime.queue_routes.clear()
+                runtime.agent_routes.clear()
 
     def _agent_routes(self, tenant: str, agent_id: str, agent: AgentState) -> Routes:
         """The agent's shared routes, its own node beside them (``AgentState.routes``,
@@ -1099,6 +1161,7 @@ class StatisticsEngine:
         routes = runtime.agent_routes.get(key)
         if routes is None:
             routes = runtime.agent_routes[key] = Routes(self._generation)
+            self._routed = True
             found = []
             for group in groups:
                 node = self._nodes.get((tenant, "agent_group", group))
@@ -1118,6 +1181,7 @@ class StatisticsEngine:
         by_id = runtime.queue_routes.get(object_type)
         if by_id is None:
             by_id = runtime.queue_routes[object_type] = {}
+            self._routed = True
         routes = by_id.get(queue)
         if routes is None:
             routes = by_id[queue] = Routes(self._generation)
@@ -1860,6 +1924,7 @@ class StatisticsEngine:
         by_id = runtime.queue_routes.get("tenant")
         if by_id is None:
             by_id = runtime.queue_routes["tenant"] = {}
+            self._routed = True
         routes = by_id.get(tenant)
         if routes is None:
             routes = by_id[tenant] = Routes(self._generation)
@@ -2384,6 +2449,32 @@ class StatisticsEngine:
 
     def open(self, tenant: str, object_type: str, object_id: str, stat_id: str) -> None:
         """Start computing ``stat_id`` for the object (idempotent; counted per caller)."""
+        self._check_open(tenant, object_type, object_id, stat_id)
+        self._tenant(tenant)
+        self._open(tenant, (tenant, object_type, object_id), stat_id)
+
+    def open_many(
+        self, tenant: str, object_type: str, object_id: str, stat_ids: Iterable[str]
+    ) -> None:
+        """``open`` of each of ``stat_ids`` on the object, in turn, in one call — what a
+        collector or a replay does on each object it meets, and a restore on each object.
+
+        On an object with nothing open yet, the usual case, nothing is worked out per
+        statistic: the object gets copies of the subscriptions of a template node on which
+        the same list was opened once per time zone and object type (``_OpenPlan``), and the
+        routes are invalidated once. Either way the object ends as after the ``open`` calls."""
+        ids = tuple(stat_ids)
+        key = (tenant, object_type, object_id)
+        if key in self._nodes:
+            for stat_id in ids:  # (checked first: a bad one opens none)
+                self._check_open(tenant, object_type, object_id, stat_id)
+            for stat_id in ids:
+                self.open(tenant, object_type, object_id, stat_id)
+        elif ids:
+            self._open_planned(key, ids, None)
+
+    def _check_open(self, tenant: str, object_type: str, object_id: str, stat_id: str) -> None:
+        """NotFound or InvalidInput when ``stat_id`` cannot be opened on the object."""
         definition = self.definitions.by_id.get(stat_id)
         if definition is None:
             raise NotFound(f"unknown statistic {stat_id!r}", stat_id=stat_id)
@@ -2394,28 +2485,91 @@ class StatisticsEngine:
             )
         if object_type == "tenant" and object_id != tenant:
             raise InvalidInput("the tenant object's id is the tenant id", field="object_id")
-        self._tenant(tenant)
-        self._open(tenant, (tenant, object_type, object_id), stat_id)
 
     def _open(self, tenant: str, key: ObjectKey, stat_id: str) -> None:
         node = self._nodes.get(key)
         if node is None:
             node = self._nodes[key] = Node(key)
+        self._open_on(tenant, node, stat_id)
+
+    def _open_on(self, tenant: str, node: Node, stat_id: str, *, seed: bool = True) -> None:
+        """Open ``stat_id`` on ``node``; new accumulators start from the tenant's state unless
+        ``seed`` is false (a plan's template node, which no event reaches)."""
         refs = node.stats.get(stat_id)
         if refs is None:
             compiled = self._compile(tenant, stat_id)
-            if _counts_queue_agents(compiled.definition, key[1]):
+            if _counts_queue_agents(compiled.definition, node.key[1]):
                 node.watches_agents = True
             expression = self.definitions.formulas.get(stat_id)
             if expression is not None:
                 for ref in sorted(expression.references()):
-                    self._open(tenant, key, ref)
+                    self._open_on(tenant, node, ref, seed=seed)
             for part, spec in zip(compiled.parts, compiled.specs, strict=True):
-                self._attach_tally(tenant, node, part, spec, compiled.windows)
+                self._attach_tally(tenant, node, part, spec, compiled.windows, seed=seed)
             refs = 0
             # New subscriptions change what facts reach: rebuild the dispatch lazily.
             self._invalidate_routes()
         node.stats[stat_id] = refs + 1
+
+    def _open_planned(
+        self, key: ObjectKey, ids: tuple[str, ...], restored: dict[str, AnyTally] | None
+    ) -> None:
+        """Open ``ids`` (``open`` of each, in turn) on the object of ``key``, which has nothing
+        open, by the plan for them: on new accumulators started from the tenant's state, or
+        (a restore) on those of ``restored`` (spec → accumulator, from a snapshot), new and
+        empty where it has none."""
+        tenant, object_type, object_id = key
+        self._tenant(tenant)
+        plan = self._plan(tenant, object_type, object_id, ids)
+        node = Node(key)
+        model = plan.template
+        node.watches_agents = model.watches_agents
+        node.stats = dict(model.stats)
+        subs: list[Any] = []  # (each of the kind the plan's positions in it expect)
+        tallies = node.tallies
+        for spec, part, _ in plan.parts:
+            sub = _copy_sub(part, None if restored is None else restored.get(spec))
+            tallies[spec] = sub
+            subs.append(sub)
+        if restored is None:
+            for i in plan.seeded:
+                self._seed_sub(tenant, node, plan.parts[i][2], subs[i])
+        node.actions = {
+            media: tuple([tuple([subs[i] for i in kind]) if kind else () for kind in by_kind])
+            for media, by_kind in plan.actions.items()
+        }
+        node.statuses = {
+            media: {status: tuple([subs[i] for i in found]) for status, found in by_status.items()}
+            for media, by_status in plan.statuses.items()
+        }
+        node.times = {media: tuple([subs[i] for i in found]) for media, found in plan.times.items()}
+        node.sessions = tuple([subs[i].tally for i in plan.sessions])
+        self._nodes[key] = node
+        self._invalidate_routes()
+
+    def _plan(
+        self, tenant: str, object_type: str, object_id: str, ids: tuple[str, ...]
+    ) -> _OpenPlan:
+        """The plan of opening ``ids`` on an object of ``object_type`` of ``tenant``'s zone:
+        made (and ``ids`` checked) on first use."""
+        zone = self._runtime[tenant].zone.key
+        plan = self._plans.get((zone, object_type, ids))
+        if plan is not None:
+            if object_type == "tenant" and object_id != tenant:
+                raise InvalidInput("the tenant object's id is the tenant id", field="object_id")
+            return plan
+        for stat_id in ids:
+            self._check_open(tenant, object_type, object_id, stat_id)
+        template = Node(("", object_type, ""))
+        for stat_id in ids:
+            self._open_on(tenant, template, stat_id, seed=False)
+        parts: dict[str, StatisticDefinition] = {}
+        for stat_id in template.stats:  # (in the order their parts were attached)
+            compiled = self._compile(tenant, stat_id)
+            for part, spec in zip(compiled.parts, compiled.specs, strict=True):
+                parts.setdefault(spec, part)
+        plan = self._plans[(zone, object_type, ids)] = _OpenPlan(template, parts)
+        return plan
 
     def _attach_tally(
         self,
@@ -2424,117 +2578,33 @@ class StatisticsEngine:
         d: StatisticDefinition,
         spec: str,
         windows: FixedWindows | None,
+        *,
+        seed: bool = True,
     ) -> None:
+        """Feed ``node``'s statistic part ``d`` from the accumulator of ``spec``: the node's
+        (one more reader) or a new one, which ``seed`` starts from the tenant's state."""
         entry = node.tallies.get(spec)
         if entry is not None:
             entry.tally.refs += 1
             return
-        restored = self._restoring.get((*node.key, spec))
-        profile = d.profile
-        mode = (
-            SESSION
-            if isinstance(profile, SinceLogin)
-            else RING
-            if isinstance(profile, Sliding)
-            else FIXED
-        )
-        object_id = node.key[2]
-        if _uses_status_times(d):
-            times: StatusTimes | SlidingStatusTimes
-            if mode == RING:
-                assert isinstance(profile, Sliding)
-                times = (
-                    restored
-                    if isinstance(restored, SlidingStatusTimes)
-                    else new_sliding_status_times(
-                        profile.step_s * 1000, profile.window_s // profile.step_s, d.mask
-                    )
-                )
-            else:
-                times = restored if isinstance(restored, StatusTimes) else StatusTimes(mode)
-            times_sub = TimesSub(times, windows)
-            media = d.status_media.value
-            node.times[media] = (*node.times.get(media, ()), times_sub)
-            if restored is None:
-                self._seed_status_times(tenant, node, times_sub)
-            if mode == SESSION:
-                node.sessions += (times,)
-            times.refs = 1
-            node.tallies[spec] = times_sub
-            return
-        if d.is_status:
-            status_tally: StatusTally | SlidingStatusTally
-            if isinstance(restored, StatusTally | SlidingStatusTally):
-                status_tally = restored
-            elif mode == RING:
-                assert isinstance(profile, Sliding)
-                status_tally = new_sliding_status_tally(
-                    profile.step_s * 1000, profile.window_s // profile.step_s
-                )
-            else:
-                status_tally = StatusTally(mode)
-            status_sub = StatusSub(status_tally, windows, _reason_set(d.filter.reasons))
-            media = d.status_media.value
-            by_status = node.statuses.setdefault(media, {})
-            for status in d.mask:
-                by_status[status] = (*by_status.get(status, ()), status_sub)
-            if restored is None:
-                self._seed_status_tally(tenant, node, d, status_sub)
-            if mode == SESSION:
-                node.sessions += (status_tally,)
-            status_tally.refs = 1
-            node.tallies[spec] = status_sub
-            return
-        if mode == RING:
-            assert isinstance(profile, Sliding)
-            slots = profile.window_s // profile.step_s
-            step = profile.step_s * 1000
-        else:
-            slots, step = 1, 0
-        width = SL_WIDTH if d.category is Category.SERVICE_FACTOR else ACTION_WIDTH
-        if mode == FIXED:
-            slots = d.kept_intervals
-        tally = restored if isinstance(restored, Tally) else new_tally(mode, width, step, slots)
-        if restored is None and mode == SESSION:
-            agent = self._tenants[tenant].agents.get(object_id)
-            if agent is not None and agent.login_ts >= 0:
-                tally.reset_session(agent.login_ts)
-        f = d.filter if d.filter.contact_filtered else None
-        entered = d.attribution is Attribution.ENTERED
-        sub: Sub
-        if d.category is Category.SERVICE_FACTOR:
-            assert d.service_level is not None
-            threshold = round(d.service_level.threshold_s * 1000)
-            sub = ServiceSub(tally, windows, f, entered, d.grace_ms, threshold)
-            kinds: tuple[str, ...] = ("entered", *sorted(_WAIT_EXITS))
-        else:
-            lo, hi = 0, 1 << 62
-            if d.time_range is not None:
-                lo = round(d.time_range.from_s * 1000)
-                hi = hi if d.time_range.to_s is None else round(d.time_range.to_s * 1000)
-            sub = ActionSub(tally, windows, f, entered, d.grace_ms, lo, hi)
-            kinds = tuple(dict.fromkeys((*d.mask, *d.denominator_mask)))
-            causes = {
-                sys.intern(kind): frozenset(map(str, values))
-                for kind, values in (
-                    ("refused", d.filter.refusal_reasons),
-                    ("diverted", d.filter.diversion_causes),
-                )
-                if values
-            }
-            sub.causes = causes or None
-        sub.reported = d.durations is Durations.REPORTED
-        if d.count is Counting.CONTACTS:
-            kinds = tuple(_CONTACT_KIND[kind] for kind in kinds if kind in _CONTACT_KIND)
-        for media in [m.value for m in d.filter.media] or _ALL_MEDIA:
-            by_kind = list(node.actions.get(media, _NO_FACTS))
-            for kind in kinds:
-                by_kind[_KIND_INDEX[kind]] += (sub,)
-            node.actions[media] = tuple(by_kind)
-        if mode == SESSION:
-            node.sessions += (sub,)  # (the subscription is the tally the facts update)
-        sub.refs = 1
+        sub = _new_sub(d, windows)
+        _link_sub(node, d, sub)
+        if seed:
+            self._seed_sub(tenant, node, d, sub)
+        sub.tally.refs = 1
         node.tallies[spec] = sub
+
+    def _seed_sub(self, tenant: str, node: Node, d: StatisticDefinition, sub: AnySub) -> None:
+        """A new accumulator opened mid-run starts from the state of the tenant: the session
+        of the agent logged in, the members now in a status, the window of the newest time."""
+        if isinstance(sub, TimesSub):
+            self._seed_status_times(tenant, node, sub)
+        elif isinstance(sub, StatusSub):
+            self._seed_status_tally(tenant, node, d, sub)
+        elif isinstance(sub, Sub) and sub.mode == SESSION:
+            agent = self._tenants[tenant].agents.get(node.key[2])
+            if agent is not None and agent.login_ts >= 0:
+                sub.reset_session(agent.login_ts)
 
     def _status_members(self, tenant: str, node: Node) -> Iterable[str]:
         """The agents whose statuses count for an agent, agent group or tenant object."""
@@ -3236,23 +3306,36 @@ class StatisticsEngine:
     def snapshot(self) -> bytes:
         """The whole engine state; ``restore`` of it plus the remaining events equals the
         uninterrupted run."""
+        with collector_paused():  # (a record per accumulator: millions of new objects)
+            return self._snapshot()
+
+    def _snapshot(self) -> bytes:
+        specs: dict[str, int] = {}
+        lists: dict[tuple[str, ...], int] = {}
         tallies = []
+        opened = []
+        inputs = {f: e.references() for f, e in self.definitions.formulas.items()}
         for (tenant, object_type, object_id), node in self._nodes.items():
             for spec, sub in node.tallies.items():
                 kind, state = tally_record(sub.tally)
-                tallies.append(TallyRecord(tenant, object_type, object_id, spec, kind, state))
-        opened = []
-        for (tenant, object_type, object_id), node in self._nodes.items():
+                at = specs.setdefault(spec, len(specs))
+                tallies.append(TallyRecord(tenant, object_type, object_id, at, kind, state))
+            # Formula inputs are re-opened by their formula; keep only direct opens.
+            by_formulas: dict[str, int] = {}
+            for other in node.stats:
+                for ref in inputs.get(other, ()):
+                    by_formulas[ref] = by_formulas.get(ref, 0) + 1
+            direct: list[str] = []
             for stat_id, refs in node.stats.items():
-                # Formula inputs are re-opened by their formula; keep only direct opens.
-                direct = refs - sum(
-                    1 for other in node.stats if stat_id in _references(self.definitions, other)
-                )
-                opened.extend([(tenant, object_type, object_id, stat_id)] * direct)
+                direct.extend([stat_id] * (refs - by_formulas.get(stat_id, 0)))
+            at = lists.setdefault(tuple(direct), len(lists))
+            opened.append(OpenedRecord(tenant, object_type, object_id, at))
         snapshot = EngineSnapshot(
             version=SNAPSHOT_VERSION,
             tenants={tenant: state.record() for tenant, state in self._tenants.items()},
             configs={t: r.config for t, r in self._runtime.items()},
+            specs=list(specs),
+            statistics=[list(ids) for ids in lists],
             opened=opened,
             tallies=tallies,
             buffer=[event for _, _, event in sorted(self._buffer, key=lambda x: (x[0], x[1]))],
@@ -3284,6 +3367,19 @@ class StatisticsEngine:
             raise InvalidInput(
                 f"snapshot version {version} is not {SNAPSHOT_VERSION}", field="version"
             )
+        with collector_paused():  # (millions of new objects, none of them garbage)
+            return cls._restored(data, definitions, lateness_ms, time_zones, default_time_zone)
+
+    @classmethod
+    def _restored(
+        cls,
+        data: bytes,
+        definitions: DefinitionSet,
+        lateness_ms: int,
+        time_zones: Mapping[str, str] | None,
+        default_time_zone: str,
+    ) -> StatisticsEngine:
+        """``restore`` of a snapshot of this version."""
         try:
             snapshot = msgspec.msgpack.decode(data, type=EngineSnapshot, dec_hook=decode_state)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -3303,19 +3399,7 @@ class StatisticsEngine:
         for tenant, config in snapshot.configs.items():
             engine._tenant(tenant)
             engine.set_objects(tenant, config, ts_ms=snapshot.watermark)
-        restored: dict[tuple[str, str, str, str], AnyTally] = {}
-        for record in snapshot.tallies:
-            try:
-                tally = tally_from_record(record.kind, record.state)
-            except ValueError as exc:
-                raise InvalidInput(f"not an engine snapshot: {exc}", field="tallies") from None
-            restored[(record.tenant, record.object_type, record.object_id, record.spec)] = tally
-        engine._restoring = restored
-        try:
-            for tenant, object_type, object_id, stat_id in snapshot.opened:
-                engine.open(tenant, object_type, object_id, stat_id)
-        finally:
-            engine._restoring = {}
+        engine._restore_objects(snapshot)
         engine._watermark = snapshot.watermark
         engine._cutoff = snapshot.cutoff
         for ts, event_id in snapshot.seen:
@@ -3329,6 +3413,36 @@ class StatisticsEngine:
         engine.anomalies = dict(snapshot.anomalies)
         engine.drain_changes()
         return engine
+
+    def _restore_objects(self, snapshot: EngineSnapshot) -> None:
+        """Open each object's statistics of ``snapshot`` in one step, by its plan, on its
+        accumulators (found by spec): nothing is worked out per statistic."""
+        specs = snapshot.specs
+        restored: dict[ObjectKey, dict[str, AnyTally]] = {}
+        for record in snapshot.tallies:
+            try:
+                spec = specs[record.spec]
+                tally = tally_from_record(record.kind, record.state)
+            except (ValueError, IndexError) as exc:
+                raise InvalidInput(f"not an engine snapshot: {exc}", field="tallies") from None
+            key = (record.tenant, record.object_type, record.object_id)
+            found = restored.get(key)
+            if found is None:
+                found = restored[key] = {}
+            found[spec] = tally
+        lists = [tuple(ids) for ids in snapshot.statistics]
+        for opened in snapshot.opened:
+            key = (opened.tenant, opened.object_type, opened.object_id)
+            try:
+                ids = lists[opened.statistics]
+            except IndexError:
+                raise InvalidInput(
+                    f"not an engine snapshot: no list of statistics {opened.statistics}",
+                    field="opened",
+                ) from None
+            if key in self._nodes:
+                raise InvalidInput(f"not an engine snapshot: {key} twice", field="opened")
+            self._open_planned(key, ids, restored.get(key, {}))
 
     def _rebuild_transferred(self, tenant: str) -> None:
         calls = self._tenants[tenant].calls
@@ -3406,11 +3520,6 @@ class StatisticsEngine:
 
 # Current categories read from the contact-center state (CurrentState has its own reader).
 _CURRENT_CATS: Final = CURRENT_CATEGORIES - {Category.CURRENT_STATE}
-
-
-def _references(definitions: DefinitionSet, stat_id: str) -> set[str]:
-    expression = definitions.formulas.get(stat_id)
-    return set() if expression is None else expression.references()
 
 
 def _in_window(
@@ -3520,3 +3629,156 @@ def _spec(d: StatisticDefinition) -> str:
     if d.count is Counting.CONTACTS:
         parts = (*parts, d.count.value)
     return msgspec.json.encode(parts).decode()
+
+
+def _mode(profile: object) -> int:
+    """How an accumulator of ``profile`` keeps its windows."""
+    return (
+        SESSION
+        if isinstance(profile, SinceLogin)
+        else RING
+        if isinstance(profile, Sliding)
+        else FIXED
+    )
+
+
+def _new_accumulator(d: StatisticDefinition) -> AnyTally:
+    """A new, empty accumulator for the statistic part ``d`` (see ``_spec``)."""
+    profile = d.profile
+    mode = _mode(profile)
+    if _uses_status_times(d):
+        if isinstance(profile, Sliding):
+            return new_sliding_status_times(
+                profile.step_s * 1000, profile.window_s // profile.step_s, d.mask
+            )
+        return StatusTimes(mode)
+    if d.is_status:
+        if isinstance(profile, Sliding):
+            return new_sliding_status_tally(
+                profile.step_s * 1000, profile.window_s // profile.step_s
+            )
+        return StatusTally(mode)
+    if isinstance(profile, Sliding):
+        slots = profile.window_s // profile.step_s
+        step = profile.step_s * 1000
+    else:
+        slots, step = 1, 0
+    width = SL_WIDTH if d.category is Category.SERVICE_FACTOR else ACTION_WIDTH
+    if mode == FIXED:
+        slots = d.kept_intervals
+    return new_tally(mode, width, step, slots)
+
+
+def _new_sub(d: StatisticDefinition, windows: FixedWindows | None) -> AnySub:
+    """The subscription feeding a new accumulator for the statistic part ``d``."""
+    accumulator = _new_accumulator(d)
+    if isinstance(accumulator, StatusTimes | SlidingStatusTimes):
+        return TimesSub(accumulator, windows)
+    if isinstance(accumulator, StatusTally | SlidingStatusTally):
+        return StatusSub(accumulator, windows, _reason_set(d.filter.reasons))
+    assert isinstance(accumulator, Tally)
+    f = d.filter if d.filter.contact_filtered else None
+    entered = d.attribution is Attribution.ENTERED
+    sub: Sub
+    if d.category is Category.SERVICE_FACTOR:
+        assert d.service_level is not None
+        threshold = round(d.service_level.threshold_s * 1000)
+        sub = ServiceSub(accumulator, windows, f, entered, d.grace_ms, threshold)
+    else:
+        lo, hi = 0, 1 << 62
+        if d.time_range is not None:
+            lo = round(d.time_range.from_s * 1000)
+            hi = hi if d.time_range.to_s is None else round(d.time_range.to_s * 1000)
+        sub = ActionSub(accumulator, windows, f, entered, d.grace_ms, lo, hi)
+        causes = {
+            sys.intern(kind): frozenset(map(str, values))
+            for kind, values in (
+                ("refused", d.filter.refusal_reasons),
+                ("diverted", d.filter.diversion_causes),
+            )
+            if values
+        }
+        sub.causes = causes or None
+    sub.reported = d.durations is Durations.REPORTED
+    return sub
+
+
+def _link_sub(node: Node, d: StatisticDefinition, sub: AnySub) -> None:
+    """Add ``sub`` (of the statistic part ``d``) to what ``node``'s facts and status changes
+    reach, and to its sessions when it keeps one."""
+    if isinstance(sub, TimesSub):
+        media = d.status_media.value
+        node.times[media] = (*node.times.get(media, ()), sub)
+    elif isinstance(sub, StatusSub):
+        by_status = node.statuses.setdefault(d.status_media.value, {})
+        for status in d.mask:
+            by_status[status] = (*by_status.get(status, ()), sub)
+    else:
+        kinds: tuple[str, ...]
+        if d.category is Category.SERVICE_FACTOR:
+            kinds = ("entered", *sorted(_WAIT_EXITS))
+        else:
+            kinds = tuple(dict.fromkeys((*d.mask, *d.denominator_mask)))
+        if d.count is Counting.CONTACTS:
+            kinds = tuple(_CONTACT_KIND[kind] for kind in kinds if kind in _CONTACT_KIND)
+        for media in [m.value for m in d.filter.media] or _ALL_MEDIA:
+            by_kind = list(node.actions.get(media, _NO_FACTS))
+            for kind in kinds:
+                by_kind[_KIND_INDEX[kind]] += (sub,)
+            node.actions[media] = tuple(by_kind)
+    if sub.tally.mode == SESSION:
+        node.sessions += (sub.tally,)  # (a Sub is the tally the facts update)
+
+
+def _copy_sub(model: AnySub, restored: AnyTally | None) -> AnySub:
+    """A subscription like ``model`` (an :class:`_OpenPlan`'s, never fed) on ``restored`` when
+    that is an accumulator of its kind, else on a new, empty one; with as many readers."""
+    if isinstance(model, TimesSub):
+        times_model = model
+        times = times_model.tally
+        times = restored if type(restored) is type(times) else _empty_like(times)
+        times.refs = times_model.tally.refs
+        return TimesSub(times, times_model.windows)
+    if isinstance(model, StatusSub):
+        status_model = model
+        status = status_model.tally
+        if isinstance(restored, StatusTally | SlidingStatusTally):
+            status = restored
+        else:
+            status = _empty_like(status)
+        status.refs = status_model.tally.refs
+        return StatusSub(status, status_model.windows, status_model.reasons)
+    # A Sub copies the cells of the tally it is built from: the model's are empty.
+    tally = restored if isinstance(restored, Tally) else model
+    sub: Sub
+    if isinstance(model, ServiceSub):
+        service = model
+        sub = ServiceSub(
+            tally,
+            service.windows,
+            service.filter,
+            service.entered,
+            service.grace,
+            service.threshold,
+        )
+    else:
+        action = model
+        assert isinstance(action, ActionSub)
+        sub = ActionSub(
+            tally, action.windows, action.filter, action.entered, action.grace, action.lo, action.hi
+        )
+        sub.causes = action.causes
+    sub.reported = model.reported
+    sub.refs = model.refs
+    return sub
+
+
+def _empty_like(tally: Any) -> Any:
+    """A new, empty status accumulator of ``tally``'s kind and layout."""
+    if isinstance(tally, StatusTimes):
+        return StatusTimes(tally.mode)
+    if isinstance(tally, SlidingStatusTimes):
+        return new_sliding_status_times(tally.step_ms, tally.slots, tally.mask)
+    if isinstance(tally, StatusTally):
+        return StatusTally(tally.mode)
+    return new_sliding_status_tally(tally.step_ms, tally.slots)

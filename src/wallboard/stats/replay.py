@@ -53,8 +53,7 @@ def replay(
         if key in opened:
             return
         opened.add(key)
-        for stat_id in by_type.get(object_type, ()):
-            engine.open(tenant, object_type, object_id, stat_id)
+        engine.open_many(tenant, object_type, object_id, by_type.get(object_type, ()))
 
     for tenant, config in (objects or {}).items():
         ensure_open(tenant, "tenant", tenant)

@@ -58,6 +58,7 @@ class MediaState:
         contacts: dict[str, str] | None = None,
         wrap_at: int = -1,
         wrap: ContactState | list[Any] | None = None,
+        wrap_id: str = "",
     ) -> None:
         self.base = base
         self.reason = reason
@@ -72,6 +73,10 @@ class MediaState:
         self.wrap: ContactState | None = (
             ContactState.from_state(wrap) if isinstance(wrap, list) else wrap
         )
+        if isinstance(wrap, list) and self.wrap is not None:
+            # (an ``agent.acw`` naming the contact finds it by its id, which its state omits:
+            # a contact's id is the key it is kept by)
+            self.wrap.id = wrap_id
         self.wrap_at = wrap_at
         # The engine's status route for the agent's routes and this media (engine.StatusRoute;
         # not state), and, built with it, the accumulators of the agent's own node on this
@@ -94,6 +99,7 @@ class MediaState:
             self.contacts,
             self.wrap_at,
             None if wrap is None else wrap.state(),
+            "" if wrap is None else wrap.id,
         ]
 
 

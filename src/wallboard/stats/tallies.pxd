@@ -31,6 +31,7 @@ cdef class Tally:
 
     @cython.locals(cells=cython.p_longlong, index=Py_ssize_t)
     cdef _hold(self, list values)
+    cdef _like(self, Tally other)
     @cython.locals(cells=cython.p_longlong, index=Py_ssize_t)
     cpdef list values(self)
 

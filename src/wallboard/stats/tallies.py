@@ -131,6 +131,16 @@ class Tally:
             self.data = array("q", values)
             self.cells = _cells(self.data)
 
+    def _like(self, other: Tally) -> None:
+        """Take the layout, cells (a copy) and readers of ``other``: what a subscription built
+        from a tally does, compiled a C call where ``__init__`` is a Python-level one."""
+        self.mode = other.mode
+        self.width = other.width
+        self.step_ms = other.step_ms
+        self.slots = other.slots
+        self._hold(other.values())
+        self.refs = other.refs
+
     def values(self) -> list[int]:
         """The cells' values, in order."""
         cells = self.cells
@@ -814,6 +824,11 @@ def tally_record(tally: AnyTally) -> tuple[str, list[Any]]:
     return kind, tally.state()
 
 
+# The number of fields of each kind's ``state()`` (the same for every accumulator of a kind),
+# noted as accumulators are restored: a restore of a million need not build each one's state.
+_KEPT: Final[dict[str, int]] = {}
+
+
 def tally_from_record(kind: str, state: list[Any]) -> AnyTally:
     """The accumulator a snapshot's (kind, state) describes."""
     cls = TALLY_KINDS.get(kind)
@@ -823,9 +838,12 @@ def tally_from_record(kind: str, state: list[Any]) -> AnyTally:
         tally = cls(*state)
     except (TypeError, OverflowError) as exc:
         raise ValueError(f"{kind} accumulator state {state!r} does not fit: {exc}") from None
-    if len(tally.state()) != len(state):
+    kept = _KEPT.get(kind)
+    if kept is None:
+        kept = _KEPT[kind] = len(tally.state())
+    if kept != len(state):
         raise ValueError(
             f"{kind} accumulator state {state!r} does not fit: "
-            f"{len(state)} fields where {len(tally.state())} are kept"
+            f"{len(state)} fields where {kept} are kept"
         )
     return tally

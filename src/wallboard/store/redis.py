@@ -10,6 +10,7 @@ Key layout (``p`` = the configured prefix, ``t`` = the tenant id)::
     p:{t}:obj:<type>:<id>         hash    statistic id -> value (JSON)
     p:{t}:ts:<stat>:<type>:<id>   zset    score = interval start (ms), member "<start>:<JSON>"
     p:{t}:checkpoint:<name>       hash    blob, version
+    p:{t}:x:<name>                any     other parts' records of the tenant (:meth:`~RedisValueStore.key`)
 
 Every key of a tenant carries the hash tag ``{t}``, so a Redis Cluster keeps all of them in one
 slot and the multi-key writes below stay legal there. Tenant ids are checked to hold no brace,
@@ -27,7 +28,15 @@ redis-py retries a command once the connection is back; a retried batch may land
 two versions, which readers cannot tell from two identical batches (changes are overwrites).
 
 Every call to Redis is bounded by ``timeout`` seconds (blocking reads by their wait plus that);
-a timeout or a lost connection raises :class:`~wallboard.core.errors.Unavailable`.
+a timeout, a lost connection, a server still loading its data or a cluster without a master for
+the slot raises :class:`~wallboard.core.errors.Unavailable`. The store object outlives an outage:
+redis-py connects again on the next call, so a caller waits, retries the same call on the same
+object, and goes on.
+
+Redis Cluster: a URL ``redis+cluster://host:port[,host:port…]`` (``rediss+cluster://`` for TLS)
+opens a :class:`redis.asyncio.cluster.RedisCluster` seeded with those nodes (see
+:func:`redis_client`). Every command of the store touches one tenant's keys only, so each script,
+transaction and pipeline runs on the one node that serves the tenant's slot.
 """
 
 from __future__ import annotations
@@ -35,10 +44,12 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Sequence
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, TypeAlias, TypeVar, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import redis.asyncio
+import redis.asyncio.cluster
 import redis.exceptions
 
 from wallboard.core.clock import Clock, SystemClock
@@ -66,6 +77,22 @@ from wallboard.store.values import (
 )
 
 T = TypeVar("T")
+
+RedisClient: TypeAlias = redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
+"""What :attr:`RedisValueStore.client` is: one server's client, or a cluster's."""
+
+CLUSTER_SCHEMES: Final = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+"""URL schemes that ask for a Redis Cluster, and the plain scheme of each node."""
+
+# What a Redis that is away, restarting or failing over raises: the call may succeed later.
+_AWAY_ERRORS: Final = (
+    redis.exceptions.ConnectionError,  # includes BusyLoadingError: a restart still loading
+    redis.exceptions.ClusterError,  # CLUSTERDOWN, MASTERDOWN
+    redis.exceptions.TryAgainError,  # a slot being moved
+    redis.exceptions.ReadOnlyError,  # a master demoted under our feet
+    redis.exceptions.SlotNotCoveredError,
+    redis.exceptions.RedisClusterUnreachableError,
+)
 
 _PREFIX = re.compile(r"[^\s{}*?\[\]\\]{1,64}")
 
@@ -122,6 +149,90 @@ class _StoredBatch(msgspec.Struct, frozen=True):
 
 _batch_encoder: Final = msgspec.json.Encoder()
 _batch_decoder: Final = msgspec.json.Decoder(_StoredBatch)
+
+
+def _bad_url(url: str, why: str) -> InvalidInput:
+    # The URL may hold a password: name the problem, not the URL.
+    scheme = url.partition("://")[0]
+    return InvalidInput(f"the Redis URL ({scheme}://…) {why}", field="redis_url")
+
+
+def _cluster_seeds(url: str) -> tuple[str, list[tuple[str, int]]]:
+    """``redis+cluster://[user:password@]host:port[,host:port…][/0][?options]`` as the plain URL
+    of the first node (with the credentials and options, which every node gets) and the
+    ``(host, port)`` of every node: any one that answers is enough to find the cluster."""
+    parts = urlsplit(url)
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    seeds = [seed.strip() for seed in hosts.split(",")]
+    if not all(seeds):
+        raise _bad_url(url, "needs host:port of at least one cluster node, comma-separated")
+    if parts.path not in ("", "/", "/0"):
+        raise _bad_url(url, "names a database, but a Redis Cluster has only database 0")
+    scheme = CLUSTER_SCHEMES[parts.scheme.lower()]
+    nodes = []
+    for seed in seeds:
+        try:
+            node = urlsplit(f"{scheme}://{seed}")
+            host, port = node.hostname, node.port
+        except ValueError as exc:
+            raise _bad_url(url, f"has a cluster node that is not host:port ({exc})") from None
+        if not host or port is None:
+            raise _bad_url(url, "needs host:port for every cluster node (a port is required)")
+        nodes.append((host, port))
+    netloc = f"{credentials}@{seeds[0]}" if credentials else seeds[0]
+    return urlunsplit((scheme, netloc, "/0", parts.query, "")), nodes
+
+
+def check_redis_url(url: str) -> str:
+    """``url`` if the store can use it, else InvalidInput naming what is wrong (never the URL,
+    which may hold a password). No I/O: whether Redis answers is :meth:`RedisValueStore.connect`'s
+    business."""
+    if not isinstance(url, str) or "://" not in url:
+        raise InvalidInput(
+            "the Redis URL must look like redis://host:6379/0 or redis+cluster://host:7000",
+            field="redis_url",
+        )
+    scheme = url.partition("://")[0].lower()
+    if scheme in CLUSTER_SCHEMES:
+        _cluster_seeds(url)
+    elif scheme not in ("redis", "rediss", "unix"):
+        raise _bad_url(
+            url,
+            "must start with redis://, rediss://, unix://, redis+cluster:// or rediss+cluster://",
+        )
+    else:
+        try:
+            urlsplit(url).port  # noqa: B018 - parsing it is the check
+        except ValueError as exc:
+            raise _bad_url(url, f"has no valid port ({exc})") from None
+    return url
+
+
+def redis_client(url: str, *, timeout: float = 5.0) -> RedisClient:
+    """The redis-py asyncio client a URL asks for: a cluster for ``redis+cluster://`` and
+    ``rediss+cluster://``, else one server (``redis://``, ``rediss://``, ``unix://``).
+
+    Replies are bytes. There is no socket read timeout: a blocking XREAD waits longer than a
+    normal call may, so callers bound each call themselves (``RedisValueStore`` does, with
+    ``asyncio.timeout``). Connecting is bounded by ``timeout``. Raises InvalidInput for a URL
+    it cannot use (:func:`check_redis_url`).
+    """
+    check_redis_url(url)
+    if url.partition("://")[0].lower() in CLUSTER_SCHEMES:
+        first, nodes = _cluster_seeds(url)
+        return redis.asyncio.cluster.RedisCluster.from_url(
+            first,
+            startup_nodes=[redis.asyncio.cluster.ClusterNode(h, p) for h, p in nodes[1:]],
+            socket_connect_timeout=timeout,
+            socket_timeout=None,
+            decode_responses=False,
+        )
+    try:
+        return redis.asyncio.Redis.from_url(
+            url, socket_connect_timeout=timeout, socket_timeout=None, decode_responses=False
+        )
+    except ValueError as exc:
+        raise _bad_url(url, f"cannot be used: {exc}") from None
 
 
 def check_prefix(prefix: str) -> str:
@@ -197,8 +308,8 @@ def _batch_of(entry_id: bytes, fields: dict[bytes, bytes]) -> ChangeBatch:
 
 
 class RedisValueStore:
-    """A :class:`~wallboard.store.interface.ValueStore` in Redis (standalone or, by key layout,
-    ready for Redis Cluster)."""
+    """A :class:`~wallboard.store.interface.ValueStore` in Redis: one server, or a Redis Cluster
+    for a ``redis+cluster://`` URL."""
 
     def __init__(
         self,
@@ -227,10 +338,32 @@ class RedisValueStore:
         self._max_intervals = check_limit(max_intervals)
         # No socket timeout: blocking XREAD waits longer than a normal call may, so every call
         # is bounded with asyncio.timeout instead (see _call).
-        self._redis: redis.asyncio.Redis = redis.asyncio.Redis.from_url(
-            url, socket_connect_timeout=timeout, decode_responses=False
-        )
+        # Any: the two clients share the commands used here but not their declared types.
+        self._redis: Any = redis_client(url, timeout=timeout)
         self._apply_script = self._redis.register_script(_APPLY_SCRIPT)
+
+    @property
+    def client(self) -> RedisClient:
+        """The redis-py client the store uses, for other small records in the same Redis (a
+        collector's lease, for instance): ``redis.asyncio.Redis``, or ``RedisCluster`` for a
+        cluster URL. Replies are bytes; calls are not bounded by a socket timeout, so bound
+        them (``asyncio.timeout``). On a cluster a command or script must keep to keys of one
+        slot: keys of one tenant share the hash tag ``{tenant}`` (see :meth:`key`). The store
+        owns the client: do not close it.
+        """
+        return cast(RedisClient, self._redis)
+
+    def key(self, tenant: TenantId, name: str) -> str:
+        """A key of the tenant's own, beside the store's: ``<prefix>:{<tenant>}:x:<name>``, in the
+        tenant's cluster slot and under the prefix (so :meth:`drop_tenant` removes it too).
+        ``name`` holds no braces, so the slot stays the tenant's."""
+        if not isinstance(name, str) or not _PREFIX.fullmatch(name):
+            raise InvalidInput(
+                "a key name is 1 to 64 characters without whitespace or { } * ? [ ] \\",
+                field="name",
+                value=name,
+            )
+        return f"{self._keys(tenant).base}x:{name}"
 
     @classmethod
     async def connect(cls, url: str, **options: Any) -> RedisValueStore:
@@ -252,8 +385,10 @@ class RedisValueStore:
             raise Unavailable(
                 f"Redis did not answer {what} within {limit:g} s", operation=what
             ) from exc
-        except redis.exceptions.ConnectionError as exc:
-            raise Unavailable(f"Redis cannot be reached for {what}: {exc}", operation=what) from exc
+        except _AWAY_ERRORS as exc:
+            raise Unavailable(
+                f"Redis cannot serve {what}: {exc or type(exc).__name__}", operation=what
+            ) from exc
 
     def _keys(self, tenant: TenantId) -> TenantKeys:
         return TenantKeys(self._prefix, check_tenant_id(tenant))

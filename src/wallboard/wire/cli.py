@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
-from pathlib import Path
 from typing import Annotated, Final
 
 import msgspec
@@ -24,14 +23,12 @@ from wallboard.ops.logging import configure_logging
 from wallboard.ops.signals import cancel_on_signals
 from wallboard.settings import Settings
 from wallboard.wire.client import WireClient
-from wallboard.wire.security import client_tls
+from wallboard.wire.options import CaOption, TlsOption, TokenOption, tls_context
 
 EXIT_BAD_INPUT: Final = 2
 EXIT_CLOSED: Final = 1
 
 ENVELOPE: Final = frozenset({"type", "v", "tenant", "source", "seq", "id", "ts"})
-
-TOKEN_VARIABLE: Final = "WIRE_TOKEN"
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -106,31 +103,15 @@ def watch(
             "--resume-from", min=0, help="Start after this sequence number (replayed if held)."
         ),
     ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            "--token",
-            envvar=TOKEN_VARIABLE,
-            show_default=False,
-            help=f"Token for a server that asks for one; better given in {TOKEN_VARIABLE}.",
-        ),
-    ] = None,
-    tls: Annotated[bool, typer.Option("--tls", help="Connect over TLS.")] = False,
-    ca: Annotated[
-        Path | None,
-        typer.Option(
-            "--ca",
-            dir_okay=False,
-            help="CA certificate (PEM) the server's certificate must chain to; implies --tls. "
-            "Default: the system's CAs.",
-        ),
-    ] = None,
+    token: TokenOption = None,
+    tls: TlsOption = False,
+    ca: CaOption = None,
 ) -> None:
     """Print a wire server's live events (with heartbeats); say why when the connection ends."""
     try:
         settings = Settings.from_env()
         host, port = parse_address(address)
-        context = client_tls(ca) if tls or ca is not None else None
+        context = tls_context(tls, ca)
     except (ConfigError, ValueError) as error:
         message = error.message if isinstance(error, ConfigError) else str(error)
         typer.echo(f"error: {message}", err=True)

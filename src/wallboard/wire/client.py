@@ -36,6 +36,7 @@ from wallboard.core.errors import (
 )
 from wallboard.core.events import PROTOCOL_VERSION, AnyEvent, Event, UnknownEvent
 from wallboard.core.protocol import Error, Heartbeat, Hello, Subscribe, Welcome
+from wallboard.ops.signals import cancel_and_wait
 from wallboard.settings import Settings
 from wallboard.wire.errors import Disconnected
 from wallboard.wire.metrics import WireMetrics
@@ -76,7 +77,8 @@ class WireClient:
 
     ``token`` is sent in ``hello`` to a server that authenticates its clients; ``tls`` (an
     :class:`ssl.SSLContext`, see :func:`wallboard.wire.security.client_tls`) connects over
-    TLS. With ``reconnect=False`` the first end of the connection ends the iteration with
+    TLS. ``on_malformed`` is told of each line from the server that could not be decoded (it
+    is skipped), for a service that counts bad input under its own name. With ``reconnect=False`` the first end of the connection ends the iteration with
     :class:`~wallboard.wire.errors.Disconnected`, saying why (``wallboard watch`` reports it).
     """
 
@@ -103,6 +105,7 @@ class WireClient:
         token: str | None = None,
         tls: ssl.SSLContext | None = None,
         reconnect: bool = True,
+        on_malformed: Callable[[MalformedMessage], object] | None = None,
     ) -> None:
         settings = settings or Settings()
         self.host = host
@@ -124,6 +127,7 @@ class WireClient:
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
         self._on_sequence_gap = on_sequence_gap
+        self._on_malformed = on_malformed
         self._rng = rng or random.Random()
         self._events: asyncio.Queue[AnyEvent | _Failure | _Closed] = asyncio.Queue(
             maxsize=queue_size or settings.client_queue
@@ -189,13 +193,13 @@ class WireClient:
     async def close(self) -> None:
         self._closed = True
         task, self._run_task = self._run_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._subscribed.clear()
-        with contextlib.suppress(asyncio.QueueFull):
-            self._events.put_nowait(_CLOSED)
+        try:
+            if task is not None:
+                await cancel_and_wait(task)
+        finally:
+            self._subscribed.clear()
+            with contextlib.suppress(asyncio.QueueFull):
+                self._events.put_nowait(_CLOSED)
 
     async def __aenter__(self) -> Self:
         self.start()
@@ -238,7 +242,9 @@ class WireClient:
 
     async def _run(self) -> None:
         attempt = 0
-        while True:
+        # ``_closed`` as well as cancellation ends the loop: a cancel that lands while a
+        # connection is being torn down must not leave it reconnecting after close().
+        while not self._closed:
             if attempt:
                 self._metrics.reconnects.inc()
                 await self._clock.sleep(self._backoff(attempt))
@@ -314,10 +320,10 @@ class WireClient:
                 if await self._handle(transport, message, subscribed):
                     subscribed = True
         finally:
-            watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watchdog
-            await transport.close()
+            try:
+                await cancel_and_wait(watchdog)
+            finally:
+                await transport.close()
 
     async def _handle(self, transport: TcpTransport, message: Message, subscribed: bool) -> bool:
         """Act on one message; returns True when it completed the subscription."""
@@ -429,6 +435,8 @@ class WireClient:
         reason = str(error.detail.get("reason", "unknown"))
         self._metrics.malformed_messages.labels(side="client", reason=reason).inc()
         logger.warning("malformed line from %s:%s: %s", self.host, self.port, error)
+        if self._on_malformed is not None:
+            self._on_malformed(error)
 
     async def _send(self, transport: TcpTransport, message: Hello | Subscribe | Heartbeat) -> None:
         async with self._send_lock:

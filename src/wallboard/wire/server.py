@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from types import TracebackType
 from typing import ClassVar, Self
 
@@ -74,6 +75,9 @@ class WireServer:
     The settings say who may connect: TLS (``wire_tls_cert``/``wire_tls_key``), the tokens
     that bind clients to tenants (``wire_tokens_file``), the connection cap and backlog. A
     wrong certificate or tokens file raises :class:`~wallboard.core.errors.ConfigError` here.
+
+    ``on_drop`` is told the reason each time a client is dropped (``slow_consumer``,
+    ``dead_peer``, ``write_timeout``), for a service that counts drops under its own name.
     """
 
     _clients_reserved: ClassVar[int] = 0
@@ -89,6 +93,7 @@ class WireServer:
         registry: CollectorRegistry | None = None,
         last_seq: int = 0,
         write_timeout: float | None = None,
+        on_drop: Callable[[str], object] | None = None,
     ) -> None:
         settings = settings or Settings()
         self.source = source
@@ -109,6 +114,9 @@ class WireServer:
         self._listener: asyncio.Server | None = None
         self._closing = False
         self._full_reported = False
+        self._on_drop = on_drop
+        self.events_sent = 0
+        """Event messages queued for clients so far (one per event per client)."""
 
     # --- for the source ------------------------------------------------------------------
 
@@ -177,6 +185,7 @@ class WireServer:
                 sent += 1
         if sent:
             self._metrics.events_sent.inc(sent)
+            self.events_sent += sent
         return True
 
     # --- for sessions ----------------------------------------------------------------------
@@ -208,6 +217,12 @@ class WireServer:
         """Count and log a WebSocket refused for its ``Origin`` (the endpoint closes it)."""
         self._metrics.clients_refused.labels(reason="origin").inc()
         logger.warning("refused a wire WebSocket from origin %r", origin[:200])
+
+    def count_drop(self, reason: str) -> None:
+        """Count a client dropped for ``reason`` (called by its session)."""
+        self._metrics.clients_dropped.labels(reason=reason).inc()
+        if self._on_drop is not None:
+            self._on_drop(reason)
 
     def register(self, session: ServerSession) -> None:
         self._subscribers.add(session)

@@ -129,7 +129,7 @@ class ServerSession:
         if self.state is SessionState.CLOSING:
             return
         logger.warning("dropping wire client %s (%s): %s", self.transport.peer, reason, error)
-        self._metrics.clients_dropped.labels(reason=reason).inc()
+        self._server.count_drop(reason)
         self._drop_reason = reason
         while not self._queue.empty():
             self._queue.get_nowait()
@@ -348,7 +348,7 @@ class ServerSession:
             await self.transport.send(lines)
         except TimeoutError:
             if self.state is not SessionState.CLOSING:
-                self._metrics.clients_dropped.labels(reason="write_timeout").inc()
+                self._server.count_drop("write_timeout")
                 logger.warning(
                     "wire client %s did not read within %ss",
                     self.transport.peer,
@@ -365,7 +365,7 @@ class ServerSession:
             if dead_in <= 0:
                 silence = DEAD_PEER_INTERVALS * self._heartbeat
                 self._metrics.dead_peers.labels(side="server").inc()
-                self._metrics.clients_dropped.labels(reason="dead_peer").inc()
+                self._server.count_drop("dead_peer")
                 logger.info("wire client %s silent for %ss: closing", self.transport.peer, silence)
                 expected = "hello" if self.state is SessionState.AWAIT_HELLO else "heartbeat"
                 error = DeadPeer(

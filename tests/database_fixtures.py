@@ -1,4 +1,5 @@
-"""Fixtures for the metadata database tests: fresh SQLite files and fresh PostgreSQL databases.
+"""Fixtures of the metadata database tests (registered by tests/conftest.py): fresh SQLite
+files and fresh PostgreSQL databases.
 
 PostgreSQL: the schema is migrated once per test session into a template database (named with
 the pid so parallel runs do not collide), and each test gets its own database cloned from it

@@ -1,0 +1,1 @@
+"""The live channel: values pushed to browsers as they change (see ``channel``)."""

@@ -1,0 +1,1 @@
+"""Dashboards and wallboards: named pages of widgets, shared or private, wallboards rotating."""

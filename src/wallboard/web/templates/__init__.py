@@ -1,0 +1,1 @@
+"""Widget templates: reusable sets of statistics with aliases, formats and thresholds."""
