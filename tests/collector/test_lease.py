@@ -122,12 +122,23 @@ async def test_writes_stop_before_the_lease_can_expire(store: RedisValueStore, p
     await guarded.apply(tenant, [Change("queue", "q1", "calls", 1)])
     await asyncio.sleep(TTL - TTL / 4 + 0.05)  # the lease still exists, but too little is left
     assert await held.current_holder() == "a"
+    # A late holder whose key is still its own renews before writing: nothing can have
+    # happened meanwhile.
+    await guarded.apply(tenant, [Change("queue", "q1", "calls", 2)])
+    assert held.left_s() > TTL / 2
+    await asyncio.sleep(TTL + 0.1)  # now it expires, and another takes it
+    other = lease(store, prefix, "b")
+    assert await other.acquire()
     with pytest.raises(LeaseLost):
-        await guarded.apply(tenant, [Change("queue", "q1", "calls", 2)])
+        await guarded.apply(tenant, [Change("queue", "q1", "calls", 3)])
     with pytest.raises(LeaseLost):
         await guarded.put_checkpoint(tenant, Checkpoint("c", b"x"))
-    assert (await guarded.get_object(tenant, "queue", "q1")) == {"calls": 1}  # reads go on
+    assert (await guarded.get_object(tenant, "queue", "q1")) == {"calls": 2}  # reads go on
     assert await store.get_checkpoint(tenant, "c") is None
+    # Expired and free again: still refused, the key is not the holder's any more.
+    await other.release()
+    with pytest.raises(LeaseLost):
+        await guarded.apply(tenant, [Change("queue", "q1", "calls", 4)])
 
 
 def test_every_store_write_is_guarded() -> None:

@@ -14,12 +14,14 @@ Why two writers never overlap: the holder renews every quarter of the lease time
 lease valid until the moment it *sent* its last successful renewal plus the lease time (Redis
 starts the expiry later, when it receives the command; only durations are compared, never two
 machines' clocks). Its collector writes through :class:`LeasedStore`, which refuses any write
-once less than a quarter of the lease time is left; when renewals keep failing the collector is
-aborted at that moment, writing nothing more. So the last write of a holder is sent at least a
-quarter of the lease time before another process can take the key: in-flight writes land first
-unless the network holds one back longer than that (seconds, with the default). A process that
-was paused (stopped, swapped out, its machine suspended) past its lease finds its writes
-refused on waking.
+once less than a quarter of the lease time is left, unless a renewal sent then confirms the key
+is still its own; when renewals keep failing the collector is aborted at that moment, writing
+nothing more. So the last write of a holder is sent at least a quarter of the lease time before
+another process can take the key: in-flight writes land first unless the network holds one back
+longer than that (seconds, with the default). A holder whose renewals came late (its event loop
+busy with a large flush or checkpoint) keeps the lease if the key is still its own when it
+renews; a process that was paused (stopped, swapped out, its machine suspended) past its lease
+finds the key gone or another's, and its writes refused, on waking.
 
 A member (ordinal ``k``) waits for lease ``k``; a standby contends for every ordinal and runs
 the first it gets, restoring that ordinal's state record and tenants' checkpoints as a
@@ -237,8 +239,17 @@ class LeasedStore:
         self._lease = lease
         self._margin_s = margin_s
 
-    def _check(self) -> None:
-        if self._lease.left_s() <= self._margin_s:
+    async def _check(self) -> None:
+        """Let a write through while the lease is certainly held. A holder whose renewals were
+        late (its event loop busy, the process paused) renews first: that succeeds only while
+        the key is still its own, so no one else can have written meanwhile."""
+        if self._lease.left_s() > self._margin_s:
+            return
+        try:
+            renewed = await self._lease.renew()
+        except Unavailable:
+            renewed = False
+        if not renewed or self._lease.left_s() <= self._margin_s:
             raise LeaseLost(f"lease {self._lease.key} is not certainly held: write refused")
 
     async def apply(
@@ -248,19 +259,19 @@ class LeasedStore:
         *,
         checkpoint: Checkpoint | None = None,
     ) -> int:
-        self._check()
+        await self._check()
         return await self._store.apply(tenant, changes, checkpoint=checkpoint)
 
     async def write_intervals(self, tenant: TenantId, intervals: Sequence[IntervalValue]) -> None:
-        self._check()
+        await self._check()
         await self._store.write_intervals(tenant, intervals)
 
     async def put_checkpoint(self, tenant: TenantId, checkpoint: Checkpoint) -> None:
-        self._check()
+        await self._check()
         await self._store.put_checkpoint(tenant, checkpoint)
 
     async def drop_tenant(self, tenant: TenantId) -> None:
-        self._check()
+        await self._check()
         await self._store.drop_tenant(tenant)
 
     async def close(self) -> None:
@@ -493,10 +504,11 @@ class Membership:
                     return "ended"
                 if stopping.done():
                     return "stop"
-                if lease.left_s() <= s.margin_s:
-                    return "lost"
-                if self._clock() < renew_at:
+                late = lease.left_s() <= s.margin_s
+                if self._clock() < renew_at and not late:
                     continue
+                # A renewal that comes late (the event loop was busy past its time) still holds
+                # the lease when the key is still ours: no one else can have taken it.
                 try:
                     if not await lease.renew():
                         return "lost"
@@ -504,6 +516,8 @@ class Membership:
                     if self.standby and await self._claim(ordinal).current_holder() is not None:
                         return "handback"
                 except Unavailable as exc:
+                    if late:
+                        return "lost"  # renewals keep failing: stop before it can expire
                     log.warning(
                         "collector: renewing the lease of ordinal %d: %s", ordinal, exc.message
                     )
