@@ -124,14 +124,17 @@ async def progress(store: RedisValueStore, ordinal: int = 0) -> dict[str, int]:
     return msgspec.msgpack.decode(stored.blob, type=CollectorState).start
 
 
-def started(log_file: Path) -> int:
-    """How many collectors the log file says have started reading."""
-    return log_file.read_text().count("reading nats://")
+def reading(log_file: Path, pid: int) -> bool:
+    """Whether the log file says process ``pid`` has started reading (uvicorn names the process
+    as it starts its metrics server, before the collector reads)."""
+    text = log_file.read_text()
+    at = text.find(f"Started server process [{pid}]")
+    return at >= 0 and "reading nats://" in text[at:]
 
 
-async def wait_until_reading(log_file: Path, already: int, proc: subprocess.Popen[bytes]) -> None:
+async def wait_until_reading(log_file: Path, proc: subprocess.Popen[bytes]) -> None:
     for _ in range(3000):  # a minute: a loaded machine starts a process slowly
-        if await asyncio.to_thread(started, log_file) > already:
+        if await asyncio.to_thread(reading, log_file, proc.pid):
             return
         assert proc.poll() is None, log_file.read_text()[-3000:]  # noqa: ASYNC240 (failing)
         await asyncio.sleep(0.02)

@@ -55,7 +55,7 @@ async def test_sigkill_at_many_points_loses_and_double_counts_nothing(
                 site, log_file, WALLBOARD_COLLECTOR_CHECKPOINT_EVENTS=str(rng.randint(20, 200))
             )
             procs.append(proc)
-            await wait_until_reading(log_file, starts, proc)
+            await wait_until_reading(log_file, proc)
             starts += 1
             # Let the run make some progress (a checkpoint), then kill it at a random moment:
             # mid-batch, between checkpoints, while writing values.
@@ -83,7 +83,7 @@ async def test_sigkill_at_many_points_loses_and_double_counts_nothing(
         # The last run goes to the end and stops cleanly (SIGTERM: last values, checkpoints).
         proc = start_collector(site, log_file, WALLBOARD_COLLECTOR_CHECKPOINT_EVENTS="1000")
         procs.append(proc)
-        await wait_until_reading(log_file, starts, proc)
+        await wait_until_reading(log_file, proc)
         deadline = time.monotonic() + 120
         while (reached := await progress(store)) != site.last:
             assert time.monotonic() < deadline, f"the collector reached {reached} of {site.last}"

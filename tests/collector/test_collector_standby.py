@@ -106,7 +106,7 @@ async def test_a_standby_takes_over_a_killed_collector_within_the_stated_time(
         for k in ("0", "1"):
             procs[k] = start_collector(site, logs[k], WALLBOARD_COLLECTOR_ORDINAL=k, **common)
         for k in ("0", "1"):
-            await wait_until_reading(logs[k], 0, procs[k])
+            await wait_until_reading(logs[k], procs[k])
         procs["standby"] = start_collector(
             site, logs["standby"], WALLBOARD_COLLECTOR_STANDBY="true", **common
         )
@@ -165,7 +165,7 @@ async def test_a_standby_takes_over_a_killed_collector_within_the_stated_time(
         procs["1-again"] = start_collector(
             site, logs["1-again"], WALLBOARD_COLLECTOR_ORDINAL="1", **common
         )
-        await wait_until_reading(logs["1-again"], 0, procs["1-again"])
+        await wait_until_reading(logs["1-again"], procs["1-again"])
         await wait_for("the standby stands by again", standing_by, 60, logs["standby"])
         assert await holder(site, store, 1) not in (None, victim, standby_id)
         # The standby first: stopped before them, it takes no ordinal a clean stop gives back.
