@@ -96,6 +96,37 @@ _AWAY_ERRORS: Final = (
 
 _PREFIX = re.compile(r"[^\s{}*?\[\]\\]{1,64}")
 
+# KEYS: the series (sorted sets) written; ARGV: 1 retention (ms), 2 most intervals kept, then
+# triples (series number from 1, interval start, member "<start>:<value JSON>" or "" to remove).
+# Each start's member replaces the one there; then each series written is trimmed relative to
+# the newest start written to it (as trimming after each start would) and its expiry renewed.
+_INTERVALS_SCRIPT: Final = """
+local retention = tonumber(ARGV[1])
+local keep = tonumber(ARGV[2])
+local newest = {}
+for i = 3, #ARGV, 3 do
+  local k = tonumber(ARGV[i])
+  local start = tonumber(ARGV[i + 1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[k], start, start)
+  if ARGV[i + 2] ~= '' then
+    redis.call('ZADD', KEYS[k], start, ARGV[i + 2])
+    if newest[k] == nil or start > newest[k] then
+      newest[k] = start
+    end
+  end
+end
+for k, start in pairs(newest) do
+  redis.call('ZREMRANGEBYSCORE', KEYS[k], '-inf', '(' .. (start - retention))
+  redis.call('ZREMRANGEBYRANK', KEYS[k], 0, -keep - 1)
+  redis.call('PEXPIRE', KEYS[k], retention)
+end
+return 0
+"""
+
+INTERVALS_PER_CALL: Final = 2000
+"""Interval values written by one script call: Redis runs a script to its end before anything
+else, so a long catch-up goes in steps (each idempotent: a crash between them writes them again)."""
+
 # KEYS: 1 version, 2 origin, 3 changes stream, 4 object index, 5 checkpoint, 6.. object hashes
 # ARGV: 1 origin, 2 stream length, 3 batch entry, 4 "1" to write the checkpoint, 5 its blob,
 #       6 number of changes n, then n triples (object hash number from 1, statistic, value JSON
@@ -341,6 +372,7 @@ class RedisValueStore:
         # Any: the two clients share the commands used here but not their declared types.
         self._redis: Any = redis_client(url, timeout=timeout)
         self._apply_script = self._redis.register_script(_APPLY_SCRIPT)
+        self._intervals_script = self._redis.register_script(_INTERVALS_SCRIPT)
 
     @property
     def client(self) -> RedisClient:
@@ -554,20 +586,17 @@ class RedisValueStore:
         checked = [(point, check_interval(point)) for point in intervals]
         if not checked:
             return
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for point, encoded in checked:
+        for first in range(0, len(checked), INTERVALS_PER_CALL):
+            series: dict[str, int] = {}
+            args: list[bytes | int] = [self._retention_ms, self._max_intervals]
+            for point, encoded in checked[first : first + INTERVALS_PER_CALL]:
                 key = keys.series(point.statistic, point.object_type, point.object_id)
+                number = series.setdefault(key, len(series) + 1)
                 start = point.start_ms
-                pipe.zremrangebyscore(key, start, start)
-                if encoded is None:
-                    continue
-                pipe.zadd(key, {f"{start}:".encode() + encoded: start})
-                # Relative to the start just written: a late rewrite of an old interval trims
-                # nothing that a newer write would keep.
-                pipe.zremrangebyscore(key, "-inf", f"({start - self._retention_ms}")
-                pipe.zremrangebyrank(key, 0, -self._max_intervals - 1)
-                pipe.pexpire(key, self._retention_ms)
-            await self._call("write intervals", pipe.execute())
+                args += (number, start, b"" if encoded is None else f"{start}:".encode() + encoded)
+            await self._call(
+                "write intervals", self._intervals_script(keys=list(series), args=args)
+            )
 
     async def read_intervals(
         self,
